@@ -1,0 +1,7 @@
+import { execFileSync } from "node:child_process";
+
+/** Builds the Lua and Espruino targets once, before any suite runs them. */
+export default function setup(): void {
+  execFileSync("node", ["scripts/build-lua.mjs"], { stdio: "inherit" });
+  execFileSync("node", ["scripts/build-espruino.mjs"], { stdio: "inherit" });
+}
