@@ -64,13 +64,16 @@ function fixedBodyLength(type: number): number {
   }
 }
 
-/** Shortest body of a variable-length type, or -1 when the type is reserved. */
+/**
+ * Shortest body of a variable-length type, or -1 when the type is reserved. A required string may
+ * still be empty here: the body decoder reports that as ClientIdLength or EmptyString.
+ */
 function minimumBodyLength(type: number): number {
   switch (type) {
     case MsgType.GwInfo:
       return 1;
     case MsgType.Connect:
-      return 5;
+      return 4;
     case MsgType.WillTopic:
     case MsgType.WillTopicUpd:
     case MsgType.WillMsg:
@@ -79,12 +82,12 @@ function minimumBodyLength(type: number): number {
     case MsgType.Disconnect:
       return 0;
     case MsgType.Register:
-      return 5;
+      return 4;
     case MsgType.Publish:
       return 5;
     case MsgType.Subscribe:
     case MsgType.Unsubscribe:
-      return 4;
+      return 3;
     case MsgType.Encapsulated:
       return 1;
     default:
@@ -294,6 +297,9 @@ function decodeWillTopic(m: Fields, buf: Bytes, o: number, end: number): DecodeE
 function decodeRegister(m: Fields, buf: Bytes, o: number, end: number): DecodeError | undefined {
   m.topicId = u16(buf, o);
   m.msgId = u16(buf, o + 2);
+  if (end === o + 4) {
+    return fail(DecodeErrorCode.EmptyString, end);
+  }
   return decodeString(m, "topicName", buf, o + 4, end);
 }
 
