@@ -1,7 +1,173 @@
-// Compiles protocol/ to Lua 5.1 (runs unchanged on 5.1, 5.3, 5.4 and LuaJIT) with typescript-to-lua.
-import { execFileSync } from "node:child_process";
-import { rmSync } from "node:fs";
+// Compiles TypeScript to Lua 5.1 with typescript-to-lua (the output runs unchanged on 5.1, 5.3, 5.4
+// and LuaJIT when the source avoids bitwise operators): one .lua per module under --out, and, with
+// --bundle, the same modules again in one file whose result is the --entry module's exports.
+//
+//   node scripts/build-lua.mjs [--project tsconfig.lua.json] [--out DIR] [--bundle FILE] [--entry FILE]
+//
+// Defaults build the codec: dist/lua/protocol/ and dist/lua/protocol.lua from protocol/index.ts.
+// Several builds may run at once in one tree (parallel test runs): every file is written to a
+// temporary name beside its target and renamed into place, so a reader never sees half a file,
+// and a file whose content is unchanged is not touched at all. A stamp file beside the output
+// records a hash of every input; when nothing changed the build is skipped (--force rebuilds).
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
 
-rmSync("dist/lua", { recursive: true, force: true });
-execFileSync("npx", ["--no-install", "tstl", "-p", "tsconfig.lua.json"], { stdio: "inherit" });
-console.log("build:lua: dist/lua/protocol");
+const DEFAULTS = {
+  project: "tsconfig.lua.json",
+  out: "dist/lua/protocol",
+  bundle: "dist/lua/protocol.lua",
+  entry: "protocol/index.ts",
+};
+
+/** Writes content at file unless it is already there, through a rename so the swap is atomic. */
+export function writeAtomically(file, content) {
+  try {
+    if (readFileSync(file, "utf8") === content) return;
+  } catch {
+    // absent: write it
+  }
+  mkdirSync(path.dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  writeFileSync(temporary, content);
+  renameSync(temporary, file);
+}
+
+function report(ts, diagnostics) {
+  const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
+  if (errors.length === 0) return;
+  const host = { getCurrentDirectory: () => process.cwd(), getCanonicalFileName: (f) => f, getNewLine: () => "\n" };
+  throw new Error(`build:lua failed:\n${ts.formatDiagnostics(errors, host)}`);
+}
+
+function collect(files) {
+  return (fileName, code) => {
+    files.set(path.resolve(fileName), code);
+  };
+}
+
+function readOr(file, otherwise) {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return otherwise;
+  }
+}
+
+/**
+ * A hash of everything the output depends on: this script, the compiler version, the options, the
+ * tsconfig chain, and every .ts file in the folders the sources came from (so an added file counts).
+ */
+function inputHash(options, configFiles, sourceDirs) {
+  const hash = createHash("sha256");
+  const tstlVersion = JSON.parse(readFileSync(new URL(import.meta.resolve("typescript-to-lua/package.json")), "utf8"));
+  hash.update(JSON.stringify({ options, tstl: tstlVersion.version, script: readOr(new URL(import.meta.url), "") }));
+  const files = [...configFiles];
+  for (const dir of sourceDirs) {
+    for (const name of listDir(dir)) if (name.endsWith(".ts")) files.push(path.join(dir, name));
+  }
+  for (const file of files.sort()) hash.update(`\0${file}\0${readOr(file, "")}`);
+  return hash.digest("hex");
+}
+
+function listDir(dir) {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function stampPath(outDir) {
+  return `${outDir}.build-stamp.json`;
+}
+
+/** The files of an earlier build, when its stamp matches the inputs now and every output is intact. */
+function upToDate(outDir, options) {
+  const stamp = JSON.parse(readOr(stampPath(outDir), "null"));
+  if (!stamp || inputHash(options, stamp.configFiles, stamp.sourceDirs) !== stamp.inputs) return undefined;
+  for (const [file, digest] of Object.entries(stamp.outputs)) {
+    if (!existsSync(file) || createHash("sha256").update(readFileSync(file)).digest("hex") !== digest) return undefined;
+  }
+  return Object.keys(stamp.outputs);
+}
+
+/**
+ * Builds the project; returns the paths written (per-module files, then the bundle if asked for).
+ * out overrides the project's outDir; bundle and entry are paths from the working directory.
+ */
+export function buildLua(options) {
+  const { project, out, bundle, entry, force } = { ...DEFAULTS, ...options };
+  const outDir = path.resolve(out);
+  const key = { project, out, bundle, entry };
+  if (!force) {
+    const built = upToDate(outDir, key);
+    if (built) return built;
+  }
+  // Loaded only when there is work to do: the compiler takes most of a second to load.
+  const require = createRequire(import.meta.url);
+  const ts = require("typescript");
+  const tstl = require("typescript-to-lua");
+  const parsed = tstl.parseConfigFileWithSystem(project, { outDir });
+  report(ts, parsed.errors);
+
+  const program = ts.createProgram(parsed.fileNames, parsed.options);
+  const sources = program
+    .getSourceFiles()
+    .filter((f) => !program.isSourceFileFromExternalLibrary(f) && !f.fileName.includes("/node_modules/"));
+  const configFiles = [path.resolve(project)];
+  for (let config = parsed.raw; config && config.extends;) {
+    const parent = path.resolve(path.dirname(configFiles[configFiles.length - 1]), config.extends);
+    configFiles.push(parent);
+    config = ts.readConfigFile(parent, ts.sys.readFile).config;
+  }
+  const sourceDirs = [...new Set(sources.map((f) => path.dirname(path.resolve(f.fileName))))];
+  // Hashed before compiling: a source edited during the build makes the next run build again.
+  const inputs = inputHash(key, configFiles, sourceDirs);
+  report(ts, ts.getPreEmitDiagnostics(program));
+  const modules = new Map();
+  report(ts, new tstl.Transpiler().emit({ program, writeFile: collect(modules) }).diagnostics);
+
+  const bundled = new Map();
+  if (bundle) {
+    const bundleOptions = { ...parsed.options, luaBundle: path.resolve(bundle), luaBundleEntry: path.resolve(entry) };
+    // The old program lends its parsed source files, so the second pass costs only the emit.
+    const bundleProgram = ts.createProgram(parsed.fileNames, bundleOptions, undefined, program);
+    report(ts, new tstl.Transpiler().emit({ program: bundleProgram, writeFile: collect(bundled) }).diagnostics);
+  }
+
+  for (const [file, code] of modules) writeAtomically(file, code);
+  // Remove modules left over from sources that no longer exist.
+  for (const name of readdirSync(outDir)) {
+    const file = path.join(outDir, name);
+    if (name.endsWith(".lua") && !modules.has(file)) rmSync(file, { force: true });
+  }
+  for (const [file, code] of bundled) writeAtomically(file, code);
+
+  const outputs = {};
+  for (const [file, code] of [...modules, ...bundled]) outputs[file] = createHash("sha256").update(code).digest("hex");
+  const stamp = { inputs, configFiles, sourceDirs, outputs };
+  writeAtomically(stampPath(outDir), JSON.stringify(stamp, null, 2) + "\n");
+  return Object.keys(outputs);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const { values } = parseArgs({
+    options: {
+      project: { type: "string" },
+      out: { type: "string" },
+      bundle: { type: "string" },
+      entry: { type: "string" },
+      "no-bundle": { type: "boolean" },
+      force: { type: "boolean" },
+    },
+  });
+  const options = { ...values };
+  if (values["no-bundle"]) options.bundle = "";
+  delete options["no-bundle"];
+  const written = buildLua(options);
+  console.log(`build:lua: ${written.length} files, ${path.relative(".", path.dirname(written[0] ?? "."))}`);
+}
