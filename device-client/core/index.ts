@@ -1,0 +1,5 @@
+export { MqttSnClient } from "./client";
+export { defaultOptions } from "./options";
+export { TopicTable } from "./topic-table";
+export { ClientState, type ClientBuffers, type ClientHandler, type ClientOptions, type Transport } from "./types";
+export { MsgType, ReturnCode, TopicIdType, shortTopicId, shortTopicName, type Bytes, type QoS } from "../../protocol/index";

@@ -1,0 +1,32 @@
+import { N_ADV, N_RETRY, T_RETRY, T_SEARCHGW } from "../../protocol/index";
+import type { Bytes } from "../../protocol/index";
+import type { ClientOptions } from "./types";
+
+/**
+ * Options with the specification's recommended timers (§6.16) for a client that connects to the
+ * configured gateway. Called once at start-up; adapters change what they need.
+ */
+export function defaultOptions(clientId: string, random: () => number): ClientOptions {
+  const none: Bytes = [];
+  return {
+    clientId: clientId,
+    keepAlive: 60,
+    cleanSession: true,
+    willTopic: "",
+    willQos: 0,
+    willRetain: false,
+    willMessage: none,
+    willMessageLength: 0,
+    retryInterval: T_RETRY * 1000,
+    maxRetries: N_RETRY,
+    searchGateway: false,
+    hasConfiguredGateway: true,
+    searchDelay: T_SEARCHGW * 1000,
+    radius: 1,
+    advertiseMisses: N_ADV,
+    reconnectDelay: T_RETRY * 1000,
+    maxTopics: 8,
+    maxIncomingQos2: 4,
+    random: random,
+  };
+}

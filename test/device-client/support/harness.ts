@@ -1,0 +1,81 @@
+import { decode, encode, type Message } from "../../../protocol/index";
+import { MqttSnClient } from "../../../device-client/core/client";
+import { defaultOptions } from "../../../device-client/core/options";
+import type { ClientOptions } from "../../../device-client/core/types";
+
+export interface Sent {
+  to: "gateway" | "broadcast";
+  message: Message;
+}
+
+/**
+ * The core wired to a recording transport and handler, with time driven by hand. The transport
+ * decodes every datagram the client sends, so assertions read messages instead of bytes.
+ */
+export class Harness {
+  readonly sent: Sent[] = [];
+  readonly events: string[] = [];
+  readonly client: MqttSnClient;
+  now = 0;
+  selected: number[] = [];
+
+  constructor(change?: (o: ClientOptions) => void, slots = 4) {
+    const options = defaultOptions("dev-1", () => 0.5);
+    if (change) change(options);
+    const record = (to: Sent["to"]) => (bytes: number[], length: number) => {
+      const m = decode(bytes, 0, length);
+      if (m.type === "error") throw new Error(`client sent a malformed datagram: ${m.code}`);
+      this.sent.push({ to, message: structuredClone(m) as Message });
+    };
+    const inflight: Uint8Array[] = [];
+    for (let i = 0; i < slots; i++) inflight.push(new Uint8Array(128));
+    this.client = new MqttSnClient(
+      {
+        send: record("gateway"),
+        broadcast: record("broadcast"),
+        selectGateway: (gwId) => this.selected.push(gwId),
+      },
+      {
+        stateChanged: (s) => this.events.push(`state ${s}`),
+        message: (name, type, id, data, offset, length, qos, retain) =>
+          this.events.push(`message ${name}|${type}|${id}|${Buffer.from((data as unknown as Uint8Array).subarray(offset, offset + length)).toString()}|${qos}|${retain}`),
+        done: (type, msgId, rc, topicId) => this.events.push(`done ${type} ${msgId} ${rc} ${topicId}`),
+      },
+      { tx: new Uint8Array(128) as unknown as number[], inflight: inflight as unknown as number[][], size: 128 },
+      options,
+    );
+  }
+
+  /** Messages sent since the last call, as [type, message]. */
+  take(): Message[] {
+    return this.sent.splice(0).map((s) => s.message);
+  }
+
+  takeEvents(): string[] {
+    return this.events.splice(0);
+  }
+
+  advance(ms: number): void {
+    this.now += ms;
+    this.client.tick(this.now);
+  }
+
+  /** Delivers one message from the gateway. */
+  fromGateway(message: Message, fromGateway = true): void {
+    const buf = new Uint8Array(300);
+    const n = encode(message, buf as unknown as number[], 0);
+    this.client.receive(buf as unknown as number[], n, fromGateway);
+  }
+
+  /** start() then the CONNACK: an Active client with nothing recorded. */
+  connect(): void {
+    this.client.start(this.now);
+    this.fromGateway({ type: 0x05, returnCode: 0 });
+    this.take();
+    this.takeEvents();
+  }
+}
+
+export function bytes(s: string): number[] {
+  return Array.from(Buffer.from(s));
+}
