@@ -1,13 +1,18 @@
 // Compiles TypeScript to Lua 5.1 with typescript-to-lua (the output runs unchanged on 5.1, 5.3, 5.4
-// and LuaJIT when the source avoids bitwise operators): one .lua per module under --out, and, with
-// --bundle, the same modules again in one file whose result is the --entry module's exports.
+// and LuaJIT when the source avoids bitwise operators): one .lua per module in the project's outDir
+// and, when the project names a luaBundle, the same modules again in one file that returns the
+// luaBundleEntry module's exports.
 //
 //   node scripts/build-lua.mjs [--project tsconfig.lua.json] [--out DIR] [--bundle FILE] [--entry FILE]
+//                              [--no-modules] [--force]
 //
-// Defaults build the codec: dist/lua/protocol/ and dist/lua/protocol.lua from protocol/index.ts.
+// --out, --bundle and --entry (paths from the working directory) override the project's outDir,
+// luaBundle and luaBundleEntry; --no-modules writes only the bundle. The default project builds the
+// codec: dist/lua/protocol/ and dist/lua/protocol.lua from protocol/index.ts.
+//
 // Several builds may run at once in one tree (parallel test runs): every file is written to a
 // temporary name beside its target and renamed into place, so a reader never sees half a file,
-// and a file whose content is unchanged is not touched at all. A stamp file beside the output
+// and a file whose content is unchanged is not touched at all. A stamp under dist/.build-stamps
 // records a hash of every input; when nothing changed the build is skipped (--force rebuilds).
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -16,12 +21,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
-const DEFAULTS = {
-  project: "tsconfig.lua.json",
-  out: "dist/lua/protocol",
-  bundle: "dist/lua/protocol.lua",
-  entry: "protocol/index.ts",
-};
+const DEFAULT_PROJECT = "tsconfig.lua.json";
 
 /** Writes content at file unless it is already there, through a rename so the swap is atomic. */
 export function writeAtomically(file, content) {
@@ -81,13 +81,14 @@ function listDir(dir) {
   }
 }
 
-function stampPath(outDir) {
-  return `${outDir}.build-stamp.json`;
+function stampPath(key) {
+  const name = createHash("sha256").update(JSON.stringify(key)).digest("hex").slice(0, 12);
+  return path.resolve("dist/.build-stamps", `lua-${path.basename(key.project, ".json")}-${name}.json`);
 }
 
 /** The files of an earlier build, when its stamp matches the inputs now and every output is intact. */
-function upToDate(outDir, options) {
-  const stamp = JSON.parse(readOr(stampPath(outDir), "null"));
+function upToDate(options) {
+  const stamp = JSON.parse(readOr(stampPath(options), "null"));
   if (!stamp || inputHash(options, stamp.configFiles, stamp.sourceDirs) !== stamp.inputs) return undefined;
   for (const [file, digest] of Object.entries(stamp.outputs)) {
     if (!existsSync(file) || createHash("sha256").update(readFileSync(file)).digest("hex") !== digest) return undefined;
@@ -96,25 +97,37 @@ function upToDate(outDir, options) {
 }
 
 /**
- * Builds the project; returns the paths written (per-module files, then the bundle if asked for).
- * out overrides the project's outDir; bundle and entry are paths from the working directory.
+ * Builds the project; returns the paths written (per-module files, then the bundle if any).
+ * Options: project, out, bundle, entry (override the project's outDir, luaBundle, luaBundleEntry),
+ * modules (false: bundle only), force (ignore the stamp).
  */
-export function buildLua(options) {
-  const { project, out, bundle, entry, force } = { ...DEFAULTS, ...options };
-  const outDir = path.resolve(out);
-  const key = { project, out, bundle, entry };
-  if (!force) {
-    const built = upToDate(outDir, key);
+export function buildLua(options = {}) {
+  const project = options.project ?? DEFAULT_PROJECT;
+  const key = {
+    project,
+    out: options.out,
+    bundle: options.bundle,
+    entry: options.entry,
+    modules: options.modules !== false,
+  };
+  if (!options.force) {
+    const built = upToDate(key);
     if (built) return built;
   }
   // Loaded only when there is work to do: the compiler takes most of a second to load.
   const require = createRequire(import.meta.url);
   const ts = require("typescript");
   const tstl = require("typescript-to-lua");
-  const parsed = tstl.parseConfigFileWithSystem(project, { outDir });
+  const overrides = {};
+  if (options.out !== undefined) overrides.outDir = path.resolve(options.out);
+  if (options.bundle !== undefined) overrides.luaBundle = path.resolve(options.bundle);
+  if (options.entry !== undefined) overrides.luaBundleEntry = path.resolve(options.entry);
+  const parsed = tstl.parseConfigFileWithSystem(project, overrides);
   report(ts, parsed.errors);
+  const { luaBundle, luaBundleEntry, ...moduleOptions } = parsed.options;
+  const outDir = path.resolve(moduleOptions.outDir ?? path.dirname(project));
 
-  const program = ts.createProgram(parsed.fileNames, parsed.options);
+  const program = ts.createProgram(parsed.fileNames, moduleOptions);
   const sources = program
     .getSourceFiles()
     .filter((f) => !program.isSourceFileFromExternalLibrary(f) && !f.fileName.includes("/node_modules/"));
@@ -129,28 +142,33 @@ export function buildLua(options) {
   const inputs = inputHash(key, configFiles, sourceDirs);
   report(ts, ts.getPreEmitDiagnostics(program));
   const modules = new Map();
-  report(ts, new tstl.Transpiler().emit({ program, writeFile: collect(modules) }).diagnostics);
+  if (options.modules !== false) {
+    report(ts, new tstl.Transpiler().emit({ program, writeFile: collect(modules) }).diagnostics);
+  }
 
   const bundled = new Map();
-  if (bundle) {
-    const bundleOptions = { ...parsed.options, luaBundle: path.resolve(bundle), luaBundleEntry: path.resolve(entry) };
+  if (luaBundle) {
+    if (!luaBundleEntry)
+      throw new Error(`build:lua: ${project} names a luaBundle but no luaBundleEntry (or pass --entry)`);
     // The old program lends its parsed source files, so the second pass costs only the emit.
-    const bundleProgram = ts.createProgram(parsed.fileNames, bundleOptions, undefined, program);
+    const bundleProgram = ts.createProgram(parsed.fileNames, parsed.options, undefined, program);
     report(ts, new tstl.Transpiler().emit({ program: bundleProgram, writeFile: collect(bundled) }).diagnostics);
   }
 
   for (const [file, code] of modules) writeAtomically(file, code);
   // Remove modules left over from sources that no longer exist.
-  for (const name of readdirSync(outDir)) {
-    const file = path.join(outDir, name);
-    if (name.endsWith(".lua") && !modules.has(file)) rmSync(file, { force: true });
+  if (modules.size > 0) {
+    for (const name of listDir(outDir)) {
+      const file = path.join(outDir, name);
+      if (name.endsWith(".lua") && !modules.has(file) && !bundled.has(file)) rmSync(file, { force: true });
+    }
   }
   for (const [file, code] of bundled) writeAtomically(file, code);
 
   const outputs = {};
   for (const [file, code] of [...modules, ...bundled]) outputs[file] = createHash("sha256").update(code).digest("hex");
   const stamp = { inputs, configFiles, sourceDirs, outputs };
-  writeAtomically(stampPath(outDir), JSON.stringify(stamp, null, 2) + "\n");
+  writeAtomically(stampPath(key), JSON.stringify(stamp, null, 2) + "\n");
   return Object.keys(outputs);
 }
 
@@ -161,13 +179,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
       out: { type: "string" },
       bundle: { type: "string" },
       entry: { type: "string" },
-      "no-bundle": { type: "boolean" },
+      "no-modules": { type: "boolean" },
       force: { type: "boolean" },
     },
   });
-  const options = { ...values };
-  if (values["no-bundle"]) options.bundle = "";
-  delete options["no-bundle"];
-  const written = buildLua(options);
-  console.log(`build:lua: ${written.length} files, ${path.relative(".", path.dirname(written[0] ?? "."))}`);
+  const { "no-modules": noModules, ...options } = values;
+  const written = buildLua({ ...options, modules: !noModules });
+  console.log(`build:lua: ${written.map((f) => path.relative(".", f)).join(" ")}`);
 }
