@@ -259,6 +259,31 @@ export class MqttSnClient {
   }
 
   /**
+   * REGISTER a topic name ahead of publishing (§6.5). Returns the MsgId (done() reports the REGACK
+   * with the topic id), 0 when the name is already registered, or -1 when refused as publish().
+   */
+  register(topicName: string): number {
+    if (this.topics.findName(topicName) >= 0) {
+      return 0;
+    }
+    const r = this.requestSlot(topicName.length + 10);
+    if (r < 0) {
+      return -1;
+    }
+    const t = this.topics.insert(topicName, 0, TopicEntry.Registering);
+    if (t < 0) {
+      return -1;
+    }
+    this.mRegister.topicId = 0;
+    this.mRegister.msgId = this.newMsgId();
+    this.mRegister.topicName = topicName;
+    this.open(r, MsgType.Register, this.mRegister.msgId, t, 1);
+    this.slotLength[r] = encode(this.mRegister, this.slotBuf[r] as Bytes, 0);
+    this.sendSlot(r);
+    return this.mRegister.msgId;
+  }
+
+  /**
    * PUBLISH to a predefined topic id or a short topic name (shortTopicId("ab")), §3.3.2. QoS -1
    * (§6.8) is sent in any state, to the selected or configured gateway. Returns as publish().
    */
@@ -559,6 +584,7 @@ export class MqttSnClient {
       return;
     }
     const t = this.slotTopic[r] as number;
+    const report = this.slotQos[r] === 1;
     this.release(r);
     const accepted = returnCode === ReturnCode.Accepted;
     if (accepted) {
@@ -584,6 +610,9 @@ export class MqttSnClient {
     }
     if (!accepted) {
       this.topics.free(t);
+    }
+    if (report) {
+      this.handler.done(MsgType.Register, msgId, returnCode, topicId);
     }
   }
 
@@ -919,7 +948,7 @@ export class MqttSnClient {
       const type = this.slotType[s] as number;
       if (type !== 0) {
         const msgId = this.slotMsgId[s] as number;
-        const silent = type === MsgType.Register || (type === MsgType.Publish && this.slotQos[s] === 0);
+        const silent = this.slotQos[s] === 0 && (type === MsgType.Register || type === MsgType.Publish);
         this.release(s);
         if (!silent) {
           this.handler.done(type === MsgType.PubRel ? MsgType.Publish : type, msgId, -1, 0);

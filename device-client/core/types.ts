@@ -49,7 +49,7 @@ export interface ClientHandler {
    */
   message(topicName: string, topicIdType: number, topicId: number, data: Bytes, offset: number, length: number, qos: QoS, retain: boolean): void;
   /**
-   * An exchange started by the application ended: msgType is the request (PUBLISH, SUBSCRIBE,
+   * An exchange started by the application ended: msgType is the request (REGISTER, PUBLISH, SUBSCRIBE,
    * UNSUBSCRIBE, WILLTOPICUPD, WILLMSGUPD), returnCode the gateway's answer (0 accepted), or -1 when
    * it was given up (gateway lost, client disconnected) and the application should send it again.
    */

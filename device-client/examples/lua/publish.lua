@@ -1,0 +1,45 @@
+-- lua5.1 dist/lua/examples/publish.lua --host H --port P --client-id ID --topic T --count N --qos Q [--subscribe F]
+local dir = (arg and arg[0] and arg[0]:match("^(.*)[/\\]")) or "."
+package.path = dir .. "/../?.lua;" .. package.path
+local mqttsn = require("mqttsn-client")
+
+local usage = "usage: publish.lua --host H --port P --client-id ID --topic T --count N --qos Q [--subscribe FILTER]"
+local args = { host = "127.0.0.1", port = "1884", count = "1", qos = "1", subscribe = "" }
+local i = 1
+while i <= #arg do
+  local key, value = arg[i]:match("^%-%-(.+)$"), arg[i + 1]
+  if not key or not value then
+    io.stderr:write("bad argument " .. tostring(arg[i]) .. "\n" .. usage .. "\n")
+    os.exit(2)
+  end
+  args[key] = value
+  i = i + 2
+end
+if not args["client-id"] or not args.topic then
+  io.stderr:write("missing --client-id or --topic\n" .. usage .. "\n")
+  os.exit(2)
+end
+local qos = tonumber(args.qos)
+if qos ~= -1 and qos ~= 0 and qos ~= 1 and qos ~= 2 then
+  io.stderr:write("--qos must be -1, 0, 1 or 2\n" .. usage .. "\n")
+  os.exit(2)
+end
+
+math.randomseed(os.time())
+local ok = false
+local udp
+local payload = {}
+for k = 1, 32 do payload[k] = 0 end
+local app = mqttsn.createPublishApp(
+  { topic = args.topic, count = tonumber(args.count), qos = qos, subscribe = args.subscribe },
+  {
+    line = function(text) print(text); io.stdout:flush() end,
+    finished = function(success) ok = success; udp:stop() end,
+  },
+  payload)
+local options = mqttsn.defaultOptions(args["client-id"], math.random)
+options.keepAlive = 30
+udp = mqttsn.LuaSocketClient.new(mqttsn, app.handler, options, { host = args.host, port = tonumber(args.port) })
+app.client = udp.client
+udp:run()
+os.exit(ok and 0 or 1)

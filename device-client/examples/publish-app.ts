@@ -1,0 +1,170 @@
+import { MqttSnClient } from "../core/client";
+import { ClientState, type ClientHandler } from "../core/types";
+import { MsgType, TopicIdType, shortTopicId, type Bytes, type QoS } from "../../protocol/index";
+
+/**
+ * The example program, written once for every target (portable like the core): connect, optionally
+ * subscribe to `subscribe` (then every publish waits for its echo), REGISTER `topic`, publish `count`
+ * messages "msg-1" … at `qos`, DISCONNECT. QoS -1 publishes on `topic` as a short topic name (two
+ * characters) without subscribing or registering. Each step waits for the answer to the one before, so the
+ * datagrams on the wire come in the same order on every platform.
+ */
+export interface PublishConfig {
+  topic: string;
+  count: number;
+  qos: QoS;
+  /** "" to publish without listening. */
+  subscribe: string;
+}
+
+/** @noSelf */
+export interface AppOutput {
+  line(text: string): void;
+  /** The run ended: ok is false when the gateway was lost or something was refused. */
+  finished(ok: boolean): void;
+}
+
+export class PublishApp {
+  client: MqttSnClient | undefined;
+  readonly handler: ClientHandler;
+  private readonly config: PublishConfig;
+  private readonly out: AppOutput;
+  private readonly payload: Bytes;
+  private published: number;
+  private acknowledged: number;
+  private received: number;
+  private started: boolean;
+  private ended: boolean;
+  private readonly echo: boolean;
+
+  constructor(config: PublishConfig, out: AppOutput, payload: Bytes) {
+    this.config = config;
+    this.out = out;
+    this.payload = payload;
+    this.published = 0;
+    this.acknowledged = 0;
+    this.received = 0;
+    this.started = false;
+    this.ended = false;
+    this.echo = config.subscribe !== "" && config.qos !== -1;
+    this.handler = {
+      stateChanged: (state: ClientState) => this.onState(state),
+      message: (topicName: string, _type: number, _id: number, data: Bytes, offset: number, length: number) => this.onMessage(topicName, data, offset, length),
+      done: (msgType: number, msgId: number, returnCode: number) => this.onDone(msgType, msgId, returnCode),
+    };
+  }
+
+  private onState(state: ClientState): void {
+    const c = this.client as MqttSnClient;
+    if (state === ClientState.Active && !this.started) {
+      this.started = true;
+      this.out.line("connected");
+      if (this.config.qos === -1) {
+        this.next();
+      } else if (this.echo) {
+        this.check(c.subscribe(this.config.subscribe, this.config.qos < 0 ? 0 : this.config.qos), "subscribe");
+      } else {
+        this.check(c.register(this.config.topic), "register");
+      }
+    } else if (state === ClientState.Lost) {
+      this.out.line("gateway lost");
+      this.end(false);
+    } else if (state === ClientState.Disconnected) {
+      this.out.line("disconnected");
+      this.end(this.received === (this.echo ? this.config.count : 0) && this.acknowledged === this.config.count);
+    }
+  }
+
+  private onDone(msgType: number, msgId: number, returnCode: number): void {
+    const c = this.client as MqttSnClient;
+    if (returnCode !== 0) {
+      this.out.line("refused: message type " + msgType + " id " + msgId + " return code " + returnCode);
+      c.disconnect();
+      return;
+    }
+    if (msgType === MsgType.Subscribe) {
+      this.out.line("subscribed " + this.config.subscribe);
+      this.check(c.register(this.config.topic), "register");
+    } else if (msgType === MsgType.Register) {
+      this.out.line("registered " + this.config.topic);
+      this.next();
+    } else if (msgType === MsgType.Publish) {
+      this.acknowledged++;
+      this.out.line("acknowledged " + this.acknowledged);
+      this.next();
+    }
+  }
+
+  private onMessage(topicName: string, data: Bytes, offset: number, length: number): void {
+    this.received++;
+    let text = "";
+    for (let i = 0; i < length; i++) {
+      text += String.fromCharCode(data[offset + i] as number);
+    }
+    this.out.line("received " + topicName + " " + text);
+    this.next();
+  }
+
+  /** Publishes when the previous message is complete: acknowledged (QoS 1, 2) and echoed (when subscribed). */
+  private next(): void {
+    const c = this.client as MqttSnClient;
+    const echo = this.echo;
+    const qos = this.config.qos;
+    for (;;) {
+      const ackedAll = qos <= 0 || this.acknowledged === this.published;
+      const echoedAll = !echo || this.received >= this.published;
+      if (!ackedAll || !echoedAll) {
+        return;
+      }
+      if (this.published === this.config.count) {
+        c.disconnect();
+        return;
+      }
+      this.published++;
+      const n = this.writePayload(this.published);
+      const result =
+        qos === -1
+          ? c.publishId(TopicIdType.Short, shortTopicId(this.config.topic), this.payload, 0, n, qos, false)
+          : c.publish(this.config.topic, this.payload, 0, n, qos, false);
+      if (!this.check(result, "publish")) {
+        return;
+      }
+      this.out.line("published " + this.published);
+      if (qos <= 0) {
+        this.acknowledged++;
+      }
+    }
+  }
+
+  /** "msg-" and the decimal number, written into the preallocated payload buffer. */
+  private writePayload(n: number): number {
+    const prefix = "msg-";
+    for (let i = 0; i < prefix.length; i++) {
+      this.payload[i] = prefix.charCodeAt(i);
+    }
+    let digits = 1;
+    while (Math.pow(10, digits) <= n) {
+      digits++;
+    }
+    for (let d = 0; d < digits; d++) {
+      this.payload[prefix.length + digits - 1 - d] = 48 + (Math.floor(n / Math.pow(10, d)) % 10);
+    }
+    return prefix.length + digits;
+  }
+
+  private check(result: number, what: string): boolean {
+    if (result < 0) {
+      this.out.line(what + " refused: the client is not connected or its tables are full");
+      this.end(false);
+      return false;
+    }
+    return true;
+  }
+
+  private end(ok: boolean): void {
+    if (!this.ended) {
+      this.ended = true;
+      this.out.finished(ok);
+    }
+  }
+}
