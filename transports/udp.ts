@@ -1,0 +1,141 @@
+import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import { isIPv6 } from "node:net";
+import type { Link, Log } from "./link";
+
+export interface UdpLinkOptions {
+  /** Address to bind: "0.0.0.0", "::", "127.0.0.1" … */
+  host: string;
+  /** Port to bind; 0 picks a free one (see `address()` after open). */
+  port: number;
+  /** Where broadcast() sends (ADVERTISE): "255.255.255.255:1884", a multicast group "ff02::1:1884" … Unset: broadcast is a no-op. */
+  broadcastTarget?: string;
+  /** Largest frame sent or accepted; default 1232 (fits an IPv6 minimum-MTU path). */
+  mtu?: number;
+  log?: Log;
+}
+
+/** "[::1]:5000" / "127.0.0.1:5000" → host and port; undefined when the text is not an address. */
+export function parseHostPort(text: string): { host: string; port: number } | undefined {
+  let host: string;
+  let portText: string;
+  if (text.startsWith("[")) {
+    const close = text.indexOf("]");
+    if (close < 0 || text[close + 1] !== ":") return undefined;
+    host = text.slice(1, close);
+    portText = text.slice(close + 2);
+  } else {
+    const colon = text.lastIndexOf(":");
+    if (colon <= 0) return undefined;
+    host = text.slice(0, colon);
+    portText = text.slice(colon + 1);
+    if (host.includes(":")) return undefined;
+  }
+  if (!/^\d{1,5}$/.test(portText)) return undefined;
+  const port = Number(portText);
+  if (port > 65535 || host.length === 0) return undefined;
+  return { host, port };
+}
+
+export function formatHostPort(host: string, port: number): string {
+  return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+const noLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * A UDP socket as a Link. Addresses are "host:port" (IPv4) or "[host]:port" (IPv6). A frame larger
+ * than mtu is never sent (send returns false and logs why) and an incoming one is dropped.
+ */
+export class UdpLink implements Link {
+  readonly name: string;
+  readonly mtu: number;
+  private socket: Socket | undefined;
+  private readonly log: Log;
+  /** Cache of parsed destination addresses, bounded: cleared when it grows past its limit. */
+  private readonly targets = new Map<string, { host: string; port: number }>();
+  private static readonly MAX_TARGETS = 65536;
+  droppedOversize = 0;
+
+  constructor(private readonly options: UdpLinkOptions) {
+    this.mtu = options.mtu ?? 1232;
+    this.name = `udp:${formatHostPort(options.host, options.port)}`;
+    this.log = options.log ?? noLog;
+  }
+
+  open(onFrame: (frame: Uint8Array, address: string) => void): Promise<void> {
+    const ipv6 = isIPv6(this.options.host);
+    const socket = createSocket({ type: ipv6 ? "udp6" : "udp4", reuseAddr: false, ipv6Only: false });
+    this.socket = socket;
+    const mtu = this.mtu;
+    socket.on("message", (msg: Buffer, rinfo: RemoteInfo) => {
+      if (msg.length > mtu) {
+        this.droppedOversize++;
+        return;
+      }
+      const address = rinfo.family === "IPv6" ? `[${rinfo.address}]:${rinfo.port}` : `${rinfo.address}:${rinfo.port}`;
+      onFrame(msg, address);
+    });
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        reject(new Error(`cannot listen on UDP ${formatHostPort(this.options.host, this.options.port)}: ${err.message}; pick another address with --udp HOST:PORT`));
+      };
+      socket.once("error", onError);
+      socket.bind(this.options.port, this.options.host, () => {
+        socket.off("error", onError);
+        socket.on("error", (err) => this.log.warn("udp-error", { link: this.name, error: err.message }));
+        if (this.options.broadcastTarget !== undefined) {
+          try {
+            socket.setBroadcast(true);
+          } catch (err) {
+            this.log.warn("udp-broadcast-unavailable", { link: this.name, error: (err as Error).message });
+          }
+        }
+        resolve();
+      });
+    });
+  }
+
+  /** The bound address, e.g. "127.0.0.1:40123" (useful after binding port 0). */
+  address(): string {
+    if (this.socket === undefined) return formatHostPort(this.options.host, this.options.port);
+    const a = this.socket.address();
+    return formatHostPort(a.address, a.port);
+  }
+
+  send(address: string, frame: Uint8Array): boolean {
+    const socket = this.socket;
+    if (socket === undefined) {
+      this.log.warn("udp-send-refused", { link: this.name, address, reason: "link closed" });
+      return false;
+    }
+    if (frame.length > this.mtu) {
+      this.droppedOversize++;
+      this.log.warn("udp-send-refused", { link: this.name, address, reason: `frame of ${frame.length} octets exceeds the MTU of ${this.mtu}` });
+      return false;
+    }
+    let target = this.targets.get(address);
+    if (target === undefined) {
+      target = parseHostPort(address);
+      if (target === undefined) {
+        this.log.warn("udp-send-refused", { link: this.name, address, reason: "not a host:port address" });
+        return false;
+      }
+      if (this.targets.size >= UdpLink.MAX_TARGETS) this.targets.clear();
+      this.targets.set(address, target);
+    }
+    socket.send(frame, 0, frame.length, target.port, target.host);
+    return true;
+  }
+
+  broadcast(frame: Uint8Array): void {
+    if (this.options.broadcastTarget === undefined) return;
+    this.send(this.options.broadcastTarget, frame);
+  }
+
+  close(): Promise<void> {
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket === undefined) return Promise.resolve();
+    return new Promise((resolve) => socket.close(() => resolve()));
+  }
+}
