@@ -1,0 +1,269 @@
+import { readFileSync } from "node:fs";
+import { SPEC_MAX_CLIENT_ID_LENGTH } from "../protocol";
+import { parseHostPort } from "../transports/udp";
+
+export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
+
+export interface UdpSpec {
+  host: string;
+  port: number;
+}
+
+export interface GatewayConfig {
+  /** GwId in ADVERTISE and GWINFO, §5.3.2. */
+  gatewayId: number;
+  /** UDP listeners ("0.0.0.0:1884", "[::]:1884"). */
+  udp: UdpSpec[];
+  /** Where ADVERTISE goes on UDP links ("255.255.255.255:1884", a multicast group …); "" = no ADVERTISE over UDP. */
+  advertiseTarget: string;
+  /** "embedded" or an mqtt:// / mqtts:// URL. */
+  broker: string;
+  /** Port of the embedded broker on 127.0.0.1 (0 = any free port). */
+  embeddedPort: number;
+  logLevel: LogLevel;
+  limits: {
+    /** Connected sessions at once; beyond it CONNACK "congestion". */
+    maxClients: number;
+    /** Topic ids per client (registered both ways); beyond it REGACK "congestion". */
+    maxTopicsPerClient: number;
+    /** Largest MQTT-SN message accepted or delivered, in octets; larger publishes from upstream are dropped and counted. */
+    maxMessageSize: number;
+    /** Client QoS 1/2 publishes awaiting the broker; beyond it PUBACK "congestion". Also the bound on messages queued toward one client. */
+    maxInflight: number;
+    /** Longest client id, in octets (the spec says 23). */
+    maxClientIdLength: number;
+  };
+  timers: {
+    /** T_RETRY, §6.13: wait before resending REGISTER, PUBLISH QoS 1/2, PUBREL to a client. */
+    tRetryMs: number;
+    /** N_RETRY: resends before the client is taken as lost. */
+    nRetry: number;
+    /** A client is lost after keep-alive × 1.5 plus this grace without a message. */
+    keepAliveGraceMs: number;
+    /** T_ADV: seconds between ADVERTISEs, 0 = never. */
+    advertiseIntervalS: number;
+    /** How long the broker may take to answer an upstream CONNECT before CONNACK "congestion". */
+    upstreamConnectTimeoutMs: number;
+    /** How long a client may take to answer WILLTOPICREQ / WILLMSGREQ. */
+    willHandshakeTimeoutMs: number;
+  };
+  /** Predefined topic ids, §2.3: for every client, and per client id (these win). */
+  predefinedTopics: {
+    global: Record<string, number>;
+    clients: Record<string, Record<string, number>>;
+  };
+  upstream: {
+    username?: string;
+    password?: string;
+    /** PEM files for mqtts:// */
+    caFile?: string;
+    certFile?: string;
+    keyFile?: string;
+    rejectUnauthorized: boolean;
+  };
+}
+
+export function defaultConfig(): GatewayConfig {
+  return {
+    gatewayId: 1,
+    udp: [{ host: "0.0.0.0", port: 1884 }],
+    advertiseTarget: "",
+    broker: "embedded",
+    embeddedPort: 1883,
+    logLevel: "warn",
+    limits: {
+      maxClients: 1000,
+      maxTopicsPerClient: 256,
+      maxMessageSize: 1232,
+      maxInflight: 20,
+      maxClientIdLength: SPEC_MAX_CLIENT_ID_LENGTH,
+    },
+    timers: {
+      tRetryMs: 10_000,
+      nRetry: 3,
+      keepAliveGraceMs: 0,
+      advertiseIntervalS: 900,
+      upstreamConnectTimeoutMs: 10_000,
+      willHandshakeTimeoutMs: 10_000,
+    },
+    predefinedTopics: { global: {}, clients: {} },
+    upstream: { rejectUnauthorized: true },
+  };
+}
+
+/** Raised for a bad configuration value: names the key, the value and what is allowed. */
+export class ConfigError extends Error {
+  constructor(
+    readonly key: string,
+    readonly value: unknown,
+    readonly allowed: string,
+  ) {
+    super(`config: ${key} = ${JSON.stringify(value)} is not allowed; allowed: ${allowed}`);
+    this.name = "ConfigError";
+  }
+}
+
+type Check = (key: string, value: unknown) => unknown;
+
+function int(min: number, max: number): Check {
+  return (key, value) => {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+      throw new ConfigError(key, value, `an integer from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
+const str: Check = (key, value) => {
+  if (typeof value !== "string") throw new ConfigError(key, value, "a string");
+  return value;
+};
+
+const bool: Check = (key, value) => {
+  if (typeof value !== "boolean") throw new ConfigError(key, value, "true or false");
+  return value;
+};
+
+const logLevel: Check = (key, value) => {
+  const levels = ["debug", "info", "warn", "error", "silent"];
+  if (typeof value !== "string" || !levels.includes(value)) throw new ConfigError(key, value, levels.join(", "));
+  return value;
+};
+
+const broker: Check = (key, value) => {
+  if (value === "embedded") return value;
+  if (typeof value === "string" && /^(mqtt|mqtts|tcp|tls|ws|wss):\/\/[^/]+/.test(value)) return value;
+  throw new ConfigError(key, value, '"embedded" or a URL such as mqtt://host:1883 or mqtts://host:8883');
+};
+
+const udpList: Check = (key, value) => {
+  if (!Array.isArray(value) || value.length === 0) throw new ConfigError(key, value, 'a non-empty list of "HOST:PORT" strings, e.g. ["0.0.0.0:1884", "[::]:1884"]');
+  return value.map((entry, i) => {
+    const parsed =
+      typeof entry === "string"
+        ? parseHostPort(entry)
+        : isPlainObject(entry) && typeof entry.host === "string" && typeof entry.port === "number" && Number.isInteger(entry.port) && entry.port >= 0 && entry.port <= 65535
+          ? { host: entry.host, port: entry.port }
+          : undefined;
+    if (parsed === undefined) throw new ConfigError(`${key}[${i}]`, entry, '"HOST:PORT", e.g. "0.0.0.0:1884" or "[::]:1884"');
+    return parsed;
+  });
+};
+
+const advertiseTarget: Check = (key, value) => {
+  if (value === "") return value;
+  if (typeof value === "string" && parseHostPort(value) !== undefined) return value;
+  throw new ConfigError(key, value, '"" (no ADVERTISE) or "HOST:PORT" of a broadcast or multicast address, e.g. "255.255.255.255:1884"');
+};
+
+function topicTable(key: string, value: unknown): Record<string, number> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(key, value, 'an object of topic name → predefined topic id, e.g. {"sensors/temp": 1}');
+  }
+  const ids = new Set<number>();
+  const out: Record<string, number> = {};
+  for (const [name, id] of Object.entries(value)) {
+    if (name.length === 0 || name.includes("+") || name.includes("#")) {
+      throw new ConfigError(`${key}.${name}`, name, "a topic name without wildcards");
+    }
+    int(1, 0xfffe)(`${key}.${name}`, id);
+    if (ids.has(id as number)) throw new ConfigError(`${key}.${name}`, id, "an id not used by another topic of the same table");
+    ids.add(id as number);
+    out[name] = id as number;
+  }
+  return out;
+}
+
+const predefined: Check = (key, value) => {
+  const shape = { global: {}, clients: {} } as GatewayConfig["predefinedTopics"];
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(key, value, 'an object {"global": {name: id}, "clients": {clientId: {name: id}}}');
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (k === "global") shape.global = topicTable(`${key}.global`, v);
+    else if (k === "clients") {
+      if (typeof v !== "object" || v === null || Array.isArray(v)) throw new ConfigError(`${key}.clients`, v, "an object of client id → {name: id}");
+      for (const [clientId, table] of Object.entries(v)) shape.clients[clientId] = topicTable(`${key}.clients.${clientId}`, table);
+    } else throw new ConfigError(`${key}.${k}`, v, `no such key; known keys: global, clients`);
+  }
+  return shape;
+};
+
+/** Every key a config file may hold, with its check. Nested objects are listed by their dotted path. */
+const schema: Record<string, Check | Record<string, Check>> = {
+  gatewayId: int(0, 255),
+  udp: udpList,
+  advertiseTarget,
+  broker,
+  embeddedPort: int(0, 65535),
+  logLevel,
+  limits: {
+    maxClients: int(1, 1_000_000),
+    maxTopicsPerClient: int(1, 65534),
+    maxMessageSize: int(16, 65535),
+    maxInflight: int(1, 65535),
+    maxClientIdLength: int(1, 65535),
+  },
+  timers: {
+    tRetryMs: int(10, 3_600_000),
+    nRetry: int(0, 100),
+    keepAliveGraceMs: int(0, 3_600_000),
+    advertiseIntervalS: int(0, 65535),
+    upstreamConnectTimeoutMs: int(100, 600_000),
+    willHandshakeTimeoutMs: int(100, 600_000),
+  },
+  predefinedTopics: predefined,
+  upstream: {
+    username: str,
+    password: str,
+    caFile: str,
+    certFile: str,
+    keyFile: str,
+    rejectUnauthorized: bool,
+  },
+};
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Checks a parsed config object against the schema and merges it over `base`. Throws ConfigError naming
+ * the first bad or unknown key, its value and what is allowed.
+ */
+export function validateConfig(input: unknown, base: GatewayConfig = defaultConfig()): GatewayConfig {
+  if (!isPlainObject(input)) throw new ConfigError("(top level)", input, "a JSON object");
+  const out = structuredClone(base) as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(input)) {
+    const rule = schema[key];
+    if (rule === undefined) throw new ConfigError(key, value, `no such key; known keys: ${Object.keys(schema).join(", ")}`);
+    if (typeof rule === "function") {
+      out[key] = rule(key, value);
+      continue;
+    }
+    if (!isPlainObject(value)) throw new ConfigError(key, value, `an object with keys ${Object.keys(rule).join(", ")}`);
+    const section = out[key] as Record<string, unknown>;
+    for (const [sub, subValue] of Object.entries(value)) {
+      const check = rule[sub];
+      if (check === undefined) throw new ConfigError(`${key}.${sub}`, subValue, `no such key; known keys: ${Object.keys(rule).join(", ")}`);
+      section[sub] = check(`${key}.${sub}`, subValue);
+    }
+  }
+  return out as unknown as GatewayConfig;
+}
+
+export function loadConfigFile(path: string, base?: GatewayConfig): GatewayConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new Error(`cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`config file ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return validateConfig(parsed, base);
+}
