@@ -1,0 +1,211 @@
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { Log } from "../../transports/link";
+import type { Will } from "../session/types";
+import type { Upstream, UpstreamSession, UpstreamSessionOptions, UpstreamSink } from "./upstream";
+
+export interface TransparentOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  rejectUnauthorized: boolean;
+  connectTimeoutMs: number;
+  /** Client id of the gateway's own connection for QoS -1 publishes. */
+  gatewayClientId: string;
+  log: Log;
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/**
+ * Transparent mode on mqtt.js: one MQTT connection per MQTT-SN client, same client id, clean session,
+ * keep-alive and will. mqtt.js never reconnects on its own (reconnectPeriod 0): the session decides.
+ */
+export class TransparentUpstream implements Upstream {
+  private readonly sessions = new Set<TransparentSession>();
+  private anonymous: MqttClient | undefined;
+
+  constructor(private readonly options: TransparentOptions) {}
+
+  clientOptions(o: UpstreamSessionOptions): IClientOptions {
+    const opts: IClientOptions = {
+      clientId: o.clientId,
+      clean: o.cleanSession,
+      keepalive: o.keepAlive,
+      reconnectPeriod: 0,
+      connectTimeout: this.options.connectTimeoutMs,
+      protocolVersion: 4,
+      rejectUnauthorized: this.options.rejectUnauthorized,
+      resubscribe: false,
+    };
+    if (this.options.username !== undefined) opts.username = this.options.username;
+    if (this.options.password !== undefined) opts.password = this.options.password;
+    if (this.options.ca !== undefined) opts.ca = this.options.ca;
+    if (this.options.cert !== undefined) opts.cert = this.options.cert;
+    if (this.options.key !== undefined) opts.key = this.options.key;
+    if (o.will !== undefined) {
+      opts.will = { topic: o.will.topic, payload: toBuffer(o.will.payload), qos: o.will.qos, retain: o.will.retain };
+    }
+    return opts;
+  }
+
+  open(options: UpstreamSessionOptions, sink: UpstreamSink): UpstreamSession {
+    const session = new TransparentSession(this, options, sink, this.options.log);
+    this.sessions.add(session);
+    return session;
+  }
+
+  forget(session: TransparentSession): void {
+    this.sessions.delete(session);
+  }
+
+  get url(): string {
+    return this.options.url;
+  }
+
+  publishAnonymous(topic: string, payload: Uint8Array, retain: boolean): void {
+    if (this.anonymous === undefined) {
+      this.anonymous = mqtt.connect(this.options.url, {
+        ...this.clientOptions({ clientId: this.options.gatewayClientId, cleanSession: true, keepAlive: 60, will: undefined }),
+        reconnectPeriod: 5000,
+      });
+      this.anonymous.on("error", (err) => this.options.log.warn("upstream-error", { clientId: this.options.gatewayClientId, error: err.message }));
+    }
+    this.anonymous.publish(topic, toBuffer(payload), { qos: 0, retain });
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.sessions].map((s) => s.closeAndWait());
+    if (this.anonymous !== undefined) {
+      const a = this.anonymous;
+      all.push(new Promise<void>((resolve) => a.end(false, {}, () => resolve())));
+    }
+    await Promise.all(all);
+  }
+}
+
+class TransparentSession implements UpstreamSession {
+  private client: MqttClient;
+  private connected = false;
+  private closing = false;
+  /** Subscriptions made, restored when the connection is replaced for a will update on a clean session. */
+  private readonly subscriptions = new Map<string, 0 | 1 | 2>();
+
+  constructor(
+    private readonly owner: TransparentUpstream,
+    private options: UpstreamSessionOptions,
+    private readonly sink: UpstreamSink,
+    private readonly log: Log,
+  ) {
+    this.client = this.connect(options);
+  }
+
+  private connect(options: UpstreamSessionOptions, restore?: Map<string, 0 | 1 | 2>): MqttClient {
+    const client = mqtt.connect(this.owner.url, this.owner.clientOptions(options));
+    let answered = false;
+    this.connected = false;
+    client.handleMessage = (packet, done) => {
+      const qos = packet.qos;
+      const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
+      if (qos === 0) {
+        this.sink.message(packet.topic, payload, 0, packet.retain, undefined);
+        done();
+      } else {
+        this.sink.message(packet.topic, payload, qos, packet.retain, () => done());
+      }
+    };
+    client.on("connect", () => {
+      if (client !== this.client) return;
+      this.connected = true;
+      answered = true;
+      if (restore !== undefined && restore.size > 0) {
+        const topics: Record<string, { qos: 0 | 1 | 2 }> = {};
+        for (const [filter, qos] of restore) topics[filter] = { qos };
+        client.subscribe(topics, () => this.sink.connack(true, false));
+      } else {
+        this.sink.connack(true, false);
+      }
+    });
+    client.on("error", (err: Error & { code?: unknown }) => {
+      if (client !== this.client) return;
+      this.log.debug("upstream-error", { clientId: options.clientId, error: err.message });
+      if (!answered && typeof err.code === "number") {
+        answered = true;
+        this.sink.connack(false, true);
+      }
+    });
+    client.on("close", () => {
+      if (client !== this.client || this.closing) return;
+      if (!answered) {
+        answered = true;
+        this.sink.connack(false, false);
+      } else if (this.connected) {
+        this.connected = false;
+        this.closing = true;
+        this.owner.forget(this);
+        this.sink.closed();
+      }
+      client.end(true);
+    });
+    return client;
+  }
+
+  publish(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean, msgId: number): void {
+    if (qos === 0) {
+      this.client.publish(topic, toBuffer(payload), { qos: 0, retain });
+      return;
+    }
+    this.client.publish(topic, toBuffer(payload), { qos, retain }, (err) => this.sink.published(msgId, err === undefined || err === null));
+  }
+
+  subscribe(filter: string, qos: 0 | 1 | 2, msgId: number): void {
+    this.client.subscribe(filter, { qos }, (err, granted) => {
+      const g = err ? 128 : granted !== undefined && granted[0] !== undefined ? granted[0].qos : 128;
+      if (g <= 2) this.subscriptions.set(filter, g as 0 | 1 | 2);
+      this.sink.subAck(msgId, g);
+    });
+  }
+
+  unsubscribe(filter: string, msgId: number): void {
+    this.subscriptions.delete(filter);
+    this.client.unsubscribe(filter, () => this.sink.unsubAck(msgId));
+  }
+
+  /**
+   * MQTT 3.1.1 (and 5) cannot change a will on a live connection: DISCONNECT the old connection (the
+   * broker discards its will), CONNECT again with the new will. A persistent session keeps its
+   * subscriptions at the broker; a clean one gets them back from the list kept here.
+   */
+  replaceWill(will: Will | undefined): void {
+    const old = this.client;
+    this.options = { ...this.options, will };
+    old.end(false);
+    this.client = this.connect(this.options, this.options.cleanSession ? new Map(this.subscriptions) : undefined);
+  }
+
+  close(graceful: boolean): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.owner.forget(this);
+    // end(true) destroys the socket without DISCONNECT, so the broker publishes the will.
+    this.client.end(!graceful || !this.client.connected);
+  }
+
+  closeAndWait(): Promise<void> {
+    if (this.closing) return Promise.resolve();
+    this.closing = true;
+    this.owner.forget(this);
+    const client = this.client;
+    return new Promise((resolve) => {
+      if (!client.connected) {
+        client.end(true, {}, () => resolve());
+        return;
+      }
+      client.end(false, {}, () => resolve());
+    });
+  }
+}

@@ -1,0 +1,43 @@
+import type { Will } from "../session/types";
+
+/** What an upstream connection reports back to its session. */
+export interface UpstreamSink {
+  /** The broker answered CONNECT (ok), refused it (refused), or could not be reached / timed out. */
+  connack(ok: boolean, refused: boolean): void;
+  /** A forwarded QoS 1/2 PUBLISH is acknowledged by the broker (ok) or failed. msgId is the client's. */
+  published(msgId: number, ok: boolean): void;
+  /** granted: the QoS granted, or 128 for a refusal. */
+  subAck(msgId: number, granted: number): void;
+  unsubAck(msgId: number): void;
+  /** A message for the client. ack (QoS 1/2) must be called once the client has it; the broker waits for it. */
+  message(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean, ack: (() => void) | undefined): void;
+  /** The connection ended without the gateway asking for it. */
+  closed(): void;
+}
+
+export interface UpstreamSessionOptions {
+  clientId: string;
+  cleanSession: boolean;
+  /** Seconds. */
+  keepAlive: number;
+  will: Will | undefined;
+}
+
+/** One client's connection to the broker (transparent mode: one MQTT session per MQTT-SN client). */
+export interface UpstreamSession {
+  publish(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean, msgId: number): void;
+  subscribe(filter: string, qos: 0 | 1 | 2, msgId: number): void;
+  unsubscribe(filter: string, msgId: number): void;
+  /** Replaces the will the broker holds; reports connack() when the new connection is up. */
+  replaceWill(will: Will | undefined): void;
+  /** graceful: MQTT DISCONNECT, no will; otherwise the connection is dropped and the broker publishes the will. */
+  close(graceful: boolean): void;
+}
+
+export interface Upstream {
+  open(options: UpstreamSessionOptions, sink: UpstreamSink): UpstreamSession;
+  /** QoS -1 publishes (§6.8), sent through one connection of the gateway's own. */
+  publishAnonymous(topic: string, payload: Uint8Array, retain: boolean): void;
+  /** Closes every connection gracefully (no wills). */
+  close(): Promise<void>;
+}
