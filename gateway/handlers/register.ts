@@ -1,0 +1,37 @@
+import { hasWildcard, MsgType, ReturnCode, type RegAck, type Register } from "../../protocol";
+import { completeInFlight } from "../session/outbound";
+import type { Effect, Session, SessionContext } from "../session/types";
+
+/** §6.5 client → gateway: REGISTER(name) → REGACK(id); a full table answers "congestion". */
+export function handleRegister(s: Session, m: Register, ctx: SessionContext, out: Effect[]): void {
+  if (hasWildcard(m.topicName)) {
+    out.push({ kind: "send", message: { type: MsgType.RegAck, topicId: 0, msgId: m.msgId, returnCode: ReturnCode.NotSupported } });
+    return;
+  }
+  const id = s.topics.register(m.topicName);
+  if (id === undefined) {
+    ctx.counters.congestionRefusals++;
+    ctx.log.warn("limit-hit", { clientId: s.clientId, limit: "limits.maxTopicsPerClient", value: ctx.maxTopicsPerClient });
+    out.push({ kind: "send", message: { type: MsgType.RegAck, topicId: 0, msgId: m.msgId, returnCode: ReturnCode.Congestion } });
+    return;
+  }
+  out.push({ kind: "send", message: { type: MsgType.RegAck, topicId: id, msgId: m.msgId, returnCode: ReturnCode.Accepted } });
+}
+
+/**
+ * §6.5 gateway → client: REGACK to our REGISTER. Only an accepted id enters the table, then the PUBLISH
+ * that needed it goes out; a refused one drops that message (its broker acknowledgement is released).
+ */
+export function handleRegAck(s: Session, m: RegAck, now: number, ctx: SessionContext, out: Effect[]): void {
+  const f = s.inFlight;
+  if (f === undefined || f.kind !== "register" || f.msgId !== m.msgId) return;
+  if (m.returnCode === ReturnCode.Accepted) {
+    s.topics.add(f.delivery.topic, f.topicId);
+  } else {
+    s.outQueue.shift();
+    ctx.counters.deliveriesDropped++;
+    ctx.log.warn("delivery-dropped", { clientId: s.clientId, topic: f.delivery.topic, reason: `client refused REGISTER with return code ${m.returnCode}` });
+    if (f.delivery.token !== undefined) out.push({ kind: "upAck", token: f.delivery.token });
+  }
+  completeInFlight(s, now, ctx, out);
+}

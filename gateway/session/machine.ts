@@ -1,0 +1,159 @@
+import { MsgType } from "../../protocol";
+import { handleConnect, handleUpConnack, handleWillMsg, handleWillMsgUpd, handleWillTopic, handleWillTopicUpd } from "../handlers/connect";
+import { handleDisconnect } from "../handlers/disconnect";
+import { handlePingReq } from "../handlers/ping";
+import {
+  handleClientPublish,
+  handlePubAck,
+  handlePubComp,
+  handlePubRec,
+  handlePubRel,
+  handleUpPublished,
+} from "../handlers/publish";
+import { handleRegAck, handleRegister } from "../handlers/register";
+import { handleSubscribe, handleUnsubscribe, handleUpSubAck, handleUpUnsubAck } from "../handlers/subscribe";
+import { endSession, isConnected, violation } from "./lifecycle";
+import { deliver, onRetryDue } from "./outbound";
+import type { Effect, Session, SessionContext, SessionEvent } from "./types";
+
+/** When this session next needs attention: one deadline per session instead of a timer per message. */
+export function computeDeadline(s: Session, ctx: SessionContext): number {
+  switch (s.state) {
+    case "awaitingWillTopic":
+    case "awaitingWillMsg":
+    case "connectingUpstream":
+      return s.handshakeDeadline;
+    case "active":
+    case "awake": {
+      let d = s.duration > 0 ? s.lastHeard + s.duration * 1500 + ctx.keepAliveGraceMs : Infinity;
+      if (s.inFlight !== undefined) d = Math.min(d, s.inFlight.sentAt + ctx.tRetryMs);
+      return d;
+    }
+    default:
+      return Infinity;
+  }
+}
+
+function onTick(s: Session, now: number, ctx: SessionContext, out: Effect[]): void {
+  if (now < s.deadline) return;
+  switch (s.state) {
+    case "awaitingWillTopic":
+    case "awaitingWillMsg":
+      endSession(s, "disconnected", "will handshake timed out", true, ctx, out);
+      return;
+    case "connectingUpstream":
+      // §6.2: the client hears a refusal, never silence.
+      out.push({ kind: "send", message: { type: MsgType.ConnAck, returnCode: 0x01 } });
+      endSession(s, "disconnected", "broker did not answer CONNECT in time", true, ctx, out);
+      return;
+    case "active":
+    case "awake":
+      if (s.duration > 0 && now >= s.lastHeard + s.duration * 1500 + ctx.keepAliveGraceMs) {
+        // §6.14: keep-alive expired; dropping the upstream connection makes the broker publish the will.
+        endSession(s, "lost", "keep-alive expired", false, ctx, out);
+        return;
+      }
+      onRetryDue(s, now, ctx, out);
+      return;
+    default:
+      return;
+  }
+}
+
+function onFrame(s: Session, event: Extract<SessionEvent, { kind: "frame" }>, now: number, ctx: SessionContext, out: Effect[]): void {
+  const m = event.message;
+  s.lastHeard = now;
+  switch (m.type) {
+    case MsgType.Connect:
+      return handleConnect(s, m, now, ctx, out);
+    case MsgType.WillTopic:
+      return handleWillTopic(s, m, now, ctx, out);
+    case MsgType.WillMsg:
+      return handleWillMsg(s, m, now, ctx, out);
+    case MsgType.WillTopicUpd:
+      return handleWillTopicUpd(s, m, ctx, out);
+    case MsgType.WillMsgUpd:
+      return handleWillMsgUpd(s, m, ctx, out);
+    case MsgType.Disconnect:
+      return handleDisconnect(s, m, ctx, out);
+    case MsgType.PingReq:
+      return handlePingReq(s, m, ctx, out);
+    case MsgType.PingResp:
+      return;
+    default:
+      break;
+  }
+  if (!isConnected(s)) {
+    if (s.state === "connectingUpstream") {
+      // The client spoke before its CONNACK: it will retry; nothing to forward yet.
+      ctx.counters.unknownClientFrames++;
+      return;
+    }
+    return violation(s, `message type ${m.type} before the connection was accepted`, ctx, out);
+  }
+  switch (m.type) {
+    case MsgType.Register:
+      return handleRegister(s, m, ctx, out);
+    case MsgType.RegAck:
+      return handleRegAck(s, m, now, ctx, out);
+    case MsgType.Publish:
+      return handleClientPublish(s, m, ctx, out);
+    case MsgType.PubAck:
+      return handlePubAck(s, m, now, ctx, out);
+    case MsgType.PubRec:
+      return handlePubRec(s, m, now, ctx, out);
+    case MsgType.PubRel:
+      return handlePubRel(s, m, ctx, out);
+    case MsgType.PubComp:
+      return handlePubComp(s, m, now, ctx, out);
+    case MsgType.Subscribe:
+      return handleSubscribe(s, m, ctx, out);
+    case MsgType.Unsubscribe:
+      return handleUnsubscribe(s, m, ctx, out);
+    default:
+      // A gateway-only message (ADVERTISE, CONNACK, SUBACK …) sent by a client.
+      return violation(s, `message type ${m.type} is not sent by clients`, ctx, out);
+  }
+}
+
+/**
+ * The session logic: (session, event, now) → the session updated in place plus effects in `out`.
+ * No I/O and no clock: the shell executes the effects and passes the time in.
+ */
+export function step(s: Session, event: SessionEvent, now: number, ctx: SessionContext, out: Effect[]): void {
+  // An ended session ignores late events; an unacknowledged broker message stays with the broker.
+  if (s.state === "disconnected" || s.state === "lost") return;
+  switch (event.kind) {
+    case "frame":
+      onFrame(s, event, now, ctx, out);
+      break;
+    case "upConnack":
+      handleUpConnack(s, event.ok, event.refused, now, ctx, out);
+      break;
+    case "upPublished":
+      handleUpPublished(s, event.msgId, event.ok, ctx, out);
+      break;
+    case "upSubAck":
+      handleUpSubAck(s, event.msgId, event.granted, out);
+      break;
+    case "upUnsubAck":
+      handleUpUnsubAck(s, event.msgId, out);
+      break;
+    case "upMessage":
+      deliver(s, event.delivery, now, ctx, out);
+      break;
+    case "upClosed":
+      // The broker dropped the connection: tell the client, which reconnects (§6.2).
+      out.push({ kind: "send", message: { type: MsgType.Disconnect, duration: undefined } });
+      endSession(s, "lost", "broker closed the connection", false, ctx, out);
+      break;
+    case "tick":
+      onTick(s, now, ctx, out);
+      break;
+    case "shutdown":
+      out.push({ kind: "send", message: { type: MsgType.Disconnect, duration: undefined } });
+      endSession(s, "disconnected", "gateway shutting down", true, ctx, out);
+      break;
+  }
+  s.deadline = computeDeadline(s, ctx);
+}
