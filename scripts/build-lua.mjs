@@ -14,27 +14,15 @@
 // temporary name beside its target and renamed into place, so a reader never sees half a file,
 // and a file whose content is unchanged is not touched at all. A stamp under dist/.build-stamps
 // records a hash of every input; when nothing changed the build is skipped (--force rebuilds).
-import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { writeAtomically } from "./write-atomically.mjs";
 
 const DEFAULT_PROJECT = "tsconfig.lua.json";
-
-/** Writes content at file unless it is already there, through a rename so the swap is atomic. */
-export function writeAtomically(file, content) {
-  try {
-    if (readFileSync(file, "utf8") === content) return;
-  } catch {
-    // absent: write it
-  }
-  mkdirSync(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
-  writeFileSync(temporary, content);
-  renameSync(temporary, file);
-}
 
 function report(ts, diagnostics) {
   const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
@@ -185,5 +173,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   });
   const { "no-modules": noModules, ...options } = values;
   const written = buildLua({ ...options, modules: !noModules });
-  console.log(`build:lua: ${written.map((f) => path.relative(".", f)).join(" ")}`);
+  console.log(
+    `build:lua: ${written.length} files: ${[...new Set(written.map((f) => path.relative(".", path.dirname(f))))].join(", ")}`,
+  );
 }
