@@ -29,11 +29,11 @@ export interface SleepBufferLimits {
   maxBytes: number;
 }
 
-export type OfferResult =
+export type OfferResult<T extends BufferedMessage = BufferedMessage> =
   /** Kept; `dropped` lists the QoS 0 messages dropped to make room (oldest first, possibly none). */
-  | { kept: true; dropped: BufferedMessage[] }
+  | { kept: true; dropped: T[] }
   /** Not kept. QoS 0: dropped (counted in `dropped`). QoS 1/2: refused (counted in `refused`). */
-  | { kept: false; reason: "messages" | "bytes"; dropped: BufferedMessage[] };
+  | { kept: false; reason: "messages" | "bytes"; dropped: T[] };
 
 export interface SleepBufferCounters {
   /** QoS 0 messages dropped (buffered ones evicted and new ones that did not fit). */
@@ -49,8 +49,9 @@ export function messageBytes(message: Pick<BufferedMessage, "topicName" | "paylo
   return utf8.encode(message.topicName).length + message.payload.length;
 }
 
-export class SleepBuffer {
-  private readonly queue: BufferedMessage[] = [];
+/** Holds BufferedMessage records, or the caller's own records that extend it (e.g. with an acknowledgement). */
+export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
+  private readonly queue: T[] = [];
   private readonly sizes: number[] = [];
   private held = 0;
   readonly counters: SleepBufferCounters = { dropped: 0, refused: 0 };
@@ -71,7 +72,7 @@ export class SleepBuffer {
   }
 
   /** Offers a message that arrived while the client sleeps; see the policy at the top of this file. */
-  offer(message: BufferedMessage): OfferResult {
+  offer(message: T): OfferResult<T> {
     const size = messageBytes(message);
     const limitHit = this.limitHit(this.queue.length + 1, this.held + size);
     if (limitHit === undefined) {
@@ -83,7 +84,7 @@ export class SleepBuffer {
       else this.counters.refused++;
       return { kept: false, reason: limitHit, dropped: message.qos === 0 ? [message] : [] };
     }
-    const dropped: BufferedMessage[] = [];
+    const dropped: T[] = [];
     while (this.limitHit(this.queue.length + 1, this.held + size) !== undefined) {
       const index = this.queue.findIndex((m) => m.qos === 0);
       dropped.push(this.removeAt(index));
@@ -94,18 +95,18 @@ export class SleepBuffer {
   }
 
   /** The oldest message, left in place. */
-  peek(): BufferedMessage | undefined {
+  peek(): T | undefined {
     return this.queue[0];
   }
 
   /** Removes and returns the oldest message. */
-  shift(): BufferedMessage | undefined {
+  shift(): T | undefined {
     if (this.queue.length === 0) return undefined;
     return this.removeAt(0);
   }
 
   /** Removes and returns every message, oldest first. */
-  drain(): BufferedMessage[] {
+  drain(): T[] {
     const all = this.queue.splice(0);
     this.sizes.length = 0;
     this.held = 0;
@@ -131,13 +132,13 @@ export class SleepBuffer {
     return this.limitHit(count, bytes) === undefined;
   }
 
-  private push(message: BufferedMessage, size: number): void {
+  private push(message: T, size: number): void {
     this.queue.push(message);
     this.sizes.push(size);
     this.held += size;
   }
 
-  private removeAt(index: number): BufferedMessage {
+  private removeAt(index: number): T {
     const message = this.queue.splice(index, 1)[0]!;
     this.held -= this.sizes.splice(index, 1)[0]!;
     return message;
