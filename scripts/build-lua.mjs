@@ -47,26 +47,34 @@ function readOr(file, otherwise) {
 
 /**
  * A hash of everything the output depends on: this script, the compiler version, the options, the
- * tsconfig chain, and every .ts file in the folders the sources came from (so an added file counts).
+ * tsconfig chain, and every .ts file under the folders the sources came from (so an added file counts).
  */
 function inputHash(options, configFiles, sourceDirs) {
   const hash = createHash("sha256");
   const tstlVersion = JSON.parse(readFileSync(new URL(import.meta.resolve("typescript-to-lua/package.json")), "utf8"));
   hash.update(JSON.stringify({ options, tstl: tstlVersion.version, script: readOr(new URL(import.meta.url), "") }));
   const files = [...configFiles];
-  for (const dir of sourceDirs) {
-    for (const name of listDir(dir)) if (name.endsWith(".ts")) files.push(path.join(dir, name));
-  }
-  for (const file of files.sort()) hash.update(`\0${file}\0${readOr(file, "")}`);
+  for (const dir of sourceDirs) files.push(...tsFilesUnder(dir));
+  for (const file of [...new Set(files)].sort()) hash.update(`\0${file}\0${readOr(file, "")}`);
   return hash.digest("hex");
 }
 
 function listDir(dir) {
   try {
-    return readdirSync(dir);
+    return readdirSync(dir, { withFileTypes: true });
   } catch {
     return [];
   }
+}
+
+function tsFilesUnder(dir) {
+  const files = [];
+  for (const entry of listDir(dir)) {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory() && entry.name !== "node_modules") files.push(...tsFilesUnder(file));
+    else if (entry.name.endsWith(".ts")) files.push(file);
+  }
+  return files;
 }
 
 function stampPath(key) {
@@ -146,7 +154,7 @@ export function buildLua(options = {}) {
   for (const [file, code] of modules) writeAtomically(file, code);
   // Remove modules left over from sources that no longer exist.
   if (modules.size > 0) {
-    for (const name of listDir(outDir)) {
+    for (const { name } of listDir(outDir)) {
       const file = path.join(outDir, name);
       if (name.endsWith(".lua") && !modules.has(file) && !bundled.has(file)) rmSync(file, { force: true });
     }

@@ -1,4 +1,4 @@
-import * as fixtureFile from "../protocol/fixtures";
+import { fixtures, malformed } from "../protocol/fixtures";
 
 /**
  * The cross-target check: every fixture and malformed frame is decoded, the message re-encoded and
@@ -22,12 +22,6 @@ export interface Codec {
   encodingLength(message: never): number;
 }
 
-interface MalformedFrame {
-  name: string;
-  hex: string;
-  maxClientIdLength?: number;
-}
-
 /** Octets around a frame in the second placement: decode must neither read nor report outside it. */
 const FENCE = 0xee;
 const SHIFT = 3;
@@ -40,8 +34,7 @@ function bytesOf(hex: string): number[] {
 
 /** Each frame twice: alone at offset 0, and at offset 3 between fence octets. */
 export function buildCases(): Case[] {
-  const malformed = (fixtureFile as { malformed?: MalformedFrame[] }).malformed ?? [];
-  const frames: MalformedFrame[] = [...fixtureFile.fixtures, ...malformed];
+  const frames: { name: string; hex: string; maxClientIdLength?: number }[] = [...fixtures, ...malformed];
   const cases: Case[] = [];
   for (const frame of frames) {
     const bytes = bytesOf(frame.hex);
