@@ -27,8 +27,8 @@ describe("fixtures", () => {
   it("cover every message type of the specification", () => {
     const types = new Set(fixtures.map((f) => f.message.type));
     const expected = [
-      0x00, 0x01, 0x02, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x12, 0x13,
-      0x14, 0x15, 0x16, 0x17, 0x18, 0x1a, 0x1b, 0x1c, 0x1d, 0xfe,
+      0x00, 0x01, 0x02, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x12, 0x13, 0x14,
+      0x15, 0x16, 0x17, 0x18, 0x1a, 0x1b, 0x1c, 0x1d, 0xfe,
     ];
     expect([...types].sort((a, b) => a - b)).toEqual(expected);
   });
@@ -92,7 +92,11 @@ describe("malformed frames", () => {
   it.each(malformed)("$name: $code at $offset", (entry) => {
     const options = entry.maxClientIdLength === undefined ? undefined : { maxClientIdLength: entry.maxClientIdLength };
     const length = entry.hex.length / 2;
-    expect(decode(fromHex(entry.hex), 0, length, options)).toEqual({ type: "error", code: entry.code, offset: entry.offset });
+    expect(decode(fromHex(entry.hex), 0, length, options)).toEqual({
+      type: "error",
+      code: entry.code,
+      offset: entry.offset,
+    });
     // The offset counts from the start of the buffer, not of the frame.
     const buf = placed(entry.hex, 7, 5);
     expect(decode(buf as unknown as number[], 7, length, options)).toEqual({
@@ -142,8 +146,14 @@ describe("client id limit", () => {
   it("counts octets, not characters", () => {
     // 8 characters of 3 octets each: 24 octets, one over the spec's limit.
     const wide = Buffer.from("東".repeat(8)).toString("hex");
-    expect(decode(fromHex("1e 04 04 01 003c" + wide), 0, 30)).toEqual({ type: "error", code: "client-id-length", offset: 6 });
-    expect(decode(fromHex("1e 04 04 01 003c" + wide), 0, 30, { maxClientIdLength: 24 })).toMatchObject({ clientId: "東".repeat(8) });
+    expect(decode(fromHex("1e 04 04 01 003c" + wide), 0, 30)).toEqual({
+      type: "error",
+      code: "client-id-length",
+      offset: 6,
+    });
+    expect(decode(fromHex("1e 04 04 01 003c" + wide), 0, 30, { maxClientIdLength: 24 })).toMatchObject({
+      clientId: "東".repeat(8),
+    });
   });
 });
 
@@ -185,7 +195,15 @@ describe("encode of an invalid message throws a clear Error", () => {
     },
     {
       name: "empty SUBSCRIBE topic name",
-      message: { type: MsgType.Subscribe, dup: false, qos: 0, topicIdType: TopicIdType.Normal, msgId: 1, topicName: "", topicId: 0 },
+      message: {
+        type: MsgType.Subscribe,
+        dup: false,
+        qos: 0,
+        topicIdType: TopicIdType.Normal,
+        msgId: 1,
+        topicName: "",
+        topicId: 0,
+      },
       error: /topicName must not be empty/,
     },
     {

@@ -80,9 +80,9 @@ const byType: Record<string, fc.Arbitrary<Message>> = {
       willTopic: fc.constant(""),
     }),
   ),
-  "WILLMSG / WILLMSGUPD": fc.record({ type: fc.constantFrom(MsgType.WillMsg, MsgType.WillMsgUpd), s: slice }).map(
-    (r): Message => ({ type: r.type, willMsg: r.s.bytes, willMsgOffset: r.s.offset, willMsgLength: r.s.length }),
-  ),
+  "WILLMSG / WILLMSGUPD": fc
+    .record({ type: fc.constantFrom(MsgType.WillMsg, MsgType.WillMsgUpd), s: slice })
+    .map((r): Message => ({ type: r.type, willMsg: r.s.bytes, willMsgOffset: r.s.offset, willMsgLength: r.s.length })),
   REGISTER: fc.record({ type: fc.constant(MsgType.Register), topicId: u16, msgId: u16, topicName }),
   "REGACK / PUBACK": fc.record({
     type: fc.constantFrom(MsgType.RegAck, MsgType.PubAck),
@@ -92,20 +92,18 @@ const byType: Record<string, fc.Arbitrary<Message>> = {
   }),
   PUBLISH: fc
     .record({ dup: fc.boolean(), qos, retain: fc.boolean(), topicIdType, topicId: u16, msgId: u16, s: slice })
-    .map(
-      (r): Message => ({
-        type: MsgType.Publish,
-        dup: r.dup,
-        qos: r.qos,
-        retain: r.retain,
-        topicIdType: r.topicIdType,
-        topicId: r.topicId,
-        msgId: r.msgId,
-        data: r.s.bytes,
-        dataOffset: r.s.offset,
-        dataLength: r.s.length,
-      }),
-    ),
+    .map((r): Message => ({
+      type: MsgType.Publish,
+      dup: r.dup,
+      qos: r.qos,
+      retain: r.retain,
+      topicIdType: r.topicIdType,
+      topicId: r.topicId,
+      msgId: r.msgId,
+      data: r.s.bytes,
+      dataOffset: r.s.offset,
+      dataLength: r.s.length,
+    })),
   "PUBREC / PUBREL / PUBCOMP / UNSUBACK": fc.record({
     type: fc.constantFrom(MsgType.PubRec, MsgType.PubRel, MsgType.PubComp, MsgType.UnsubAck),
     msgId: u16,
@@ -161,7 +159,10 @@ const anyInner = fc.oneof(...Object.values(byType));
 byType.Encapsulated = fc.record({
   type: fc.constant(MsgType.Encapsulated),
   radius: fc.integer({ min: 0, max: 3 }),
-  wirelessNodeId: fc.oneof({ weight: 5, arbitrary: fc.array(u8, { maxLength: 16 }) }, { weight: 1, arbitrary: fc.array(u8, { minLength: 250, maxLength: 300 }) }),
+  wirelessNodeId: fc.oneof(
+    { weight: 5, arbitrary: fc.array(u8, { maxLength: 16 }) },
+    { weight: 1, arbitrary: fc.array(u8, { minLength: 250, maxLength: 300 }) },
+  ),
   message: anyInner,
 });
 
@@ -178,15 +179,19 @@ function roundTrip(message: Message, at: number): void {
 }
 
 describe("decode(encode(m)) is m, for every message type", () => {
-  it.each(Object.keys(byType))("%s", (name) => {
-    const arbitrary = byType[name] as fc.Arbitrary<Message>;
-    fc.assert(
-      fc.property(arbitrary, fc.integer({ min: 0, max: 9 }), (message, at) => {
-        roundTrip(message, at);
-      }),
-      { seed: SEED, numRuns: 300 },
-    );
-  }, 60_000);
+  it.each(Object.keys(byType))(
+    "%s",
+    (name) => {
+      const arbitrary = byType[name] as fc.Arbitrary<Message>;
+      fc.assert(
+        fc.property(arbitrary, fc.integer({ min: 0, max: 9 }), (message, at) => {
+          roundTrip(message, at);
+        }),
+        { seed: SEED, numRuns: 300 },
+      );
+    },
+    60_000,
+  );
 
   it("generates the 3-octet Length and non-ASCII strings (the generators reach them)", () => {
     const samples = fc.sample(fc.oneof(...Object.values(byType)), { seed: SEED, numRuns: 3000 });
@@ -349,7 +354,9 @@ function checkReencodes(message: Message, n: number, frame: number[]): void {
     (message.type === MsgType.WillTopic || message.type === MsgType.WillTopicUpd) && message.qos === -1;
   const inner = message.type === MsgType.Encapsulated ? message.message : undefined;
   const innerWillQosMinusOne =
-    inner !== undefined && (inner.type === MsgType.WillTopic || inner.type === MsgType.WillTopicUpd) && inner.qos === -1;
+    inner !== undefined &&
+    (inner.type === MsgType.WillTopic || inner.type === MsgType.WillTopicUpd) &&
+    inner.qos === -1;
   if (willQosMinusOne || innerWillQosMinusOne) return;
   const out: number[] = [];
   let written: number;
