@@ -3,7 +3,7 @@ import vm from "node:vm";
 import { describe, expect, it } from "vitest";
 import * as codec from "../../protocol";
 import { describeViolations, espruinoViolations, FORBIDDEN_GLOBALS } from "../support/espruino-gate";
-import { buildCases, randomCases, transcript, type Codec } from "../support/transcript";
+import { apiListing, buildCases, randomCases, transcript, type Codec } from "../support/transcript";
 
 // dist/espruino is built by test/support/global-setup.ts (scripts/build-espruino.mjs) before any suite runs.
 const BUNDLE = "dist/espruino/protocol.min.js";
@@ -101,7 +101,12 @@ describe("codec bundle in an Espruino-shaped vm", () => {
     const present = FORBIDDEN_GLOBALS.filter((name) => vm.runInContext(`typeof ${name} !== "undefined"`, context));
     expect(present).toEqual([]);
     expect(Object.getPrototypeOf(bundled)).toBe(vm.runInContext("Object.prototype", context));
-    expect(Object.keys(bundled)).toEqual(expect.arrayContaining(["decode", "encode", "encodingLength"]));
+  });
+
+  it("exports the same names, constants and enum tables as the Node module", () => {
+    expect(apiListing(bundled as unknown as Record<string, unknown>)).toBe(
+      apiListing(codec as unknown as Record<string, unknown>),
+    );
   });
 
   it("exposes the API as plain data properties, not getters", () => {

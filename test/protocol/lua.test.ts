@@ -2,10 +2,11 @@ import { describe, expect, it } from "vitest";
 import * as codec from "../../protocol";
 import { luaCases, numberedLines, runLua } from "../support/lua";
 import { systemHas } from "../support/system";
-import { buildCases, randomCases, transcript, type Codec } from "../support/transcript";
+import { apiListing, buildCases, randomCases, transcript, type Codec } from "../support/transcript";
 
 // dist/lua is built by test/support/global-setup.ts (scripts/build-lua.mjs) before any suite runs.
 const RUNNER = "test/lua/transcript.lua";
+const API = "test/lua/api.lua";
 const BUILDS = [
   { build: "bundle", target: "dist/lua/protocol.lua" },
   { build: "modules", target: "dist/lua/protocol" },
@@ -34,6 +35,10 @@ describe.runIf(systemHas(INTERPRETERS, "apt-get install lua5.1 lua5.3"))("codec 
           lines ??= numberedLines(runLua(interpreter, RUNNER, [target], luaCases(all)), all.length);
           return lines;
         };
+
+        it("exports the same names, constants and enum tables as the Node module", () => {
+          expect(runLua(interpreter, API, [target], "")).toBe(apiListing(codec as unknown as Record<string, unknown>));
+        });
 
         it.each(names)("$name: same transcript as Node", ({ i }) => {
           expect(luaLines()[i]).toBe(expected[i]);

@@ -200,3 +200,21 @@ export function transcriptLine(codec: Codec, c: Case, input: ArrayLike<number>):
 export function transcript(codec: Codec, cases: Case[], toInput: (bytes: number[]) => ArrayLike<number>): string[] {
   return cases.map((c) => transcriptLine(codec, c, toInput(c.bytes)));
 }
+
+/** A module's runtime exports in the form test/lua/api.lua prints (enum tables without reverse entries). */
+export function apiListing(exports: Record<string, unknown>): string {
+  const valueText = (v: unknown): string =>
+    typeof v === "number" ? String(v) : typeof v === "string" ? `"${v}"` : typeof v;
+  return Object.keys(exports)
+    .sort()
+    .map((name) => {
+      const v = exports[name];
+      if (typeof v !== "object" || v === null) return `${name} ${valueText(v)}\n`;
+      const entries = Object.entries(v)
+        .filter(([k]) => !/^\d+$/.test(k))
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([k, value]) => `${k}=${valueText(value)}`);
+      return `${name} {${entries.join(",")}}\n`;
+    })
+    .join("");
+}
