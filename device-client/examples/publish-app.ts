@@ -64,7 +64,7 @@ export class PublishApp {
       } else if (this.echo) {
         this.check(c.subscribe(this.config.subscribe, this.config.qos < 0 ? 0 : this.config.qos), "subscribe");
       } else {
-        this.check(c.register(this.config.topic), "register");
+        this.register();
       }
     } else if (state === ClientState.Lost) {
       this.out.line("gateway lost");
@@ -84,7 +84,7 @@ export class PublishApp {
     }
     if (msgType === MsgType.Subscribe) {
       this.out.line("subscribed " + this.config.subscribe);
-      this.check(c.register(this.config.topic), "register");
+      this.register();
     } else if (msgType === MsgType.Register) {
       this.out.line("registered " + this.config.topic);
       this.next();
@@ -103,6 +103,18 @@ export class PublishApp {
     }
     this.out.line("received " + topicName + " " + text);
     this.next();
+  }
+
+  /** REGISTER the topic; a name the SUBACK already gave an id needs none. */
+  private register(): void {
+    const c = this.client as MqttSnClient;
+    const result = c.register(this.config.topic);
+    if (result === 0) {
+      this.out.line("registered " + this.config.topic);
+      this.next();
+    } else {
+      this.check(result, "register");
+    }
   }
 
   /** Publishes when the previous message is complete: acknowledged (QoS 1, 2) and echoed (when subscribed). */

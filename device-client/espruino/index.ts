@@ -1,0 +1,11 @@
+/**
+ * The Espruino library bundle: sets the global MQTTSNClient to the client's API (no module system,
+ * no bundler helpers). Load it, then: new MQTTSNClient.EspruinoUdpClient(handler, options, config).
+ */
+import { MqttSnClient } from "../core/client";
+import { defaultOptions } from "../core/options";
+import { shortTopicId, shortTopicName } from "../../protocol/index";
+import { EspruinoUdpClient } from "./udp";
+
+declare let MQTTSNClient: object;
+MQTTSNClient = { MqttSnClient: MqttSnClient, EspruinoUdpClient: EspruinoUdpClient, defaultOptions: defaultOptions, shortTopicId: shortTopicId, shortTopicName: shortTopicName };

@@ -1,0 +1,113 @@
+import { MqttSnClient } from "../core/client";
+import type { ClientHandler, ClientOptions } from "../core/types";
+
+/** Espruino's built-ins this adapter uses (https://www.espruino.com/Reference). */
+declare const E: { toString(data: Uint8Array): string };
+declare function getTime(): number;
+
+export interface EspruinoRinfo {
+  address: string;
+  port: number;
+}
+
+/** The parts of Espruino's dgram socket used here: datagrams travel as strings. */
+export interface EspruinoSocket {
+  on(event: "message", listener: (msg: string, rinfo: EspruinoRinfo) => void): void;
+  bind(port: number): void;
+  send(msg: string, port: number, address: string): void;
+  close(): void;
+}
+
+export interface EspruinoDgram {
+  createSocket(type: "udp4"): EspruinoSocket;
+}
+
+export interface EspruinoUdpConfig {
+  /** require("dgram"), handed in so that this module names no module system. */
+  dgram: EspruinoDgram;
+  host: string;
+  port: number;
+  broadcastHost: string;
+  /** Largest message the client sends, in octets. */
+  bufferSize: number;
+  /** Exchanges open at once (at least 2). */
+  inflight: number;
+  /** Milliseconds between tick() calls. */
+  tickInterval: number;
+}
+
+/**
+ * The Espruino adapter (ESP32, ESP8266 with Wi-Fi): one dgram socket, the client's buffers as
+ * Uint8Arrays (a Uint8Array costs Espruino a few variables, an Array one per element). dgram takes
+ * and gives strings: a datagram out is E.toString of a view on the buffer, a datagram in is copied
+ * into the receive buffer octet by octet.
+ */
+export class EspruinoUdpClient {
+  readonly client: MqttSnClient;
+  private readonly socket: EspruinoSocket;
+  private readonly config: EspruinoUdpConfig;
+  private readonly rx: Uint8Array;
+  private gatewayHost: string;
+  private gatewayPort: number;
+  private senderHost: string;
+  private senderPort: number;
+  private timer: unknown;
+
+  constructor(handler: ClientHandler, options: ClientOptions, config: EspruinoUdpConfig) {
+    this.config = config;
+    this.gatewayHost = config.host;
+    this.gatewayPort = config.port;
+    this.senderHost = "";
+    this.senderPort = 0;
+    this.timer = undefined;
+    const size = config.bufferSize;
+    this.rx = new Uint8Array(size);
+    const inflight: Uint8Array[] = [];
+    for (let i = 0; i < config.inflight; i++) inflight.push(new Uint8Array(size));
+    const socket = config.dgram.createSocket("udp4");
+    this.socket = socket;
+    const self = this;
+    this.client = new MqttSnClient(
+      {
+        send: (bytes, length) => socket.send(E.toString(new Uint8Array((bytes as unknown as Uint8Array).buffer, 0, length)), self.gatewayPort, self.gatewayHost),
+        broadcast: (bytes, length) => socket.send(E.toString(new Uint8Array((bytes as unknown as Uint8Array).buffer, 0, length)), config.port, config.broadcastHost),
+        selectGateway: (gwId) => {
+          self.gatewayHost = gwId < 0 ? config.host : self.senderHost;
+          self.gatewayPort = gwId < 0 ? config.port : self.senderPort;
+        },
+      },
+      handler,
+      { tx: new Uint8Array(size) as unknown as number[], inflight: inflight as unknown as number[][], size: size },
+      options,
+    );
+    socket.on("message", (msg, rinfo) => self.onMessage(msg, rinfo));
+  }
+
+  start(): void {
+    this.socket.bind(0);
+    this.client.start(this.now());
+    this.timer = setInterval(() => this.client.tick(this.now()), this.config.tickInterval);
+  }
+
+  close(): void {
+    clearInterval(this.timer as ReturnType<typeof setInterval>);
+    this.socket.close();
+  }
+
+  private now(): number {
+    return Math.floor(getTime() * 1000);
+  }
+
+  private onMessage(msg: string, rinfo: EspruinoRinfo): void {
+    const n = msg.length;
+    this.client.tick(this.now());
+    if (n > this.rx.length) {
+      this.client.dropped++;
+      return;
+    }
+    for (let i = 0; i < n; i++) this.rx[i] = msg.charCodeAt(i);
+    this.senderHost = rinfo.address;
+    this.senderPort = rinfo.port;
+    this.client.receive(this.rx as unknown as number[], n, rinfo.address === this.gatewayHost && rinfo.port === this.gatewayPort);
+  }
+}

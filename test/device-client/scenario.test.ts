@@ -1,0 +1,120 @@
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { espruinoViolations, describeViolations } from "../support/espruino-gate";
+import { readFileSync } from "node:fs";
+import { systemHas } from "../support/system";
+import { runEspruino } from "./support/espruino-vm";
+import { ScriptedPeer } from "./support/peer";
+
+/**
+ * One scenario, four builds: the Node build (tsx), the Lua bundle on lua5.1 and lua5.3 (LuaSocket),
+ * the Espruino bundle under Node's vm. Each run talks to a fresh scripted gateway over real UDP on
+ * 127.0.0.1, which records every datagram each way; the transcripts must be identical.
+ */
+const hasLua = systemHas(["lua5.1", "lua5.3"], "sudo apt-get install lua5.1 lua5.3 lua-socket");
+let dir = "";
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "mqttsn-device-"));
+  execFileSync("node", ["scripts/build-device-lua.mjs", "--out", join(dir, "lua")], { stdio: "pipe" });
+  execFileSync("node", ["scripts/build-device-espruino.mjs", "--out", join(dir, "espruino")], { stdio: "pipe" });
+}, 60_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  lines: string[];
+  ok: boolean;
+  transcript: string[];
+}
+
+interface Scenario {
+  clientId: string;
+  topic: string;
+  count: number;
+  qos: -1 | 0 | 1 | 2;
+  subscribe: string;
+}
+
+function processRun(command: string, args: string[]): Promise<{ lines: string[]; ok: boolean }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    const timer = setTimeout(() => child.kill(), 15_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      if (code !== 0 && err) console.error(err);
+      resolve({ lines: out.split("\n").filter((l) => l !== ""), ok: code === 0 });
+    });
+  });
+}
+
+type Build = "node" | "lua5.1" | "lua5.3" | "espruino";
+
+async function run(build: Build, s: Scenario): Promise<Run> {
+  const peer = new ScriptedPeer();
+  const port = await peer.start();
+  const args = ["--host", "127.0.0.1", "--port", String(port), "--client-id", s.clientId, "--topic", s.topic, "--count", String(s.count), "--qos", String(s.qos)];
+  if (s.subscribe) args.push("--subscribe", s.subscribe);
+  let result: { lines: string[]; ok: boolean };
+  if (build === "node") {
+    result = await processRun("node", ["--import", "tsx", "device-client/examples/publish.ts", ...args]);
+  } else if (build === "espruino") {
+    result = await runEspruino(join(dir, "espruino", "publish.min.js"), { host: "127.0.0.1", port, clientId: s.clientId, topic: s.topic, count: s.count, qos: s.qos, subscribe: s.subscribe || undefined });
+    result.lines = result.lines.filter((l) => l !== "finished" && l !== "failed");
+  } else {
+    result = await processRun(build, [join(dir, "lua", "examples", "publish.lua"), ...args]);
+  }
+  // Let the last datagram in flight land before the transcript is read.
+  await new Promise((r) => setTimeout(r, 50));
+  peer.close();
+  return { ...result, transcript: peer.transcript };
+}
+
+const scenarios: Scenario[] = [
+  { clientId: "scenario-q0", topic: "echo/zero", count: 3, qos: 0, subscribe: "echo/#" },
+  { clientId: "scenario-q1", topic: "echo/one", count: 3, qos: 1, subscribe: "echo/#" },
+  { clientId: "scenario-q2", topic: "echo/two", count: 3, qos: 2, subscribe: "echo/two" },
+  { clientId: "scenario-qm1", topic: "ab", count: 2, qos: -1, subscribe: "" },
+];
+
+describe("device client scenario: identical wire transcripts on every build", () => {
+  it("the Espruino bundles pass the syntax gate (the example's one require is Espruino's dgram)", () => {
+    expect(describeViolations(espruinoViolations(readFileSync(join(dir, "espruino", "mqttsn-client.min.js"), "utf8")))).toEqual([]);
+    const example = describeViolations(espruinoViolations(readFileSync(join(dir, "espruino", "publish.min.js"), "utf8")));
+    expect(example).toEqual(["1:17 global require"]);
+  });
+
+  for (const s of scenarios) {
+    it(`QoS ${s.qos}${s.subscribe ? " with echo" : ""}: ${s.count} messages`, async () => {
+      const builds: Build[] = hasLua ? ["node", "lua5.1", "lua5.3", "espruino"] : ["node", "espruino"];
+      const runs = new Map<Build, Run>();
+      for (const b of builds) runs.set(b, await run(b, s));
+      const reference = runs.get("node") as Run;
+      expect(reference.ok, reference.lines.join("\n")).toBe(true);
+      const published = reference.lines.filter((l) => l.startsWith("published "));
+      expect(published).toEqual(Array.from({ length: s.count }, (_, i) => `published ${i + 1}`));
+      if (s.subscribe) {
+        expect(reference.lines.filter((l) => l.startsWith("received "))).toEqual(
+          Array.from({ length: s.count }, (_, i) => `received ${s.topic} msg-${i + 1}`),
+        );
+      }
+      expect(reference.transcript[0]?.startsWith("> ")).toBe(true);
+      expect(reference.transcript.filter((l) => l.startsWith("> ") && l.slice(4, 6) === "0c")).toHaveLength(s.count);
+      for (const b of builds) {
+        const r = runs.get(b) as Run;
+        expect(r.ok, `${b}: ${r.lines.join("\n")}`).toBe(true);
+        expect(r.lines, b).toEqual(reference.lines);
+        expect(r.transcript, b).toEqual(reference.transcript);
+      }
+    }, 60_000);
+  }
+});
