@@ -75,7 +75,12 @@ function measure(op: Operation, buf: Buffer): number {
   return median(rates);
 }
 
-function operations(message: Message): { encode: Operation; decode: Operation; both: Operation } {
+function operations(message: Message): {
+  encode: Operation;
+  decode: Operation;
+  decodeInto: Operation;
+  both: Operation;
+} {
   const length = encodingLength(message);
   const asBytes = (buf: Buffer): number[] => buf as unknown as number[];
   return {
@@ -87,6 +92,12 @@ function operations(message: Message): { encode: Operation; decode: Operation; b
     decode: (buf, n) => {
       let sum = 0;
       for (let i = 0; i < n; i++) sum += decode(asBytes(buf), 0, length).type as number;
+      return sum;
+    },
+    decodeInto: (buf, n) => {
+      let sum = 0;
+      const options = { into: {} };
+      for (let i = 0; i < n; i++) sum += decode(asBytes(buf), 0, length, options).type as number;
       return sum;
     },
     both: (buf, n) => {
@@ -155,10 +166,11 @@ function main(): void {
       String(buf.length),
       formatRate(measure(ops.encode, buf)),
       formatRate(measure(ops.decode, buf)),
+      formatRate(measure(ops.decodeInto, buf)),
       formatRate(measure(ops.both, buf)),
     ]);
   }
-  console.log(table(["message", "octets", "encode", "decode", "encode+decode"], rows));
+  console.log(table(["message", "octets", "encode", "decode", "decode into", "encode+decode"], rows));
 
   const problems = [build("scripts/build-lua.mjs"), build("scripts/build-espruino.mjs")].filter((p) => p !== undefined);
   // The codec's Lua modules sit in the folder that holds decode.lua; its one-file bundle beside it.
