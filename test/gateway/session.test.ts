@@ -123,7 +123,7 @@ describe("session state machine (fake clock)", () => {
   it("retransmits PUBREL and completes QoS 2 toward the client, releasing the broker's ack at PUBREC", () => {
     const acks: string[] = [];
     const f = connected(0);
-    const [p] = sent(f.run({ kind: "upMessage", delivery: delivery("ab", 2, acks) }, 0)) as [{ msgId: number }];
+    const [p] = sent(f.run({ kind: "upMessage", delivery: delivery("ab", 2, acks) }, 0)) as unknown as [{ msgId: number }];
     const rel = f.frame({ type: MsgType.PubRec, msgId: p.msgId }, 10);
     expect(kinds(rel)).toEqual(["upAck", `send:${MsgType.PubRel}`]);
     (rel[0] as { token: () => void }).token();
@@ -157,7 +157,7 @@ describe("session state machine (fake clock)", () => {
   it("registers again once when the client answers PUBACK 0x02", () => {
     const f = connected(0);
     const [r] = sent(f.run({ kind: "upMessage", delivery: delivery("t/one", 1) }, 0)) as [Extract<Message, { type: MsgType.Register }>];
-    const [p] = sent(f.frame({ type: MsgType.RegAck, topicId: r.topicId, msgId: r.msgId, returnCode: 0 }, 1)) as [{ msgId: number }];
+    const [p] = sent(f.frame({ type: MsgType.RegAck, topicId: r.topicId, msgId: r.msgId, returnCode: 0 }, 1)) as unknown as [{ msgId: number }];
     const again = sent(f.frame({ type: MsgType.PubAck, topicId: r.topicId, msgId: p.msgId, returnCode: 2 }, 2));
     expect(again[0]).toMatchObject({ type: MsgType.Register, topicName: "t/one" });
   });
