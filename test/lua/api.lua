@@ -1,10 +1,15 @@
 -- Prints the API a Lua build of the codec exports, one line per name in sorted order:
 -- "name function", "name <number>", "name \"<string>\"", or for an enum table
 -- "name {Key=value,...}" (forward entries only: the reverse number -> name entries are skipped).
+-- A global variable the build leaves behind is printed as "leaked global <name>".
 --
 --   lua5.1 test/lua/api.lua dist/lua/protocol.lua     (or dist/lua/protocol/ for the modules)
 
 local target = arg[1]
+local globals_before = {}
+for name in pairs(_G) do
+  globals_before[name] = true
+end
 local codec
 if string.sub(target, -4) == ".lua" then
   codec = dofile(target)
@@ -20,6 +25,17 @@ local function value_text(v)
     return '"' .. v .. '"'
   end
   return type(v)
+end
+
+local leaked = {}
+for name in pairs(_G) do
+  if not globals_before[name] then
+    leaked[#leaked + 1] = name
+  end
+end
+table.sort(leaked)
+for _, name in ipairs(leaked) do
+  io.write("leaked global ", tostring(name), "\n")
 end
 
 local names = {}

@@ -85,7 +85,10 @@ function espruinoContext(): vm.Context {
 
 describe("codec bundle in an Espruino-shaped vm", () => {
   const context = espruinoContext();
+  const globalNames = (): string[] => vm.runInContext("Object.getOwnPropertyNames(this)", context) as string[];
+  const before = globalNames();
   vm.runInContext(readFileSync(BUNDLE, "utf8"), context, { filename: BUNDLE });
+  const added = globalNames().filter((name) => !before.includes(name));
   const bundled = vm.runInContext(GLOBAL_NAME, context) as Codec;
   const toUint8Array = vm.runInContext("(function (bytes) { return new Uint8Array(bytes); })", context) as (
     bytes: number[],
@@ -107,6 +110,10 @@ describe("codec bundle in an Espruino-shaped vm", () => {
     expect(apiListing(bundled as unknown as Record<string, unknown>)).toBe(
       apiListing(codec as unknown as Record<string, unknown>),
     );
+  });
+
+  it(`defines the one global ${GLOBAL_NAME} and nothing else`, () => {
+    expect(added).toEqual([GLOBAL_NAME]);
   });
 
   it("exposes the API as plain data properties, not getters", () => {
