@@ -7,5 +7,7 @@ import { defaultOptions } from "../core/options";
 import { shortTopicId, shortTopicName } from "../../protocol/index";
 import { EspruinoUdpClient } from "./udp";
 
-declare let MQTTSNClient: object;
+// A global on purpose: the board's other scripts read it.
+// eslint-disable-next-line no-var, @typescript-eslint/no-unused-vars
+declare var MQTTSNClient: object;
 MQTTSNClient = { MqttSnClient: MqttSnClient, EspruinoUdpClient: EspruinoUdpClient, defaultOptions: defaultOptions, shortTopicId: shortTopicId, shortTopicName: shortTopicName };

@@ -66,21 +66,20 @@ export class EspruinoUdpClient {
     for (let i = 0; i < config.inflight; i++) inflight.push(new Uint8Array(size));
     const socket = config.dgram.createSocket("udp4");
     this.socket = socket;
-    const self = this;
     this.client = new MqttSnClient(
       {
-        send: (bytes, length) => socket.send(E.toString(new Uint8Array((bytes as unknown as Uint8Array).buffer, 0, length)), self.gatewayPort, self.gatewayHost),
+        send: (bytes, length) => socket.send(E.toString(new Uint8Array((bytes as unknown as Uint8Array).buffer, 0, length)), this.gatewayPort, this.gatewayHost),
         broadcast: (bytes, length) => socket.send(E.toString(new Uint8Array((bytes as unknown as Uint8Array).buffer, 0, length)), config.port, config.broadcastHost),
         selectGateway: (gwId) => {
-          self.gatewayHost = gwId < 0 ? config.host : self.senderHost;
-          self.gatewayPort = gwId < 0 ? config.port : self.senderPort;
+          this.gatewayHost = gwId < 0 ? config.host : this.senderHost;
+          this.gatewayPort = gwId < 0 ? config.port : this.senderPort;
         },
       },
       handler,
       { tx: new Uint8Array(size) as unknown as number[], inflight: inflight as unknown as number[][], size: size },
       options,
     );
-    socket.on("message", (msg, rinfo) => self.onMessage(msg, rinfo));
+    socket.on("message", (msg, rinfo) => this.onMessage(msg, rinfo));
   }
 
   start(): void {

@@ -26,21 +26,20 @@ const config: EspruinoConfig =
     ? MQTTSN_CONFIG
     : { host: "192.168.1.10", port: 1884, clientId: "espruino-1", topic: "sensors/espruino", count: 5, qos: 1, subscribe: undefined };
 
-let udp: EspruinoUdpClient | undefined;
 const app = new PublishApp(
   { topic: config.topic, count: config.count, qos: config.qos, subscribe: config.subscribe === undefined ? "" : config.subscribe },
   {
     line: (text) => console.log(text),
     finished: (ok) => {
       console.log(ok ? "finished" : "failed");
-      if (udp !== undefined) udp.close();
+      udp.close();
     },
   },
   new Uint8Array(32) as unknown as number[],
 );
 const options = defaultOptions(config.clientId, Math.random);
 options.keepAlive = 30;
-udp = new EspruinoUdpClient(app.handler, options, {
+const udp = new EspruinoUdpClient(app.handler, options, {
   dgram: MQTTSN_DGRAM,
   host: config.host,
   port: config.port,
