@@ -45,14 +45,25 @@ const rejected: { construct: string; source: string; rule: RegExp }[] = [
     rule: new RegExp(`global ${name}$`),
   })),
   { construct: "assignment to a forbidden global", source: "Map = 1;", rule: /global Map/ },
+  {
+    construct: "a global Espruino lacks",
+    source: "var c = structuredClone(o);",
+    rule: /global structuredClone is not/,
+  },
+  { construct: "a Node timer", source: "setImmediate(f);", rule: /global setImmediate is not/ },
 ];
 
 const accepted: { construct: string; source: string }[] = [
   { construct: "arrow function, let and const", source: "const f = (a) => { let b = a + 1; return b; };" },
-  { construct: "plain template literal", source: "var s = `n=${n}`;" },
+  { construct: "plain template literal", source: "var n = 1; var s = `n=${n}`;" },
   { construct: "class without fields", source: "class A { constructor(x) { this.x = x; } get() { return this.x; } }" },
   { construct: "property named like a forbidden global", source: "var o = { Map: 1, Buffer: 2 }; o.Set = o.Symbol;" },
   { construct: "regex without u or y", source: "var r = /a+/gi;" },
+  {
+    construct: "Espruino globals and local names",
+    source:
+      "function f(b) { var n = Math.floor(b[0] / 256); return String.fromCharCode(n) + new Uint8Array(2).length; }",
+  },
 ];
 
 describe("Espruino syntax gate", () => {

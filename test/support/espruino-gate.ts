@@ -11,7 +11,9 @@ import { simple, type SimpleVisitors } from "acorn-walk";
  * - generators and `for…of`: both need iterators, and so Symbol.iterator, which Espruino lacks;
  * - tagged templates: Espruino parses plain template literals but not tags; plain ones are allowed;
  * - regular expressions with the `u` or `y` flag: Espruino's regex engine has neither;
- * - references to globals Espruino lacks or that belong to Node (Buffer, Map, Set, Symbol, process …);
+ * - references to globals Espruino lacks or that belong to Node (Buffer, Map, Set, Symbol, process …),
+ *   and any free name that is not among Espruino's globals (ESPRUINO_GLOBALS; a name declared or
+ *   assigned anywhere in the file counts as declared, so this errs towards accepting);
  * - bundler runtime helpers (getter export tables built with Object.defineProperty, __export,
  *   __toESM …): the bundle must expose its API as one plain object.
  *
@@ -37,6 +39,58 @@ export const FORBIDDEN_GLOBALS = [
   "BigInt",
 ] as const;
 
+/** Globals of Espruino's JavaScript (espruino.com/Reference) that portable code may use. */
+export const ESPRUINO_GLOBALS = new Set([
+  "Array",
+  "ArrayBuffer",
+  "Boolean",
+  "DataView",
+  "Date",
+  "Error",
+  "Float32Array",
+  "Float64Array",
+  "Function",
+  "Int8Array",
+  "Int16Array",
+  "Int32Array",
+  "InternalError",
+  "JSON",
+  "Math",
+  "Number",
+  "Object",
+  "Promise",
+  "RangeError",
+  "ReferenceError",
+  "RegExp",
+  "String",
+  "SyntaxError",
+  "TypeError",
+  "Uint8Array",
+  "Uint8ClampedArray",
+  "Uint16Array",
+  "Uint32Array",
+  "E",
+  "console",
+  "print",
+  "global",
+  "setTimeout",
+  "setInterval",
+  "clearTimeout",
+  "clearInterval",
+  "parseInt",
+  "parseFloat",
+  "isNaN",
+  "isFinite",
+  "encodeURIComponent",
+  "decodeURIComponent",
+  "btoa",
+  "atob",
+  "NaN",
+  "Infinity",
+  "undefined",
+  "arguments",
+]);
+
 const BUNDLER_HELPERS =
   /^__(export|toESM|toCommonJS|commonJS|esm|defProp|getOwnPropNames|getOwnPropDesc|copyProps|reExport|publicField|async|spreadValues|objRest)$/;
 const OBJECT_REFLECTION = new Set([
@@ -53,7 +107,7 @@ export interface Violation {
 }
 
 /** Every construct in source that Espruino cannot run or the project forbids; empty when it passes. */
-export function espruinoViolations(source: string): Violation[] {
+export function espruinoViolations(source: string, extraGlobals: readonly string[] = []): Violation[] {
   let ast: Node;
   try {
     ast = parse(source, { ecmaVersion: 2015, sourceType: "script", locations: true });
@@ -65,6 +119,8 @@ export function espruinoViolations(source: string): Violation[] {
   const flag = (node: Node, rule: string): void => {
     found.push({ rule, line: node.loc?.start.line ?? 0, column: node.loc?.start.column ?? 0 });
   };
+  const declared = new Set<string>();
+  const referenced: (Node & { name: string })[] = [];
   const checkName = (node: Node & { name: string }): void => {
     if ((FORBIDDEN_GLOBALS as readonly string[]).includes(node.name)) flag(node, `global ${node.name}`);
     if (BUNDLER_HELPERS.test(node.name)) flag(node, `bundler helper ${node.name}`);
@@ -91,8 +147,15 @@ export function espruinoViolations(source: string): Violation[] {
     Literal: (node) => {
       if (node.regex && /[uy]/.test(node.regex.flags)) flag(node, `regular expression flag ${node.regex.flags}`);
     },
-    Identifier: checkName,
-    VariablePattern: (node: Node) => checkName(node as Node & { name: string }),
+    Identifier: (node) => {
+      checkName(node);
+      referenced.push(node);
+    },
+    VariablePattern: (node: Node) => {
+      const named = node as Node & { name: string };
+      checkName(named);
+      declared.add(named.name);
+    },
     MemberExpression: (node) => {
       const { object, property } = node;
       if (
@@ -106,6 +169,14 @@ export function espruinoViolations(source: string): Violation[] {
     },
   };
   simple(ast, visitors);
+  const known = (name: string): boolean =>
+    declared.has(name) || ESPRUINO_GLOBALS.has(name) || extraGlobals.includes(name);
+  const reported = new Set<string>(FORBIDDEN_GLOBALS);
+  for (const node of referenced) {
+    if (known(node.name) || reported.has(node.name) || BUNDLER_HELPERS.test(node.name)) continue;
+    reported.add(node.name);
+    flag(node, `global ${node.name} is not one of Espruino's`);
+  }
   return found;
 }
 
