@@ -1,7 +1,8 @@
 import { createSocket, type Socket } from "node:dgram";
 import { decode, encode, encodingLength, MsgType, type Bytes, type Message } from "../../protocol";
 
-type Of<T extends MsgType> = Extract<Message, { type: T }>;
+/** The message shape(s) whose type field admits T (PUBREC, PUBREL, PUBCOMP share one shape). */
+export type Of<T extends MsgType> = Message extends infer M ? (M extends { type: infer U } ? (T extends U ? M : never) : never) : never;
 
 /**
  * A small MQTT-SN client over UDP for tests: sends messages, and waits for the next received message

@@ -1,0 +1,48 @@
+import { parseCli, usage } from "./cli";
+import { startGateway, type RunningGateway } from "./gateway";
+import { createLog } from "./log";
+
+/** The mqttsn-gateway command: one line on stdout when ready, JSON logs on stderr, SIGINT/SIGTERM → clean exit 0. */
+async function main(): Promise<void> {
+  let cli;
+  try {
+    cli = parseCli(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`mqttsn-gateway: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  if (cli.kind === "help") {
+    process.stdout.write(usage);
+    return;
+  }
+  const config = cli.config;
+  const log = createLog(config.logLevel);
+  let gateway: RunningGateway;
+  try {
+    gateway = await startGateway(config, { log });
+  } catch (err) {
+    process.stderr.write(`mqttsn-gateway: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      process.exit(1);
+    }
+    stopping = true;
+    log.info("stopping", { signal });
+    gateway.close().then(
+      () => process.exit(0),
+      (err: Error) => {
+        process.stderr.write(`mqttsn-gateway: error while stopping: ${err.message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  const brokerText = config.broker === "embedded" ? `${gateway.brokerUrl} (embedded)` : gateway.brokerUrl;
+  process.stdout.write(`mqttsn-gateway ready: MQTT-SN on udp ${gateway.udpAddresses.join(", udp ")}; broker ${brokerText}\n`);
+}
+
+void main();
