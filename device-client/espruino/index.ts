@@ -8,6 +8,7 @@ import { shortTopicId, shortTopicName } from "../../protocol/index";
 import { EspruinoUdpClient } from "./udp";
 
 // A global on purpose: the board's other scripts read it.
-// eslint-disable-next-line no-var, @typescript-eslint/no-unused-vars
+// eslint-disable-next-line no-var
 declare var MQTTSNClient: object;
+// eslint-disable-next-line @typescript-eslint/no-unused-vars
 MQTTSNClient = { MqttSnClient: MqttSnClient, EspruinoUdpClient: EspruinoUdpClient, defaultOptions: defaultOptions, shortTopicId: shortTopicId, shortTopicName: shortTopicName };

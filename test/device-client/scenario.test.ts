@@ -88,8 +88,11 @@ const scenarios: Scenario[] = [
 
 describe("device client scenario: identical wire transcripts on every build", () => {
   it("the Espruino bundles pass the syntax gate (the example's one require is Espruino's dgram)", () => {
-    expect(describeViolations(espruinoViolations(readFileSync(join(dir, "espruino", "mqttsn-client.min.js"), "utf8")))).toEqual([]);
-    const example = describeViolations(espruinoViolations(readFileSync(join(dir, "espruino", "publish.min.js"), "utf8")));
+    // getTime() is Espruino's clock (https://www.espruino.com/Reference#l__global_getTime).
+    const library = readFileSync(join(dir, "espruino", "mqttsn-client.min.js"), "utf8");
+    expect(describeViolations(espruinoViolations(library, ["getTime"]))).toEqual([]);
+    const source = readFileSync(join(dir, "espruino", "publish.min.js"), "utf8");
+    const example = describeViolations(espruinoViolations(source, ["getTime", "MQTTSN_CONFIG"]));
     expect(example).toEqual(["1:17 global require"]);
   });
 
