@@ -127,12 +127,8 @@ export function buildLua(options = {}) {
   const sources = program
     .getSourceFiles()
     .filter((f) => !program.isSourceFileFromExternalLibrary(f) && !f.fileName.includes("/node_modules/"));
-  const configFiles = [path.resolve(project)];
-  for (let config = parsed.raw; config && config.extends;) {
-    const parent = path.resolve(path.dirname(configFiles[configFiles.length - 1]), config.extends);
-    configFiles.push(parent);
-    config = ts.readConfigFile(parent, ts.sys.readFile).config;
-  }
+  const extended = parsed.options.configFile?.extendedSourceFiles ?? [];
+  const configFiles = [project, ...extended].map((f) => path.resolve(f));
   const sourceDirs = [...new Set(sources.map((f) => path.dirname(path.resolve(f.fileName))))];
   // Hashed before compiling: a source edited during the build makes the next run build again.
   const inputs = inputHash(key, configFiles, sourceDirs);
