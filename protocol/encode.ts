@@ -19,6 +19,12 @@ function checkUint(message: Message, field: string, value: number, max: number):
   }
 }
 
+/** A raw slice (PUBLISH data, will message) must lie within its array. */
+function checkSlice(message: Message, field: string, bytes: Bytes, offset: number, length: number): void {
+  checkUint(message, field + "Offset", offset, bytes.length);
+  checkUint(message, field + "Length", length, bytes.length - offset);
+}
+
 function checkQos(message: Message, qos: QoS, allowMinusOne: boolean): void {
   if (!(qos === 0 || qos === 1 || qos === 2 || (allowMinusOne && qos === -1))) {
     throw invalid(message, "qos must be " + (allowMinusOne ? "-1, " : "") + "0, 1 or 2, got " + qos);
@@ -74,6 +80,7 @@ function bodyLength(message: Message): number {
     }
     case MsgType.WillMsg:
     case MsgType.WillMsgUpd:
+      checkSlice(message, "willMsg", message.willMsg, message.willMsgOffset, message.willMsgLength);
       return message.willMsgLength;
     case MsgType.Register:
       checkUint(message, "topicId", message.topicId, 65535);
@@ -90,6 +97,7 @@ function bodyLength(message: Message): number {
       checkTopicIdType(message, message.topicIdType);
       checkUint(message, "topicId", message.topicId, 65535);
       checkUint(message, "msgId", message.msgId, 65535);
+      checkSlice(message, "data", message.data, message.dataOffset, message.dataLength);
       return 5 + message.dataLength;
     case MsgType.PubComp:
     case MsgType.PubRec:

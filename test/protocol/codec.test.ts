@@ -243,8 +243,27 @@ describe("encode of an invalid message throws a clear Error", () => {
     },
     {
       name: "PUBLISH over 65535 octets",
-      message: publishWith({ data: [], dataOffset: 0, dataLength: 65535 - 9 + 1 }),
+      message: publishWith({
+        data: new Array<number>(65535 - 9 + 1).fill(0),
+        dataOffset: 0,
+        dataLength: 65535 - 9 + 1,
+      }),
       error: /message is 65536 octets; MQTT-SN allows at most 65535/,
+    },
+    {
+      name: "PUBLISH data slice past the end of its array",
+      message: publishWith({ data: [1, 2, 3], dataOffset: 1, dataLength: 3 }),
+      error: /dataLength must be an integer in 0..2, got 3/,
+    },
+    {
+      name: "PUBLISH negative dataOffset",
+      message: publishWith({ data: [1, 2, 3], dataOffset: -1, dataLength: 1 }),
+      error: /dataOffset must be an integer in 0..3, got -1/,
+    },
+    {
+      name: "WILLMSG slice past the end of its array",
+      message: { type: MsgType.WillMsg, willMsg: [1, 2], willMsgOffset: 0, willMsgLength: 5 },
+      error: /willMsgLength must be an integer in 0..2, got 5/,
     },
     {
       name: "Encapsulated inside Encapsulated",

@@ -299,13 +299,14 @@ describe("decode of hostile bytes", () => {
       const start = before;
       const end = before + frame.length;
       const watched = new Proxy(backing, {
-        get(target, property, receiver) {
+        get(target, property) {
           if (reading && typeof property === "string" && /^-?\d+$/.test(property)) {
             const index = Number(property);
             reads++;
             if (index < start || index >= end) outside.push(`frame ${n}: read [${index}] outside [${start}, ${end})`);
           }
-          return Reflect.get(target, property, receiver) as unknown;
+          // The target as receiver: typed-array getters such as length refuse the proxy.
+          return Reflect.get(target, property, target) as unknown;
         },
         set(target, property, value) {
           if (reading) outside.push(`frame ${n}: wrote [${String(property)}]`);
