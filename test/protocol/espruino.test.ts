@@ -1,4 +1,7 @@
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import vm from "node:vm";
 import { describe, expect, it } from "vitest";
 import * as codec from "../../protocol";
@@ -77,6 +80,29 @@ describe("Espruino syntax gate", () => {
 
   it.each(accepted)("accepts $construct", ({ source }) => {
     expect(describeViolations(espruinoViolations(source))).toEqual([]);
+  });
+
+  it("build-espruino.mjs honours --entry, --out and --global", () => {
+    const dir = mkdtempSync(join(tmpdir(), "espruino-build-"));
+    try {
+      const out = join(dir, "topics.min.js");
+      execFileSync("node", [
+        "scripts/build-espruino.mjs",
+        "--entry",
+        "protocol/topics.ts",
+        "--out",
+        out,
+        "--global",
+        "T",
+      ]);
+      const source = readFileSync(out, "utf8");
+      expect(describeViolations(espruinoViolations(source))).toEqual([]);
+      const context = vm.createContext({});
+      vm.runInContext(source, context);
+      expect(vm.runInContext("T.hasWildcard('a/+') && !T.hasWildcard('a/b')", context)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it(`accepts the codec bundle ${BUNDLE}`, () => {
