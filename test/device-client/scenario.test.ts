@@ -1,12 +1,10 @@
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { espruinoViolations, describeViolations } from "../support/espruino-gate";
-import { readFileSync } from "node:fs";
 import { systemHas } from "../support/system";
-import { runEspruino } from "./support/espruino-vm";
+import { buildDeviceClient, runExample, type Build, type ExampleRun, type Scenario } from "./support/builds";
 import { ScriptedPeer } from "./support/peer";
 
 /**
@@ -19,60 +17,21 @@ let dir = "";
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "mqttsn-device-"));
-  execFileSync("node", ["scripts/build-device-lua.mjs", "--out", join(dir, "lua")], { stdio: "pipe" });
-  execFileSync("node", ["scripts/build-device-espruino.mjs", "--out", join(dir, "espruino")], { stdio: "pipe" });
+  buildDeviceClient(dir);
 }, 60_000);
 
 afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  lines: string[];
-  ok: boolean;
+interface Run extends ExampleRun {
   transcript: string[];
 }
-
-interface Scenario {
-  clientId: string;
-  topic: string;
-  count: number;
-  qos: -1 | 0 | 1 | 2;
-  subscribe: string;
-}
-
-function processRun(command: string, args: string[]): Promise<{ lines: string[]; ok: boolean }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    const timer = setTimeout(() => child.kill(), 15_000);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      if (code !== 0 && err) console.error(err);
-      resolve({ lines: out.split("\n").filter((l) => l !== ""), ok: code === 0 });
-    });
-  });
-}
-
-type Build = "node" | "lua5.1" | "lua5.3" | "espruino";
 
 async function run(build: Build, s: Scenario): Promise<Run> {
   const peer = new ScriptedPeer();
   const port = await peer.start();
-  const args = ["--host", "127.0.0.1", "--port", String(port), "--client-id", s.clientId, "--topic", s.topic, "--count", String(s.count), "--qos", String(s.qos)];
-  if (s.subscribe) args.push("--subscribe", s.subscribe);
-  let result: { lines: string[]; ok: boolean };
-  if (build === "node") {
-    result = await processRun("node", ["--import", "tsx", "device-client/examples/publish.ts", ...args]);
-  } else if (build === "espruino") {
-    result = await runEspruino(join(dir, "espruino", "publish.min.js"), { host: "127.0.0.1", port, clientId: s.clientId, topic: s.topic, count: s.count, qos: s.qos, subscribe: s.subscribe || undefined });
-    result.lines = result.lines.filter((l) => l !== "finished" && l !== "failed");
-  } else {
-    result = await processRun(build, [join(dir, "lua", "examples", "publish.lua"), ...args]);
-  }
+  const result = await runExample(build, dir, port, s);
   // Let the last datagram in flight land before the transcript is read.
   await new Promise((r) => setTimeout(r, 50));
   peer.close();

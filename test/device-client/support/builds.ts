@@ -1,0 +1,54 @@
+import { execFileSync, spawn } from "node:child_process";
+import { join } from "node:path";
+import { runEspruino } from "./espruino-vm";
+
+export type Build = "node" | "lua5.1" | "lua5.3" | "espruino";
+
+export interface Scenario {
+  clientId: string;
+  topic: string;
+  count: number;
+  qos: -1 | 0 | 1 | 2;
+  /** "" for none. */
+  subscribe: string;
+}
+
+export interface ExampleRun {
+  lines: string[];
+  ok: boolean;
+}
+
+/** Builds the Lua and Espruino bundles of the device client into dir (lua/, espruino/). */
+export function buildDeviceClient(dir: string): void {
+  execFileSync("node", ["scripts/build-device-lua.mjs", "--out", join(dir, "lua")], { stdio: "pipe" });
+  execFileSync("node", ["scripts/build-device-espruino.mjs", "--out", join(dir, "espruino")], { stdio: "pipe" });
+}
+
+function processRun(command: string, args: string[]): Promise<ExampleRun> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    const timer = setTimeout(() => child.kill(), 15_000);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      if (code !== 0 && err) console.error(err);
+      resolve({ lines: out.split("\n").filter((l) => l !== ""), ok: code === 0 });
+    });
+  });
+}
+
+/** Runs the publish example of one build against 127.0.0.1:port; dir holds the bundles. */
+export async function runExample(build: Build, dir: string, port: number, s: Scenario): Promise<ExampleRun> {
+  const args = ["--host", "127.0.0.1", "--port", String(port), "--client-id", s.clientId, "--topic", s.topic, "--count", String(s.count), "--qos", String(s.qos)];
+  if (s.subscribe) args.push("--subscribe", s.subscribe);
+  if (build === "node") return processRun("node", ["--import", "tsx", "device-client/examples/publish.ts", ...args]);
+  if (build === "espruino") {
+    const config = { host: "127.0.0.1", port, clientId: s.clientId, topic: s.topic, count: s.count, qos: s.qos, subscribe: s.subscribe || undefined };
+    const r = await runEspruino(join(dir, "espruino", "publish.min.js"), config);
+    return { ok: r.ok, lines: r.lines.filter((l) => l !== "finished" && l !== "failed") };
+  }
+  return processRun(build, [join(dir, "lua", "examples", "publish.lua"), ...args]);
+}
