@@ -1,13 +1,6 @@
 import { MsgType, PROTOCOL_ID, SPEC_MAX_CLIENT_ID_LENGTH, TopicIdType } from "./constants";
 import { DecodeErrorCode, type DecodeError } from "./errors";
-import {
-  flagsCleanSession,
-  flagsDup,
-  flagsQos,
-  flagsRetain,
-  flagsTopicIdType,
-  flagsWill,
-} from "./flags";
+import { flagsCleanSession, flagsDup, flagsQos, flagsRetain, flagsTopicIdType, flagsWill } from "./flags";
 import type { Bytes, Message } from "./messages";
 import { readUtf8 } from "./text";
 
@@ -105,7 +98,13 @@ export function decode(buf: Bytes, offset: number, length: number, options?: Dec
   return decodeAt(buf, offset, offset + length, options, false);
 }
 
-function decodeAt(buf: Bytes, start: number, end: number, options: DecodeOptions | undefined, nested: boolean): DecodeResult {
+function decodeAt(
+  buf: Bytes,
+  start: number,
+  end: number,
+  options: DecodeOptions | undefined,
+  nested: boolean,
+): DecodeResult {
   if (end - start < 2) {
     return fail(DecodeErrorCode.BadLength, start);
   }

@@ -20,9 +20,16 @@ function checkUint(message: Message, field: string, value: number, max: number):
 }
 
 /** A raw slice (PUBLISH data, will message) must lie within its array. */
-function checkSlice(message: Message, field: string, bytes: Bytes, offset: number, length: number): void {
-  checkUint(message, field + "Offset", offset, bytes.length);
-  checkUint(message, field + "Length", length, bytes.length - offset);
+function checkSlice(
+  message: Message,
+  offsetField: string,
+  lengthField: string,
+  bytes: Bytes,
+  offset: number,
+  length: number,
+): void {
+  checkUint(message, offsetField, offset, bytes.length);
+  checkUint(message, lengthField, length, bytes.length - offset);
 }
 
 function checkQos(message: Message, qos: QoS, allowMinusOne: boolean): void {
@@ -32,7 +39,11 @@ function checkQos(message: Message, qos: QoS, allowMinusOne: boolean): void {
 }
 
 function checkTopicIdType(message: Message, topicIdType: number): void {
-  if (!(topicIdType === TopicIdType.Normal || topicIdType === TopicIdType.Predefined || topicIdType === TopicIdType.Short)) {
+  if (!(
+    topicIdType === TopicIdType.Normal ||
+    topicIdType === TopicIdType.Predefined ||
+    topicIdType === TopicIdType.Short
+  )) {
     throw invalid(message, "topicIdType must be 0, 1 or 2, got " + topicIdType);
   }
 }
@@ -80,7 +91,14 @@ function bodyLength(message: Message): number {
     }
     case MsgType.WillMsg:
     case MsgType.WillMsgUpd:
-      checkSlice(message, "willMsg", message.willMsg, message.willMsgOffset, message.willMsgLength);
+      checkSlice(
+        message,
+        "willMsgOffset",
+        "willMsgLength",
+        message.willMsg,
+        message.willMsgOffset,
+        message.willMsgLength,
+      );
       return message.willMsgLength;
     case MsgType.Register:
       checkUint(message, "topicId", message.topicId, 65535);
@@ -97,7 +115,7 @@ function bodyLength(message: Message): number {
       checkTopicIdType(message, message.topicIdType);
       checkUint(message, "topicId", message.topicId, 65535);
       checkUint(message, "msgId", message.msgId, 65535);
-      checkSlice(message, "data", message.data, message.dataOffset, message.dataLength);
+      checkSlice(message, "dataOffset", "dataLength", message.data, message.dataOffset, message.dataLength);
       return 5 + message.dataLength;
     case MsgType.PubComp:
     case MsgType.PubRec:

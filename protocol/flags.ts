@@ -14,7 +14,14 @@ export function encodeFlags(
   topicIdType: TopicIdType,
 ): number {
   const qosBits = qos === -1 ? 3 : qos;
-  return (dup ? 0x80 : 0) + qosBits * 0x20 + (retain ? 0x10 : 0) + (will ? 0x08 : 0) + (cleanSession ? 0x04 : 0) + topicIdType;
+  return (
+    (dup ? 0x80 : 0) +
+    qosBits * 0x20 +
+    (retain ? 0x10 : 0) +
+    (will ? 0x08 : 0) +
+    (cleanSession ? 0x04 : 0) +
+    topicIdType
+  );
 }
 
 export function flagsQos(flags: number): QoS {

@@ -1,4 +1,11 @@
-export { MAX_MESSAGE_LENGTH, MsgType, PROTOCOL_ID, ReturnCode, SPEC_MAX_CLIENT_ID_LENGTH, TopicIdType } from "./constants";
+export {
+  MAX_MESSAGE_LENGTH,
+  MsgType,
+  PROTOCOL_ID,
+  ReturnCode,
+  SPEC_MAX_CLIENT_ID_LENGTH,
+  TopicIdType,
+} from "./constants";
 export { decode, type DecodeOptions, type DecodeResult } from "./decode";
 export { encode, encodingLength } from "./encode";
 export { DecodeErrorCode, type DecodeError } from "./errors";

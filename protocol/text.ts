@@ -92,9 +92,7 @@ function sequenceLength(buf: Bytes, offset: number, end: number): number {
     }
     const low = b0 === 0xf0 ? 0x90 : 0x80;
     const high = b0 === 0xf4 ? 0x8f : 0xbf;
-    return b1 >= low && b1 <= high && isContinuation(buf[offset + 2]) && isContinuation(buf[offset + 3])
-      ? 4
-      : 0;
+    return b1 >= low && b1 <= high && isContinuation(buf[offset + 2]) && isContinuation(buf[offset + 3]) ? 4 : 0;
   }
   return 0;
 }

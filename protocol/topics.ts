@@ -4,12 +4,12 @@
  */
 export function shortTopicId(name: string): number {
   if (name.length !== 2) {
-    throw new Error("a short topic name has exactly two characters, got \"" + name + "\"");
+    throw new Error('a short topic name has exactly two characters, got "' + name + '"');
   }
   const high = name.charCodeAt(0);
   const low = name.charCodeAt(1);
   if (high > 0x7f || low > 0x7f) {
-    throw new Error("a short topic name is two single-octet (ASCII) characters, got \"" + name + "\"");
+    throw new Error('a short topic name is two single-octet (ASCII) characters, got "' + name + '"');
   }
   return high * 256 + low;
 }
