@@ -68,7 +68,7 @@ export class FakeNoble extends EventEmitter implements NobleApi {
 export interface FakePeripheralOptions {
   id: string;
   address: string;
-  localName?: string;
+  localName?: string | undefined;
   /** Offers the Nordic UART Service. Default true. */
   uart?: boolean;
   /** ATT MTU; writes and notifications carry at most attMtu - 3 octets. Default 23. */
