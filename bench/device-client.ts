@@ -1,0 +1,109 @@
+// Figures for the device client: bundle sizes, steady-state allocation in Lua, and an estimate of
+// the Espruino variables a running client holds. Prints figures; never fails on them.
+//   npm run bench:device-client
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MqttSnClient } from "../device-client/core/client";
+import { defaultOptions } from "../device-client/core/options";
+import { PublishApp } from "../device-client/examples/publish-app";
+import { encode, MsgType, type Message } from "../protocol/index";
+
+const dir = mkdtempSync(join(tmpdir(), "mqttsn-bench-device-"));
+try {
+  execFileSync("node", ["scripts/build-device-lua.mjs", "--out", join(dir, "lua")], { stdio: "pipe" });
+  execFileSync("node", ["scripts/build-device-espruino.mjs", "--out", join(dir, "espruino")], { stdio: "pipe" });
+  const size = (f: string) => statSync(join(dir, f)).size;
+
+  console.log("## Bundle sizes (bytes)");
+  console.log(`Lua, core + LuaSocket adapter (mqttsn-client.lua)          ${size("lua/mqttsn-client.lua")}`);
+  console.log(`Lua, core + NodeMCU adapter, comments stripped (mqttsn-nodemcu.lua) ${size("lua/mqttsn-nodemcu.lua")}`);
+  console.log(`Espruino, library minified (mqttsn-client.min.js)           ${size("espruino/mqttsn-client.min.js")}`);
+  console.log(`Espruino, example with the library (publish.min.js)          ${size("espruino/publish.min.js")}`);
+
+  console.log("\n## Lua: bytes allocated per operation in steady state (collector stopped, collectgarbage(\"count\"))");
+  for (const lua of ["lua5.1", "lua5.3"]) {
+    try {
+      const out = execFileSync(lua, ["bench/device-client-alloc.lua", join(dir, "lua"), "20000"], { encoding: "utf8" });
+      for (const line of out.trim().split("\n")) {
+        const [name, bytes] = line.split("\t");
+        console.log(`${lua}  ${(name ?? "").padEnd(36)} ${bytes}`);
+      }
+    } catch (e) {
+      console.log(`${lua}: not run (${(e as Error).message.split("\n")[0]})`);
+    }
+  }
+
+  console.log("\n## Espruino: variables held by a running client (an ESTIMATE: Espruino does not run here)");
+  const estimate = espruinoVariables();
+  const codeBytes = size("espruino/publish.min.js");
+  console.log(`client state (core, topic table, buffers, app, handler)     ~${estimate.total} variables`);
+  for (const [k, v] of Object.entries(estimate.parts)) console.log(`  ${k.padEnd(56)} ${v}`);
+  console.log(`function code if kept in RAM (publish.min.js / 12 chars per variable) ~${Math.ceil(codeBytes / 12)} variables`);
+  console.log("function code when saved to flash and run from there: ~0 variables (code stays in flash)");
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Counts Espruino variables for the object graph of a client set up as the Espruino example sets it
+ * (2 in-flight buffers of 128 octets, Uint8Arrays), connected, with one registered topic and one
+ * subscription. Cost model, after Espruino's internals documentation: every object, array or
+ * function is 1 variable; every property or array element is 1 name variable, plus 1 per further
+ * 12 characters of a name longer than 4; a small integer, boolean or undefined value is packed into
+ * its name; any other number is 1 more; a string is 1 plus 1 per further 12 characters; a
+ * Uint8Array is 3 (view, buffer, flat string header) plus 1 per 16 octets. Strings are counted per
+ * occurrence (Espruino shares some), function bodies are left out (see the code lines).
+ */
+function espruinoVariables(): { total: number; parts: Record<string, number> } {
+  const options = defaultOptions("espruino-1", Math.random);
+  const app = new PublishApp({ topic: "sensors/espruino", count: 5, qos: 1, subscribe: "" }, { line: () => {}, finished: () => {} }, new Uint8Array(32) as unknown as number[]);
+  const inflight = [new Uint8Array(128), new Uint8Array(128)];
+  const client = new MqttSnClient(
+    { send: () => {}, broadcast: () => {}, selectGateway: () => {} },
+    app.handler,
+    { tx: new Uint8Array(128) as unknown as number[], inflight: inflight as unknown as number[][], size: 128 },
+    options,
+  );
+  app.client = client;
+  const rx = new Uint8Array(128);
+  const deliver = (m: Message) => client.receive(rx as unknown as number[], encode(m, rx as unknown as number[], 0), true);
+  client.start(0);
+  deliver({ type: MsgType.ConnAck, returnCode: 0 });
+  const r = client.register("sensors/espruino");
+  deliver({ type: MsgType.RegAck, topicId: 1, msgId: r, returnCode: 0 });
+  const s = client.subscribe("sensors/commands", 1);
+  deliver({ type: MsgType.SubAck, qos: 1, topicId: 2, msgId: s, returnCode: 0 });
+
+  const seen = new Set<object>();
+  const strVars = (s: string) => 1 + Math.ceil(Math.max(0, s.length - 4) / 12);
+  const nameVars = (name: string) => 1 + Math.ceil(Math.max(0, name.length - 4) / 12);
+  const valueVars = (v: unknown): number => {
+    if (v === undefined || v === null || typeof v === "boolean") return 0;
+    if (typeof v === "number") return Number.isInteger(v) && Math.abs(v) < 2 ** 30 ? 0 : 1;
+    if (typeof v === "string") return strVars(v);
+    if (typeof v === "function") return seen.has(v) ? 0 : (seen.add(v), 1);
+    return objectVars(v as object);
+  };
+  const objectVars = (o: object): number => {
+    if (seen.has(o)) return 0;
+    seen.add(o);
+    if (o instanceof Uint8Array) return 3 + Math.ceil(o.length / 16);
+    let n = 1;
+    if (Array.isArray(o)) {
+      for (const v of o) n += 1 + valueVars(v);
+      return n;
+    }
+    for (const key of Object.keys(o)) n += nameVars(key) + valueVars((o as Record<string, unknown>)[key]);
+    return n;
+  };
+  const parts: Record<string, number> = {};
+  parts["in-flight and transmit buffers (3 × 128-octet Uint8Array) + receive buffer"] =
+    objectVars(inflight) + valueVars((client as unknown as { tx: unknown }).tx) + objectVars(rx);
+  parts["topic table (8 entries)"] = objectVars(client.topics);
+  parts["options"] = objectVars(options);
+  parts["client object (slots, preallocated messages, decode scratch)"] = objectVars(client);
+  parts["example app and its handler"] = objectVars(app);
+  return { total: Object.values(parts).reduce((a, b) => a + b, 0), parts };
+}
