@@ -2,7 +2,7 @@
 // the Espruino variables a running client holds. Prints figures; never fails on them.
 //   npm run bench:device-client
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MqttSnClient } from "../device-client/core/client";
