@@ -11,6 +11,12 @@ export interface UdpLinkOptions {
   broadcastTarget?: string;
   /** Largest frame sent or accepted; default 1232 (fits an IPv6 minimum-MTU path). */
   mtu?: number;
+  /**
+   * Socket receive buffer in octets (SO_RCVBUF; the kernel caps it at net.core.rmem_max). Default 4 MiB:
+   * each small datagram costs about 1 KiB of kernel buffer, so the 208 KiB default holds only a few
+   * hundred and bursts from many clients are lost before the gateway sees them.
+   */
+  receiveBufferSize?: number;
   log?: Log;
 }
 
@@ -83,6 +89,11 @@ export class UdpLink implements Link {
       socket.bind(this.options.port, this.options.host, () => {
         socket.off("error", onError);
         socket.on("error", (err) => this.log.warn("udp-error", { link: this.name, error: err.message }));
+        try {
+          socket.setRecvBufferSize(this.options.receiveBufferSize ?? 4 * 1024 * 1024);
+        } catch (err) {
+          this.log.warn("udp-receive-buffer", { link: this.name, error: (err as Error).message });
+        }
         if (this.options.broadcastTarget !== undefined) {
           try {
             socket.setBroadcast(true);
