@@ -1,6 +1,5 @@
 import { ConfigError } from "../config";
-import { DEFAULT_STORE_PATH } from "../store/level";
-import { DEFAULT_STORE_LIMITS } from "../store/session-store";
+import { DEFAULT_STORE_LIMITS, DEFAULT_STORE_PATH } from "../store/session-store";
 import type { SleepBufferLimits, SleepLimitsConfig } from "./buffer";
 
 /** The "sleep" section of the gateway config: sleeping clients, §7. */

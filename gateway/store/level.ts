@@ -14,6 +14,7 @@ import {
 } from "./records";
 import {
   DEFAULT_STORE_LIMITS,
+  DEFAULT_STORE_PATH,
   StoreAccounting,
   checkLimits,
   storedBytes,
@@ -26,9 +27,6 @@ import {
   type StoredMessage,
   type StoredSession,
 } from "./session-store";
-
-/** Default directory of the store, relative to the gateway's working directory (.data/ is git-ignored). */
-export const DEFAULT_STORE_PATH = "./.data/sessions";
 
 /**
  * The SessionStore on an embedded LevelDB (the classic-level package). Every write and delete is a

@@ -115,6 +115,9 @@ export interface SessionStore {
   usage(): SessionStoreUsage;
 }
 
+/** Default directory of the store, relative to the gateway's working directory (.data/ is git-ignored). */
+export const DEFAULT_STORE_PATH = "./.data/sessions";
+
 export const DEFAULT_STORE_LIMITS: SessionStoreLimits = {
   maxMessages: 100_000,
   maxBytes: 64 * 1024 * 1024,
