@@ -288,7 +288,11 @@ function decodeWillTopic(m: Fields, buf: Bytes, o: number, end: number): DecodeE
     return fail(DecodeErrorCode.EmptyString, end);
   }
   const flags = buf[o] as number;
-  m.qos = flagsQos(flags);
+  const qos = flagsQos(flags);
+  if (qos === -1) {
+    return fail(DecodeErrorCode.BadQos, o);
+  }
+  m.qos = qos;
   m.retain = flagsRetain(flags);
   return decodeString(m, "willTopic", buf, o + 1, end);
 }

@@ -12,6 +12,8 @@ export const enum DecodeErrorCode {
   ReservedType = "reserved-type",
   /** TopicIdType 0b11. */
   ReservedTopicIdType = "reserved-topic-id-type",
+  /** WILLTOPIC or WILLTOPICUPD with QoS bits 11: QoS -1 has no meaning for a will (§5.4.7). */
+  BadQos = "bad-qos",
   /** CONNECT with a ProtocolId other than 0x01. */
   BadProtocolId = "bad-protocol-id",
   /** A client id that is empty or longer than the configured limit. */

@@ -123,15 +123,17 @@ export function buildLua(options = {}) {
   const { luaBundle, luaBundleEntry, ...moduleOptions } = parsed.options;
   const outDir = path.resolve(moduleOptions.outDir ?? path.dirname(project));
 
+  const extended = parsed.options.configFile?.extendedSourceFiles ?? [];
+  const configFiles = [project, ...extended].map((f) => path.resolve(f));
+  // Hashed before the compiler reads anything and again after it wrote: an edit during the build
+  // leaves no stamp, so the next run builds again.
+  const listedDirs = [...new Set(parsed.fileNames.map((f) => path.dirname(path.resolve(f))))];
+  const before = inputHash(key, configFiles, listedDirs);
   const program = ts.createProgram(parsed.fileNames, moduleOptions);
   const sources = program
     .getSourceFiles()
     .filter((f) => !program.isSourceFileFromExternalLibrary(f) && !f.fileName.includes("/node_modules/"));
-  const extended = parsed.options.configFile?.extendedSourceFiles ?? [];
-  const configFiles = [project, ...extended].map((f) => path.resolve(f));
   const sourceDirs = [...new Set(sources.map((f) => path.dirname(path.resolve(f.fileName))))];
-  // Hashed before compiling: a source edited during the build makes the next run build again.
-  const inputs = inputHash(key, configFiles, sourceDirs);
   report(ts, ts.getPreEmitDiagnostics(program));
   const modules = new Map();
   if (options.modules !== false) {
@@ -159,8 +161,10 @@ export function buildLua(options = {}) {
 
   const outputs = {};
   for (const [file, code] of [...modules, ...bundled]) outputs[file] = createHash("sha256").update(code).digest("hex");
-  const stamp = { inputs, configFiles, sourceDirs, outputs };
-  writeAtomically(stampPath(key), JSON.stringify(stamp, null, 2) + "\n");
+  if (inputHash(key, configFiles, listedDirs) === before) {
+    const stamp = { inputs: inputHash(key, configFiles, sourceDirs), configFiles, sourceDirs, outputs };
+    writeAtomically(stampPath(key), JSON.stringify(stamp, null, 2) + "\n");
+  }
   return Object.keys(outputs);
 }
 

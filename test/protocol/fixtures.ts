@@ -589,6 +589,8 @@ export const malformed: Malformed[] = [
     offset: 11,
   },
   { name: "Length 255 on 2 octets", hex: hx("ff 17"), code: DecodeErrorCode.Truncated, offset: 2 },
+  { name: "WILLTOPIC with QoS -1", hex: hx("04 07 60 77"), code: DecodeErrorCode.BadQos, offset: 2 },
+  { name: "WILLTOPICUPD with QoS -1", hex: hx("04 1a 70 77"), code: DecodeErrorCode.BadQos, offset: 2 },
   { name: "trailing octet after PINGRESP", hex: hx("02 17 00"), code: DecodeErrorCode.TrailingBytes, offset: 2 },
   {
     name: "trailing octets after PUBLISH",
