@@ -3,16 +3,22 @@ import { ConfigError, defaultConfig, loadConfigFile, validateConfig, type Gatewa
 
 export const usage = `Usage: mqttsn-gateway [options]
 
-MQTT-SN over UDP into one MQTT session per client on an MQTT broker (transparent mode).
+MQTT-SN over UDP, serial lines and Bluetooth LE into one MQTT session per client on an MQTT broker
+(transparent mode).
 
 Options:
   --udp HOST:PORT        listen for MQTT-SN on this UDP address; repeatable; IPv6 as [::]:1884
                          (default 0.0.0.0:1884)
+  --serial PATH          also serve the serial port PATH (e.g. /dev/ttyUSB0); repeatable; more ports,
+                         each with its own settings, through "serial" in the config file
+  --serial-baud N        baud rate of the --serial ports (default 115200)
+  --serial-framing F     framing of the --serial ports: slip (default) or raw; see hardware/serial-framing.md
   --broker URL|embedded  upstream broker: mqtt://host:1883, mqtts://host:8883, or embedded (default):
                          an in-process broker on 127.0.0.1
   --embedded-port PORT   port of the embedded broker (default 1883)
   --config FILE          JSON file with everything else: gatewayId, limits, timers, predefinedTopics,
-                         upstream (username, password, caFile, certFile, keyFile), advertiseTarget
+                         upstream (username, password, caFile, certFile, keyFile), advertiseTarget,
+                         serial, ble
   --log-level LEVEL      debug, info, warn (default), error, silent; logs are JSON lines on stderr
   -h, --help             show this text
 `;
@@ -27,6 +33,9 @@ export function parseCli(argv: string[]): CliResult {
       args: argv,
       options: {
         udp: { type: "string", multiple: true },
+        serial: { type: "string", multiple: true },
+        "serial-baud": { type: "string" },
+        "serial-framing": { type: "string" },
         broker: { type: "string" },
         "embedded-port": { type: "string" },
         config: { type: "string" },
@@ -45,6 +54,10 @@ export function parseCli(argv: string[]): CliResult {
   const overrides: Record<string, unknown> = {};
   if (v.udp !== undefined) overrides.udp = v.udp;
   if (v.broker !== undefined) overrides.broker = v.broker;
+  if (v.serial !== undefined) overrides.serial = [...config.serial, ...serialFlags(v.serial, v["serial-baud"], v["serial-framing"])];
+  else if (v["serial-baud"] !== undefined || v["serial-framing"] !== undefined) {
+    throw new Error("--serial-baud and --serial-framing apply to --serial PATH; add --serial PATH");
+  }
   if (v["log-level"] !== undefined) overrides.logLevel = v["log-level"];
   if (v["embedded-port"] !== undefined) {
     const port = Number(v["embedded-port"]);
@@ -60,4 +73,12 @@ export function parseCli(argv: string[]): CliResult {
     throw err;
   }
   return { kind: "run", config };
+}
+
+function serialFlags(paths: string[], baud: string | undefined, framing: string | undefined): unknown[] {
+  if (baud !== undefined && !/^\d+$/.test(baud)) throw new Error(`--serial-baud ${JSON.stringify(baud)} is not allowed; allowed: an integer from 50 to 4000000`);
+  if (framing !== undefined && framing !== "raw" && framing !== "slip") {
+    throw new Error(`--serial-framing ${JSON.stringify(framing)} is not allowed; allowed: slip or raw`);
+  }
+  return paths.map((path) => ({ path, baudRate: baud === undefined ? 115200 : Number(baud), framing: framing ?? "slip" }));
 }

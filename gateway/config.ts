@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { SPEC_MAX_CLIENT_ID_LENGTH } from "../protocol";
 import { parseHostPort } from "../transports/udp";
+import type { BleSpec, SerialPortSpec } from "../transports/stream-links";
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
@@ -14,6 +15,10 @@ export interface GatewayConfig {
   gatewayId: number;
   /** UDP listeners ("0.0.0.0:1884", "[::]:1884"). */
   udp: UdpSpec[];
+  /** Serial ports, each with its own baud rate and framing (hardware/serial-framing.md). */
+  serial: SerialPortSpec[];
+  /** BLE peripherals offering the Nordic UART Service; an empty list leaves BLE off. */
+  ble: BleSpec;
   /** Where ADVERTISE goes on UDP links ("255.255.255.255:1884", a multicast group …); "" = no ADVERTISE over UDP. */
   advertiseTarget: string;
   /** "embedded" or an mqtt:// / mqtts:// URL. */
@@ -67,6 +72,8 @@ export function defaultConfig(): GatewayConfig {
   return {
     gatewayId: 1,
     udp: [{ host: "0.0.0.0", port: 1884 }],
+    serial: [],
+    ble: { peripherals: [], framing: "slip" },
     advertiseTarget: "",
     broker: "embedded",
     embeddedPort: 1883,
@@ -150,6 +157,55 @@ const udpList: Check = (key, value) => {
   });
 };
 
+const FRAMINGS = ["raw", "slip"];
+
+const framing: Check = (key, value) => {
+  if (typeof value !== "string" || !FRAMINGS.includes(value)) throw new ConfigError(key, value, '"raw" or "slip"');
+  return value;
+};
+
+const serialList: Check = (key, value) => {
+  const shape = 'a list of {"path": "/dev/ttyUSB0", "baudRate": 115200, "framing": "slip" or "raw", "mtu": optional}';
+  if (!Array.isArray(value)) throw new ConfigError(key, value, shape);
+  const paths = new Set<string>();
+  return value.map((entry, i) => {
+    const at = `${key}[${i}]`;
+    if (!isPlainObject(entry)) throw new ConfigError(at, entry, shape);
+    for (const k of Object.keys(entry)) {
+      if (!["path", "baudRate", "framing", "mtu"].includes(k)) throw new ConfigError(`${at}.${k}`, entry[k], "no such key; known keys: path, baudRate, framing, mtu");
+    }
+    if (typeof entry.path !== "string" || entry.path.length === 0) throw new ConfigError(`${at}.path`, entry.path, "a device path such as /dev/ttyUSB0");
+    if (paths.has(entry.path)) throw new ConfigError(`${at}.path`, entry.path, "a path not listed twice");
+    paths.add(entry.path);
+    const spec: SerialPortSpec = {
+      path: entry.path,
+      baudRate: entry.baudRate === undefined ? 115200 : (int(50, 4_000_000)(`${at}.baudRate`, entry.baudRate) as number),
+      framing: entry.framing === undefined ? "slip" : (framing(`${at}.framing`, entry.framing) as SerialPortSpec["framing"]),
+    };
+    if (entry.mtu !== undefined) spec.mtu = int(16, 65535)(`${at}.mtu`, entry.mtu) as number;
+    return spec;
+  });
+};
+
+const blePeripherals: Check = (key, value) => {
+  const shape = 'a list of {"name": "Puck.js 1a2b"} or {"address": "aa:bb:cc:dd:ee:ff"} (or both)';
+  if (!Array.isArray(value)) throw new ConfigError(key, value, shape);
+  return value.map((entry, i) => {
+    const at = `${key}[${i}]`;
+    if (!isPlainObject(entry) || (entry.name === undefined && entry.address === undefined)) throw new ConfigError(at, entry, shape);
+    const out: { name?: string; address?: string } = {};
+    for (const [k, v] of Object.entries(entry)) {
+      if (k !== "name" && k !== "address") throw new ConfigError(`${at}.${k}`, v, "no such key; known keys: name, address");
+      if (typeof v !== "string" || v.length === 0) throw new ConfigError(`${at}.${k}`, v, "a non-empty string");
+      if (k === "address" && !/^([0-9a-fA-F]{2}[:-]?){5}[0-9a-fA-F]{2}$|^[0-9a-fA-F-]{32,36}$/.test(v)) {
+        throw new ConfigError(`${at}.${k}`, v, 'a Bluetooth address "aa:bb:cc:dd:ee:ff" or a noble peripheral id');
+      }
+      out[k] = v;
+    }
+    return out;
+  });
+};
+
 const advertiseTarget: Check = (key, value) => {
   if (value === "") return value;
   if (typeof value === "string" && parseHostPort(value) !== undefined) return value;
@@ -193,6 +249,11 @@ const predefined: Check = (key, value) => {
 const schema: Record<string, Check | Record<string, Check>> = {
   gatewayId: int(0, 255),
   udp: udpList,
+  serial: serialList,
+  ble: {
+    peripherals: blePeripherals,
+    framing,
+  },
   advertiseTarget,
   broker,
   embeddedPort: int(0, 65535),

@@ -12,6 +12,7 @@ import {
   type Publish,
 } from "../protocol";
 import type { Link, Log } from "../transports/link";
+import { streamLinks } from "../transports/stream-links";
 import { UdpLink } from "../transports/udp";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./broker/embedded";
 import { validateConfig, type GatewayConfig } from "./config";
@@ -315,7 +316,7 @@ export async function startGateway(input: GatewayConfig | unknown, options: Gate
   const udpLinks = config.udp.map(
     (spec) => new UdpLink({ host: spec.host, port: spec.port, mtu: Math.max(config.limits.maxMessageSize, 1232), log, ...(config.advertiseTarget !== "" ? { broadcastTarget: config.advertiseTarget } : {}) }),
   );
-  const links: Link[] = [...udpLinks, ...(options.links ?? [])];
+  const links: Link[] = [...udpLinks, ...streamLinks(config.serial, config.ble, config.limits.maxMessageSize, log), ...(options.links ?? [])];
   const opened: Link[] = [];
   try {
     for (const link of links) {

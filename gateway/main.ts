@@ -42,7 +42,8 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
   const brokerText = config.broker === "embedded" ? `${gateway.brokerUrl} (embedded)` : gateway.brokerUrl;
-  process.stdout.write(`mqttsn-gateway ready: MQTT-SN on udp ${gateway.udpAddresses.join(", udp ")}; broker ${brokerText}\n`);
+  const otherLinks = gateway.links.slice(gateway.udpAddresses.length).map((l) => `${l.name}; `);
+  process.stdout.write(`mqttsn-gateway ready: MQTT-SN on udp ${gateway.udpAddresses.join(", udp ")}; ${otherLinks.join("")}broker ${brokerText}\n`);
 }
 
 void main();
