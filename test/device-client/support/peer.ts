@@ -16,7 +16,8 @@ export function topicMatches(filter: string, name: string): boolean {
  * A scripted MQTT-SN gateway on a real UDP socket (127.0.0.1, ephemeral port) for one client: it
  * answers CONNECT (with the will handshake), REGISTER, PUBLISH at every QoS, SUBSCRIBE, UNSUBSCRIBE,
  * PINGREQ and DISCONNECT, and echoes every PUBLISH that matches the client's own subscriptions back
- * to it (REGISTER first for a wildcard subscription, as a gateway must, §6.10). It records every
+ * to it (REGISTER first for a wildcard subscription, as a gateway must, §6.10). A client asleep
+ * (DISCONNECT with a duration) has deliver()ed messages buffered until its PINGREQ. It records every
  * datagram each way as "> hex" (client to peer) and "< hex" (peer to client).
  */
 export class ScriptedPeer {
@@ -29,6 +30,8 @@ export class ScriptedPeer {
   private readonly subscriptions: { filter: string; qos: QoS }[] = [];
   private readonly waiting = new Map<number, Message>();
   private nextTopicId = 1;
+  private asleep = false;
+  private readonly buffered: Message[] = [];
   private nextMsgId = 100;
 
   async start(): Promise<number> {
@@ -71,6 +74,7 @@ export class ScriptedPeer {
   private handle(m: Message): void {
     switch (m.type) {
       case MsgType.Connect:
+        this.asleep = false;
         this.send(m.will ? { type: MsgType.WillTopicReq } : { type: MsgType.ConnAck, returnCode: 0 });
         return;
       case MsgType.WillTopic:
@@ -115,9 +119,14 @@ export class ScriptedPeer {
         this.send({ type: MsgType.PubRel, msgId: m.msgId });
         return;
       case MsgType.PingReq:
+        if (m.clientId !== undefined) {
+          // §6.14: a waking client gets what was buffered, then PINGRESP.
+          for (const b of this.buffered.splice(0)) this.send(b);
+        }
         this.send({ type: MsgType.PingResp });
         return;
       case MsgType.Disconnect:
+        this.asleep = m.duration !== undefined;
         this.send({ type: MsgType.Disconnect, duration: undefined });
         return;
       case MsgType.WillTopicUpd:
@@ -129,6 +138,16 @@ export class ScriptedPeer {
       default:
         return;
     }
+  }
+
+  /** A PUBLISH from "upstream" on a topic the client knows: sent now, or buffered while it sleeps. */
+  deliver(name: string, payload: string, qos: QoS): void {
+    const publish: Message = {
+      type: MsgType.Publish, dup: false, qos, retain: false, topicIdType: 0, topicId: this.topicId(name),
+      msgId: qos > 0 ? this.nextMsgId++ : 0, data: Array.from(Buffer.from(payload)), dataOffset: 0, dataLength: payload.length,
+    };
+    if (this.asleep) this.buffered.push(publish);
+    else this.send(publish);
   }
 
   private echo(name: string, data: number[], qos: QoS): void {
