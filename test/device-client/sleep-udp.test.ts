@@ -5,6 +5,8 @@ import { NodeUdpClient } from "../../device-client/node/udp";
 import { MsgType } from "../../protocol/index";
 import { ScriptedPeer } from "./support/peer";
 
+const stateNames = ["Disconnected", "Searching", "Connecting", "Active", "Asleep", "Awake", "Lost", "Disconnecting"];
+
 async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
@@ -27,7 +29,7 @@ describe("device client sleep cycle over real UDP (Node build, scripted gateway)
     const options = defaultOptions("sleepy-1", Math.random);
     const udp = new NodeUdpClient(
       {
-        stateChanged: (s) => events.push(`state ${ClientState[s] ?? s}`),
+        stateChanged: (s) => events.push(`state ${stateNames[s] ?? s}`),
         message: (name, _type, _id, data, offset, length, qos) =>
           events.push(`message ${name} ${Buffer.from((data as unknown as Uint8Array).subarray(offset, offset + length)).toString()} qos ${qos}`),
         done: (type, msgId, rc) => done.push(`${type} ${msgId} ${rc}`),
