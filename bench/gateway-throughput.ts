@@ -18,6 +18,8 @@ const { values: args } = parseArgs({
     clients: { type: "string", default: "100" },
     seconds: { type: "string", default: "5" },
     rates: { type: "string", default: "20000,40000,50000,60000" },
+    /** Directory for a V8 CPU profile of the gateway process (node --cpu-prof). */
+    profile: { type: "string" },
   },
 });
 const CLIENTS = Number(args.clients);
@@ -51,6 +53,16 @@ function udpRcvbufErrors(): number {
   const names = (lines[0] ?? "").split(/\s+/);
   const values = (lines[1] ?? "").split(/\s+/);
   return Number(values[names.indexOf("RcvbufErrors")]);
+}
+
+/** Datagrams dropped at the gateway's own UDP socket (the "drops" column of /proc/net/udp). */
+function gatewaySocketDrops(port: number): number {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  for (const line of readFileSync("/proc/net/udp", "utf8").split("\n").slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols[1] !== undefined && cols[1].endsWith(`:${hexPort}`)) return Number(cols[cols.length - 1]);
+  }
+  return NaN;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -140,7 +152,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "gwbench-"));
   const configFile = join(dir, "gateway.json");
   writeFileSync(configFile, JSON.stringify({ limits: { maxClients: 10_000, maxInflight: 1000 }, timers: { advertiseIntervalS: 0 } }));
-  const gw = spawn(process.execPath, ["bin/mqttsn-gateway.js", "--udp", "127.0.0.1:0", "--broker", mosquitto.url, "--config", configFile], { stdio: ["ignore", "pipe", "inherit"] });
+  const gw = spawn(process.execPath, [...(args.profile !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${args.profile}`] : []), "bin/mqttsn-gateway.js", "--udp", "127.0.0.1:0", "--broker", mosquitto.url, "--config", configFile], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   gw.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   while (!/ready/.test(out)) await sleep(50);
@@ -207,12 +219,14 @@ async function main(): Promise<void> {
     const phase = `q0r${rate}`;
     const t0 = cpuTicks(pid);
     const drops0 = udpRcvbufErrors();
+    const own0 = gatewaySocketDrops(udpPort);
     const w0 = Date.now();
     const { sent, elapsed } = await paced(phase, rate);
     const got = await settle(phase, sent);
-    const cpu = (cpuTicks(pid) - t0) / 100 / ((Date.now() - w0) / 1000);
+    const cpuSeconds = (cpuTicks(pid) - t0) / 100;
+    const cpu = cpuSeconds / ((Date.now() - w0) / 1000);
     console.log(
-      `  offered ${rate.toLocaleString("en")}/s: sent ${sent} in ${elapsed.toFixed(2)} s, delivered ${got} (${(got / elapsed).toFixed(0)}/s), loss ${(((sent - got) / sent) * 100).toFixed(2)}% (UDP receive-buffer drops ${udpRcvbufErrors() - drops0}), gateway CPU ${(cpu * 100).toFixed(0)}%, RSS ${rssMb(pid).toFixed(1)} MB`,
+      `  offered ${rate.toLocaleString("en")}/s: sent ${sent} in ${elapsed.toFixed(2)} s, delivered ${got} (${(got / elapsed).toFixed(0)}/s), loss ${(((sent - got) / sent) * 100).toFixed(2)}% (dropped at the gateway's UDP socket ${gatewaySocketDrops(udpPort) - own0}, on all UDP sockets of the machine ${udpRcvbufErrors() - drops0}), gateway CPU ${(cpu * 100).toFixed(0)}%, ${((cpuSeconds / got) * 1e6).toFixed(1)} µs CPU per message (one full core ≈ ${(got / cpuSeconds).toFixed(0)}/s), RSS ${rssMb(pid).toFixed(1)} MB`,
     );
     await sleep(500);
   }
@@ -249,9 +263,10 @@ async function main(): Promise<void> {
     });
     const elapsed = (nowUs() - start) / 1e6;
     const got = await settle("q1", sent);
-    const cpu = (cpuTicks(pid) - t0) / 100 / elapsed;
+    const cpuSeconds = (cpuTicks(pid) - t0) / 100;
+    const cpu = cpuSeconds / elapsed;
     console.log("");
-    console.log(`QoS 1, ${WINDOW} in flight per client: ${acked} PUBACKs in ${elapsed.toFixed(2)} s = ${(acked / elapsed).toFixed(0)}/s acknowledged; delivered ${got}, lost ${sent - got}; gateway CPU ${(cpu * 100).toFixed(0)}%, RSS ${rssMb(pid).toFixed(1)} MB`);
+    console.log(`QoS 1, ${WINDOW} in flight per client: ${acked} PUBACKs in ${elapsed.toFixed(2)} s = ${(acked / elapsed).toFixed(0)}/s acknowledged; delivered ${got}, lost ${sent - got}; gateway CPU ${(cpu * 100).toFixed(0)}%, ${((cpuSeconds / acked) * 1e6).toFixed(1)} µs CPU per message (one full core ≈ ${(acked / cpuSeconds).toFixed(0)}/s), RSS ${rssMb(pid).toFixed(1)} MB`);
     for (const c of clients) c.onPubAck = undefined;
   }
 
