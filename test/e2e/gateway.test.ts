@@ -60,6 +60,7 @@ describe.each(available)("gateway over UDP with $name", (brokerUnderTest) => {
     await c.expect(MsgType.Disconnect);
     await sleep(300);
     expect(watcher.count((m) => m.topic === "wills/up-1")).toBe(0);
+    expect(h?.gateway.sessionCount()).toBe(0);
   });
 
   it("forwards a QoS 2 PUBLISH sent twice (DUP) exactly once", async () => {
@@ -355,6 +356,23 @@ describe("gateway with an unreachable broker", () => {
     try {
       expect(await c.connect("nobody-home")).toBe(1);
       expect(gateway.sessionCount()).toBe(0);
+    } finally {
+      await c.close();
+      await gateway.close();
+    }
+  });
+});
+
+describe("gateway on IPv6", () => {
+  it("serves a client over [::1]", async () => {
+    const { startGateway } = await import("../../gateway/index");
+    const gateway = await startGateway({ udp: ["[::1]:0"], embeddedPort: 0, timers: { advertiseIntervalS: 0 } });
+    expect(gateway.udpAddresses[0]).toMatch(/^\[::1\]:\d+$/);
+    const c = await SnClient.open(gateway.udpAddresses[0] as string);
+    try {
+      expect(await c.connect("v6-client")).toBe(0);
+      c.send({ type: MsgType.PingReq, clientId: undefined });
+      await c.expect(MsgType.PingResp);
     } finally {
       await c.close();
       await gateway.close();

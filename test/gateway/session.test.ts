@@ -225,6 +225,14 @@ describe("session state machine (fake clock)", () => {
     expect(f.s.state).toBe("disconnected");
   });
 
+  it("tells the client with DISCONNECT when the broker drops the upstream connection", () => {
+    const f = connected(0);
+    const effects = f.run({ kind: "upClosed" }, 0);
+    expect(sent(effects)).toEqual([{ type: MsgType.Disconnect, duration: undefined }]);
+    expect(effects).toContainEqual({ kind: "end" });
+    expect(f.s.state).toBe("lost");
+  });
+
   it("replaces the upstream connection on WILLTOPICUPD and answers after the broker's CONNACK", () => {
     const f = connected(0);
     const effects = f.frame({ type: MsgType.WillTopicUpd, qos: 0, retain: false, willTopic: "w/new" }, 0);
