@@ -149,3 +149,27 @@ describe("raw framing", () => {
     expect(decoder.pending).toBeLessThanOrEqual(32);
   });
 });
+
+describe("the examples of hardware/serial-framing.md", () => {
+  const publish = hex("0b 0c 20 00 c0 00 01 32 31 2e 35");
+
+  it("CRC register after each octet of the PUBLISH", () => {
+    const after = Array.from(publish, (_, i) => crc16CcittFalse(publish, 0, i + 1).toString(16).padStart(4, "0"));
+    expect(after).toEqual(["509b", "0079", "5d62", "e958", "ed4b", "6783", "8f60", "1676", "2285", "448c", "e2b6"]);
+  });
+
+  it("the forwarder's frame for node 0x2A and the PINGREQ frame", () => {
+    expect(toHex(encodeSlip(hex("04 fe 00 2a 0b 0c 20 00 c0 00 01 32 31 2e 35")))).toBe(
+      "c0 04 fe 00 2a 0b 0c 20 00 db dc 00 01 32 31 2e 35 57 df c0",
+    );
+    expect(toHex(encodeSlip(hex("02 16")))).toBe("c0 02 16 09 9a c0");
+  });
+
+  it("the raw stream with garbage on a port with MTU 64", () => {
+    const got: string[] = [];
+    const decoder = new RawDecoder(64, (m) => got.push(toHex(m)));
+    decoder.push(hex("00 00 00 02 16 ff fe 80 00 0b 0c 20 00 c0 00 01 32 31 2e 35"));
+    expect(got).toEqual(["02 16", toHex(publish)]);
+    expect(decoder.counters).toMatchObject({ garbageOctets: 5, oversize: 2 });
+  });
+});
