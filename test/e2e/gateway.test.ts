@@ -379,3 +379,41 @@ describe("gateway on IPv6", () => {
     }
   });
 });
+
+describe.runIf(systemHas(["mosquitto", "mosquitto_passwd"], "sudo apt-get install -y mosquitto"))("gateway with a broker that requires a password", () => {
+  it("answers CONNACK 'not supported' when the broker refuses, and connects with the configured credentials", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const { chmodSync, mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { startMosquitto } = await import("../support/mosquitto");
+    const { startGateway } = await import("../../gateway/index");
+    const dir = mkdtempSync(join(tmpdir(), "mqpw-"));
+    // Mosquitto started as root reads its files as the user "mosquitto".
+    chmodSync(dir, 0o755);
+    const passwords = join(dir, "passwords");
+    execFileSync("mosquitto_passwd", ["-c", "-b", passwords, "gw", "s3cret"]);
+    chmodSync(passwords, 0o644);
+    const mosquitto = await startMosquitto(["allow_anonymous false", `password_file ${passwords}`]);
+    const anonymous = await startGateway({ udp: ["127.0.0.1:0"], broker: mosquitto.url, timers: { advertiseIntervalS: 0 } });
+    const withPassword = await startGateway({
+      udp: ["127.0.0.1:0"],
+      broker: mosquitto.url,
+      timers: { advertiseIntervalS: 0 },
+      upstream: { username: "gw", password: "s3cret" },
+    });
+    const a = await SnClient.open(anonymous.udpAddresses[0] as string);
+    const b = await SnClient.open(withPassword.udpAddresses[0] as string);
+    try {
+      expect(await a.connect("refused-1")).toBe(3);
+      expect(anonymous.sessionCount()).toBe(0);
+      expect(await b.connect("allowed-1")).toBe(0);
+    } finally {
+      await a.close();
+      await b.close();
+      await anonymous.close();
+      await withPassword.close();
+      await mosquitto.stop();
+    }
+  });
+});

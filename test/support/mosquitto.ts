@@ -39,6 +39,7 @@ function accepts(port: number): Promise<boolean> {
  */
 export async function startMosquitto(extraConfig: string[] = []): Promise<RunningMosquitto> {
   const dir = mkdtempSync(join(tmpdir(), "mosquitto-"));
+  let lastStderr = "";
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     const conf = join(dir, "mosquitto.conf");
@@ -74,8 +75,9 @@ export async function startMosquitto(extraConfig: string[] = []): Promise<Runnin
       await new Promise((r) => setTimeout(r, 50));
     }
     child.kill("SIGKILL");
+    lastStderr = stderr;
     if (!exited && attempt === 4) throw new Error(`mosquitto did not accept connections on port ${port}: ${stderr}`);
   }
   rmSync(dir, { recursive: true, force: true });
-  throw new Error("mosquitto could not be started on a free port after 5 attempts");
+  throw new Error(`mosquitto could not be started on a free port after 5 attempts: ${lastStderr}`);
 }
