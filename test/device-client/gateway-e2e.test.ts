@@ -19,7 +19,7 @@ import { RecordingRelay } from "./support/recorder";
  * those runs assert the same datagrams each way and the same delivery, not their interleaving.
  */
 const hasLua = systemHas(["lua5.1", "lua5.3"], "sudo apt-get install lua5.1 lua5.3 lua-socket");
-const builds: Build[] = hasLua ? ["node", "lua5.1", "lua5.3", "espruino"] : ["node", "espruino"];
+const builds: Build[] = hasLua ? ["node", "lua5.1", "lua5.3", "nodemcu", "espruino"] : ["node", "espruino"];
 let dir = "";
 
 beforeAll(() => {

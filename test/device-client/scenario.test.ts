@@ -8,8 +8,8 @@ import { buildDeviceClient, runExample, type Build, type ExampleRun, type Scenar
 import { ScriptedPeer } from "./support/peer";
 
 /**
- * One scenario, four builds: the Node build (tsx), the Lua bundle on lua5.1 and lua5.3 (LuaSocket),
- * the Espruino bundle under Node's vm. Each run talks to a fresh scripted gateway over real UDP on
+ * One scenario, five builds: the Node build (tsx), the Lua bundle on lua5.1 and lua5.3 (LuaSocket),
+ * the NodeMCU bundle on lua5.1 with net and tmr stood in, the Espruino bundle under Node's vm. Each run talks to a fresh scripted gateway over real UDP on
  * 127.0.0.1, which records every datagram each way; the transcripts must be identical.
  */
 const hasLua = systemHas(["lua5.1", "lua5.3"], "sudo apt-get install lua5.1 lua5.3 lua-socket");
@@ -57,7 +57,7 @@ describe("device client scenario: identical wire transcripts on every build", ()
 
   for (const s of scenarios) {
     it(`QoS ${s.qos}${s.subscribe ? " with echo" : ""}: ${s.count} messages`, async () => {
-      const builds: Build[] = hasLua ? ["node", "lua5.1", "lua5.3", "espruino"] : ["node", "espruino"];
+      const builds: Build[] = hasLua ? ["node", "lua5.1", "lua5.3", "nodemcu", "espruino"] : ["node", "espruino"];
       const runs = new Map<Build, Run>();
       for (const b of builds) runs.set(b, await run(b, s));
       const reference = runs.get("node") as Run;

@@ -13,6 +13,7 @@ local app = mqttsn.createPublishApp(
   },
   payload)
 local options = mqttsn.defaultOptions(config.clientId, function() return node.random(0, 999) / 1000 end)
+options.keepAlive = 30
 udp = mqttsn.NodeMcuClient.new(mqttsn, app.handler, options, { host = config.host, port = config.port })
 app.client = udp.client
 udp:start(100)

@@ -2,7 +2,8 @@ import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
 import { runEspruino } from "./espruino-vm";
 
-export type Build = "node" | "lua5.1" | "lua5.3" | "espruino";
+/** nodemcu: the NodeMCU bundle and example on lua5.1 under support/nodemcu-shim.lua (net, tmr stood in). */
+export type Build = "node" | "lua5.1" | "lua5.3" | "nodemcu" | "espruino";
 
 export interface Scenario {
   clientId: string;
@@ -49,6 +50,10 @@ export async function runExample(build: Build, dir: string, port: number, s: Sce
     const config = { host: "127.0.0.1", port, clientId: s.clientId, topic: s.topic, count: s.count, qos: s.qos, subscribe: s.subscribe || undefined };
     const r = await runEspruino(join(dir, "espruino", "publish.min.js"), config);
     return { ok: r.ok, lines: r.lines.filter((l) => l !== "finished" && l !== "failed") };
+  }
+  if (build === "nodemcu") {
+    const shim = ["test/device-client/support/nodemcu-shim.lua", join(dir, "lua"), "nodemcu-publish.lua"];
+    return processRun("lua5.1", [...shim, "127.0.0.1", String(port), s.clientId, s.topic, String(s.count), String(s.qos), s.subscribe]);
   }
   return processRun(build, [join(dir, "lua", "examples", "publish.lua"), ...args]);
 }
