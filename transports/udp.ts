@@ -134,7 +134,12 @@ export class UdpLink implements Link {
       if (this.targets.size >= UdpLink.MAX_TARGETS) this.targets.clear();
       this.targets.set(address, target);
     }
-    socket.send(frame, 0, frame.length, target.port, target.host);
+    try {
+      socket.send(frame, 0, frame.length, target.port, target.host);
+    } catch (err) {
+      this.log.warn("udp-send-refused", { link: this.name, address, reason: (err as Error).message });
+      return false;
+    }
     return true;
   }
 

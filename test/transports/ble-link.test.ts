@@ -99,7 +99,7 @@ describe("BleLink behaviour", () => {
     const { link, log, opened } = start(noble, { peripherals: [{ name: "one" }] });
     await opened;
     expect(noble.scanning).toBe(false);
-    expect(log.events()).toContain("ble.waiting_for_adapter");
+    expect(log.events()).toContain("ble-waiting-for-adapter");
     noble.setState("poweredOn");
     await until(() => link.connectedAddresses().length === 1, 2000, "connected after power on");
     expect(noble.scanning).toBe(false);
@@ -132,7 +132,7 @@ describe("BleLink behaviour", () => {
     expect(link.send("cc0000000001", down)).toBe(true);
     expect(toHex((await one.peer.received.next()).frame)).toBe(toHex(down));
     expect(link.stats()).toMatchObject({ connects: 2, disconnects: 1 });
-    expect(log.events()).toEqual(expect.arrayContaining(["ble.disconnected", "ble.connect_failed"]));
+    expect(log.events()).toEqual(expect.arrayContaining(["ble-disconnected", "ble-connect-failed"]));
   });
 
   it("writes the RX characteristic in chunks that fit the ATT MTU, in order", async () => {

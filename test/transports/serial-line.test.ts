@@ -136,7 +136,7 @@ describe.runIf(canRun)("serial line faults over a real pseudo-terminal", () => {
       const downstream = publishOfLength(18, 4);
       expect(link.send(pty.a, downstream)).toBe(true);
       expect(toHex((await peer.received.next()).frame)).toBe(toHex(downstream));
-      expect(log.events()).toEqual(expect.arrayContaining(["serial.lost", "serial.reopened"]));
+      expect(log.events()).toEqual(expect.arrayContaining(["serial-lost", "serial-reopened"]));
     });
   }
 
@@ -148,7 +148,7 @@ describe.runIf(canRun)("serial line faults over a real pseudo-terminal", () => {
     const inbound = new FrameQueue();
     await link.open(inbound.push);
     expect(link.stats().up).toBe(false);
-    expect(log.events()).toContain("serial.open_failed");
+    expect(log.events()).toContain("serial-open-failed");
     await new Promise((r) => setTimeout(r, 300));
     await pty.start();
     await until(() => link!.stats().up, 5000, "the link to open the port");

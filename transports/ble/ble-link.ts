@@ -143,7 +143,7 @@ export class BleLink implements Link {
     this.noble.on("stateChange", this.onStateChange);
     this.noble.on("discover", this.onDiscover);
     if (this.noble.state === "poweredOn") this.startScanning();
-    else this.log.info("ble.waiting_for_adapter", { state: this.noble.state });
+    else this.log.info("ble-waiting-for-adapter", { state: this.noble.state });
   }
 
   send(address: string, frame: Uint8Array): boolean {
@@ -170,7 +170,7 @@ export class BleLink implements Link {
   }
 
   private readonly onStateChange = (state: string): void => {
-    this.log.info("ble.adapter", { state });
+    this.log.info("ble-adapter", { state });
     if (state === "poweredOn") this.startScanning();
     else this.scanning = false;
   };
@@ -181,7 +181,7 @@ export class BleLink implements Link {
     if (!entry) return;
     entry.peripheral = peripheral;
     this.byId.set(peripheral.id, entry);
-    this.log.info("ble.found", { id: peripheral.id, address: peripheral.address, name: peripheral.advertisement.localName });
+    this.log.info("ble-found", { id: peripheral.id, address: peripheral.address, name: peripheral.advertisement.localName });
     if (this.entries.every((e) => e.peripheral)) this.stopScanning();
     this.connect(entry);
   };
@@ -202,7 +202,7 @@ export class BleLink implements Link {
     noble.startScanning([NUS_SERVICE], false, (error) => {
       if (error) {
         this.scanning = false;
-        this.log.error("ble.scan_failed", { error: error.message, hint: "check that the adapter is up and node may use it" });
+        this.log.error("ble-scan-failed", { error: error.message, hint: "check that the adapter is up and node may use it" });
       }
     });
   }
@@ -226,7 +226,7 @@ export class BleLink implements Link {
       if (this.closed) return;
       entry.attempts++;
       if (worthLogging(entry.attempts)) {
-        this.log.warn("ble.connect_failed", { id: peripheral.id, stage, attempt: entry.attempts, error: error?.message });
+        this.log.warn("ble-connect-failed", { id: peripheral.id, stage, attempt: entry.attempts, error: error?.message });
       }
       peripheral.disconnect();
       this.scheduleReconnect(entry);
@@ -269,7 +269,7 @@ export class BleLink implements Link {
           entry.onDisconnect = (reason) => this.onPeripheralDisconnect(entry, reason);
           peripheral.once("disconnect", entry.onDisconnect);
           this.totals.connects++;
-          this.log.info("ble.connected", { id: peripheral.id, address: peripheral.address });
+          this.log.info("ble-connected", { id: peripheral.id, address: peripheral.address });
         });
       });
     });
@@ -281,7 +281,7 @@ export class BleLink implements Link {
     this.retire(entry, connection);
     this.totals.disconnects++;
     if (this.closed) return;
-    this.log.warn("ble.disconnected", { id: entry.peripheral?.id, reason, hint: "reconnecting with backoff" });
+    this.log.warn("ble-disconnected", { id: entry.peripheral?.id, reason, hint: "reconnecting with backoff" });
     this.scheduleReconnect(entry);
   }
 
@@ -343,7 +343,7 @@ export class BleLink implements Link {
       connection.writing = false;
       connection.queued -= chunk.length;
       if (error) {
-        this.log.warn("ble.write_failed", { id: entry.peripheral?.id, error: error.message });
+        this.log.warn("ble-write-failed", { id: entry.peripheral?.id, error: error.message });
         connection.queue.length = 0;
         connection.queued = 0;
         return;
@@ -354,7 +354,7 @@ export class BleLink implements Link {
 
   private refuse(reason: string, fields: Record<string, unknown>): boolean {
     this.totals.refused++;
-    this.log.warn("ble.send_refused", { reason, ...fields });
+    this.log.warn("ble-send-refused", { reason, ...fields });
     return false;
   }
 

@@ -87,14 +87,14 @@ export class SerialLink implements Link {
     this.closed = false;
     const error = await this.tryOpen();
     if (error) {
-      this.log.warn("serial.open_failed", {
+      this.log.warn("serial-open-failed", {
         link: this.name,
         error: error.message,
         hint: "check the path and that this user may open it (group dialout); retrying in the background",
       });
       this.scheduleReopen();
     } else {
-      this.log.info("serial.open", { link: this.name, baudRate: this.options.baudRate, framing: this.options.framing });
+      this.log.info("serial-open", { link: this.name, baudRate: this.options.baudRate, framing: this.options.framing });
     }
   }
 
@@ -136,13 +136,13 @@ export class SerialLink implements Link {
 
   private refuse(reason: string, fields: Record<string, unknown>): boolean {
     this.sendStats.refused++;
-    this.log.warn("serial.send_refused", { link: this.name, reason, ...fields });
+    this.log.warn("serial-send-refused", { link: this.name, reason, ...fields });
     return false;
   }
 
   private tryOpen(): Promise<Error | undefined> {
     const port = new SerialPort({ path: this.options.path, baudRate: this.options.baudRate, autoOpen: false });
-    port.on("error", (err: Error) => this.log.debug("serial.error", { link: this.name, error: err.message }));
+    port.on("error", (err: Error) => this.log.debug("serial-error", { link: this.name, error: err.message }));
     return new Promise((resolve) => {
       port.open((err) => {
         if (err) {
@@ -188,7 +188,7 @@ export class SerialLink implements Link {
     ) {
       return;
     }
-    this.log.debug("serial.dropped", {
+    this.log.debug("serial-dropped", {
       link: this.name,
       garbageOctets: now.garbageOctets - before.garbageOctets,
       badCrc: now.badCrc - before.badCrc,
@@ -207,7 +207,7 @@ export class SerialLink implements Link {
     if (port.isOpen) port.close(() => undefined);
     if (this.closed) return;
     this.sendStats.lost++;
-    this.log.warn("serial.lost", { link: this.name, error: error?.message, hint: "reopening with backoff" });
+    this.log.warn("serial-lost", { link: this.name, error: error?.message, hint: "reopening with backoff" });
     this.scheduleReopen();
   }
 
@@ -225,12 +225,12 @@ export class SerialLink implements Link {
     if (this.closed) return;
     if (error) {
       if (worthLogging(this.attempts)) {
-        this.log.warn("serial.reopen_failed", { link: this.name, attempt: this.attempts, error: error.message });
+        this.log.warn("serial-reopen-failed", { link: this.name, attempt: this.attempts, error: error.message });
       }
       this.scheduleReopen();
       return;
     }
-    this.log.info("serial.reopened", { link: this.name, attempts: this.attempts });
+    this.log.info("serial-reopened", { link: this.name, attempts: this.attempts });
     this.sendStats.reopened++;
     this.attempts = 0;
     this.lastDelay = undefined;
