@@ -19,7 +19,10 @@ export interface GatewayConfig {
   serial: SerialPortSpec[];
   /** BLE peripherals offering the Nordic UART Service; an empty list leaves BLE off. */
   ble: BleSpec;
-  /** Where ADVERTISE goes on UDP links ("255.255.255.255:1884", a multicast group …); "" = no ADVERTISE over UDP. */
+  /**
+   * Where ADVERTISE goes on UDP links: "HOST:PORT" (a broadcast address, a multicast group), "" for no
+   * ADVERTISE over UDP, or "auto": IPv4 listeners not on loopback broadcast to 255.255.255.255 on their own port.
+   */
   advertiseTarget: string;
   /** "embedded" or an mqtt:// / mqtts:// URL. */
   broker: string;
@@ -74,7 +77,7 @@ export function defaultConfig(): GatewayConfig {
     udp: [{ host: "0.0.0.0", port: 1884 }],
     serial: [],
     ble: { peripherals: [], framing: "slip" },
-    advertiseTarget: "",
+    advertiseTarget: "auto",
     broker: "embedded",
     embeddedPort: 1883,
     logLevel: "warn",
@@ -207,9 +210,9 @@ const blePeripherals: Check = (key, value) => {
 };
 
 const advertiseTarget: Check = (key, value) => {
-  if (value === "") return value;
+  if (value === "" || value === "auto") return value;
   if (typeof value === "string" && parseHostPort(value) !== undefined) return value;
-  throw new ConfigError(key, value, '"" (no ADVERTISE) or "HOST:PORT" of a broadcast or multicast address, e.g. "255.255.255.255:1884"');
+  throw new ConfigError(key, value, '"auto", "" (no ADVERTISE over UDP) or "HOST:PORT" of a broadcast or multicast address, e.g. "255.255.255.255:1884"');
 };
 
 function topicTable(key: string, value: unknown): Record<string, number> {

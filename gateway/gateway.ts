@@ -68,6 +68,14 @@ function nodeKey(nodeId: Bytes): string {
   return hex;
 }
 
+/** §6.1 ADVERTISE target of one UDP listener; "auto" broadcasts from IPv4 listeners that are not on loopback. */
+function advertiseTargetFor(setting: string, host: string, port: number): string | undefined {
+  if (setting === "") return undefined;
+  if (setting !== "auto") return setting;
+  if (host.includes(":") || host.startsWith("127.") || port === 0) return undefined;
+  return `255.255.255.255:${port}`;
+}
+
 export async function startGateway(input: GatewayConfig | unknown, options: GatewayOptions = {}): Promise<RunningGateway> {
   const config = validateConfig(input ?? {});
   const log = options.log ?? silentLog;
@@ -314,7 +322,10 @@ export async function startGateway(input: GatewayConfig | unknown, options: Gate
   }
 
   const udpLinks = config.udp.map(
-    (spec) => new UdpLink({ host: spec.host, port: spec.port, mtu: Math.max(config.limits.maxMessageSize, 1232), log, ...(config.advertiseTarget !== "" ? { broadcastTarget: config.advertiseTarget } : {}) }),
+    (spec) => {
+      const target = advertiseTargetFor(config.advertiseTarget, spec.host, spec.port);
+      return new UdpLink({ host: spec.host, port: spec.port, mtu: Math.max(config.limits.maxMessageSize, 1232), log, ...(target !== undefined ? { broadcastTarget: target } : {}) });
+    },
   );
   const links: Link[] = [...udpLinks, ...streamLinks(config.serial, config.ble, config.limits.maxMessageSize, log), ...(options.links ?? [])];
   const opened: Link[] = [];
