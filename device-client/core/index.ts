@@ -1,5 +1,6 @@
 export { MqttSnClient } from "./client";
 export { defaultOptions } from "./options";
+export { crc16, encodeSlipFrame, SlipReceiver, type FrameSink } from "./slip";
 export { TopicTable } from "./topic-table";
 export { ClientState, type ClientBuffers, type ClientHandler, type ClientOptions, type Transport } from "./types";
 export { MsgType, ReturnCode, TopicIdType, shortTopicId, shortTopicName, type Bytes, type QoS } from "../../protocol/index";

@@ -6,6 +6,7 @@ import { MqttSnClient } from "../core/client";
 import type { ClientBuffers, ClientHandler, ClientOptions, Transport } from "../core/types";
 import { PublishApp, type AppOutput, type PublishConfig } from "../examples/publish-app";
 import type { Bytes } from "../../protocol/index";
+import { SlipReceiver, type FrameSink } from "../core/slip";
 
 export * from "../core/index";
 export { PublishApp } from "../examples/publish-app";
@@ -16,4 +17,8 @@ export function createClient(transport: Transport, handler: ClientHandler, buffe
 
 export function createPublishApp(config: PublishConfig, out: AppOutput, payload: Bytes): PublishApp {
   return new PublishApp(config, out, payload);
+}
+
+export function createSlipReceiver(buf: Bytes, size: number, sink: FrameSink): SlipReceiver {
+  return new SlipReceiver(buf, size, sink);
 }
