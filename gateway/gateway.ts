@@ -172,7 +172,7 @@ export async function startGateway(input: GatewayConfig | unknown, options: Gate
         );
         return;
       case "upPublish":
-        if (c.upstream !== undefined) c.upstream.publish(e.topic, e.payload, e.qos, e.retain, e.msgId);
+        if (c.upstream !== undefined && !c.upstream.publish(e.topic, e.payload, e.qos, e.retain, e.msgId)) counters.upstreamDropped++;
         return;
       case "upSubscribe":
         if (c.upstream !== undefined) c.upstream.subscribe(e.filter, e.qos, e.msgId);

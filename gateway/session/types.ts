@@ -114,6 +114,8 @@ export interface Counters {
   clientsLost: number;
   takeovers: number;
   congestionRefusals: number;
+  /** QoS 0 publishes from clients dropped because the broker connection was backed up. */
+  upstreamDropped: number;
 }
 
 export function newCounters(): Counters {
@@ -127,6 +129,7 @@ export function newCounters(): Counters {
     clientsLost: 0,
     takeovers: 0,
     congestionRefusals: 0,
+    upstreamDropped: 0,
   };
 }
 

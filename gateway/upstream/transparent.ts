@@ -19,6 +19,9 @@ export interface TransparentOptions {
 
 const noop = (): void => {};
 
+/** Octets waiting to be written to one broker connection beyond which QoS 0 publishes are dropped (counted). */
+const MAX_BUFFERED_OCTETS = 1024 * 1024;
+
 /**
  * Write coalescing: the first publish on a connection in an event-loop turn corks its socket, and one
  * setImmediate for the whole gateway uncorks them all after the turn's datagrams were read. Under load
@@ -181,13 +184,16 @@ class TransparentSession implements UpstreamSession {
     return client;
   }
 
-  publish(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean, msgId: number): void {
+  publish(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean, msgId: number): boolean {
     if (this.connected) cork(this.client);
     if (qos === 0) {
+      const stream = this.client.stream as unknown as { writableLength?: number } | undefined;
+      if (stream !== undefined && (stream.writableLength ?? 0) > MAX_BUFFERED_OCTETS) return false;
       this.client.publish(topic, toBuffer(payload), { qos: 0, retain });
-      return;
+      return true;
     }
     this.client.publish(topic, toBuffer(payload), { qos, retain }, (err) => this.sink.published(msgId, err === undefined || err === null));
+    return true;
   }
 
   subscribe(filter: string, qos: 0 | 1 | 2, msgId: number): void {

@@ -25,7 +25,11 @@ export interface UpstreamSessionOptions {
 
 /** One client's connection to the broker (transparent mode: one MQTT session per MQTT-SN client). */
 export interface UpstreamSession {
-  publish(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean, msgId: number): void;
+  /**
+   * Forwards a PUBLISH. Returns false when a QoS 0 message was dropped because the connection to the
+   * broker is backed up (its write buffer is past the adapter's bound): QoS 0 never grows memory without bound.
+   */
+  publish(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean, msgId: number): boolean;
   subscribe(filter: string, qos: 0 | 1 | 2, msgId: number): void;
   unsubscribe(filter: string, msgId: number): void;
   /** Replaces the will the broker holds; reports connack() when the new connection is up. */

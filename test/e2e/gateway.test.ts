@@ -282,6 +282,32 @@ describe.each(available)("gateway over UDP with $name", (brokerUnderTest) => {
     expect(gateway.counters.malformedDropped).toBe(bad.length);
   });
 
+  it("survives a flood of random datagrams from connected and unknown clients", async () => {
+    const { gateway } = await setup();
+    const connectedClient = await client();
+    await connectedClient.connect("flooded");
+    const stranger = await client();
+    let seed = 12345;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    for (let i = 0; i < 2000; i++) {
+      const length = 1 + random(40);
+      const frame = new Uint8Array(length);
+      for (let j = 0; j < length; j++) frame[j] = random(256);
+      if (random(2) === 0) frame[0] = length; // a plausible Length octet reaches the body decoders
+      (i % 2 === 0 ? stranger : connectedClient).sendRaw(frame);
+      if (i % 200 === 0) await sleep(5);
+    }
+    await sleep(200);
+    const probe = await client();
+    expect(await probe.connect("after-flood")).toBe(0);
+    probe.send({ type: MsgType.PingReq, clientId: undefined });
+    await probe.expect(MsgType.PingResp);
+    expect(gateway.counters.malformedDropped).toBeGreaterThan(500);
+  });
+
   it("answers a protocol violation with DISCONNECT and a message from an unknown client with DISCONNECT", async () => {
     const { gateway } = await setup();
     const c = await client();
