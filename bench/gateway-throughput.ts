@@ -18,6 +18,8 @@ const { values: args } = parseArgs({
     clients: { type: "string", default: "100" },
     seconds: { type: "string", default: "5" },
     rates: { type: "string", default: "20000,40000,50000,60000" },
+    /** Run the baseline (bench/gateway-bare-forwarder.ts) in place of the gateway, for comparison. */
+    bare: { type: "boolean", default: false },
     /** Directory for a V8 CPU profile of the gateway process (node --cpu-prof). */
     profile: { type: "string" },
   },
@@ -152,7 +154,10 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "gwbench-"));
   const configFile = join(dir, "gateway.json");
   writeFileSync(configFile, JSON.stringify({ limits: { maxClients: 10_000, maxInflight: 1000 }, timers: { advertiseIntervalS: 0 } }));
-  const gw = spawn(process.execPath, [...(args.profile !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${args.profile}`] : []), "bin/mqttsn-gateway.js", "--udp", "127.0.0.1:0", "--broker", mosquitto.url, "--config", configFile], { stdio: ["ignore", "pipe", "inherit"] });
+  const profileArgs = args.profile !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${args.profile}`] : [];
+  const gw = args.bare
+    ? spawn(process.execPath, [...profileArgs, "--import", "tsx", "bench/gateway-bare-forwarder.ts", mosquitto.url], { stdio: ["ignore", "pipe", "inherit"] })
+    : spawn(process.execPath, [...profileArgs, "bin/mqttsn-gateway.js", "--udp", "127.0.0.1:0", "--broker", mosquitto.url, "--config", configFile], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   gw.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   while (!/ready/.test(out)) await sleep(50);
@@ -184,6 +189,7 @@ async function main(): Promise<void> {
     for (const p of phases) await c.register(`bench/${p}/${i}`, id++);
   }));
   console.log(`load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")} on ${(await import("node:os")).cpus().length} cores (other work on the machine skews every figure)`);
+  if (args.bare) console.log("BASELINE: the bare forwarder (dgram → mqtt.js), not the gateway");
   console.log(`gateway pid ${pid}, ${CLIENTS} clients connected, Mosquitto ${mosquitto.url}; RSS after connect ${rssMb(pid).toFixed(1)} MB`);
   console.log("");
 
