@@ -1,4 +1,4 @@
-/* global Bluetooth, NRF, E, LoopbackA, MQTTSN_CONFIG, setInterval, clearInterval */
+/* global Bluetooth, NRF, E, LoopbackA, MQTTSN_CONFIG, setInterval, clearInterval, setWatch, BTN */
 /*
  * MQTT-SN over Bluetooth LE for Espruino boards with Bluetooth (Puck.js, Pixl.js, MDBT42Q, Bangle.js):
  * the board stays a peripheral offering the Nordic UART Service, the gateway connects to it as central
@@ -8,9 +8,9 @@
  *
  * Settings come from a global MQTTSN_CONFIG defined before this file runs, e.g.
  *   var MQTTSN_CONFIG = {clientId: "puck-1", topic: "sensors/puck-1", qos: 1, interval: 60, count: 0, name: "Puck.js mqttsn"};
- * Upload: see hardware/espruino.md. While the gateway is connected this program owns the Bluetooth UART:
- * the console moves to LoopbackA, so upload new code over USB, or reset the board (it runs again at boot only
- * if saved) before connecting the Web IDE over Bluetooth.
+ * Upload: see hardware/espruino.md. At every Bluetooth connection this program takes the Bluetooth UART
+ * (the console moves to LoopbackA). Press the board's button to give the console back to Bluetooth and
+ * pause the program until the next reset, e.g. to connect the Web IDE or the espruino tool.
  */
 var MQTTSN_BLE_DEFAULTS = { clientId: "puck-1", topic: "sensors/puck", qos: 1, interval: 60, count: 0, keepAlive: 300, retryMs: 3000 };
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the global a user inspects on the console
@@ -21,6 +21,7 @@ var mqttsnBle = (function () {
 
   var END = 0xc0, ESC = 0xdb, ESC_END = 0xdc, ESC_ESC = 0xdd, MAX = 128;
   var rx = [], escaped = false;
+  var paused = false;
   var state = "idle", msgId = 0, topicId = 0, sent = 0, pending = null, retryTimer, publishTimer, pingTimer;
 
   function crc16(bytes) {
@@ -167,6 +168,7 @@ var mqttsnBle = (function () {
 
   Bluetooth.on("data", onData);
   NRF.on("connect", function () {
+    if (paused) return;
     LoopbackA.setConsole(true);
     reset();
     connect();
@@ -174,6 +176,17 @@ var mqttsnBle = (function () {
   NRF.on("disconnect", function () {
     reset();
   });
+  if (typeof BTN !== "undefined") {
+    setWatch(
+      function () {
+        paused = true;
+        reset();
+        Bluetooth.setConsole(true);
+      },
+      BTN,
+      { repeat: true, edge: "rising", debounce: 50 }
+    );
+  }
   if (cfg.name) NRF.setAdvertising({}, { name: cfg.name });
   return { state: function () { return state; }, sent: function () { return sent; } };
 })();
