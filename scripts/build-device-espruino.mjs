@@ -11,8 +11,9 @@ import { writeAtomically } from "./write-atomically.mjs";
 const TARGETS = [
   { entry: "device-client/espruino/index.ts", file: "mqttsn-client.min.js" },
   // Espruino's dgram module comes from its require(), outside the bundle: esbuild would wrap a
-  // require() it sees in a module-system shim.
-  { entry: "device-client/examples/espruino-publish.ts", file: "publish.min.js", banner: 'var MQTTSN_DGRAM=require("dgram");' },
+  // require() it sees in a module-system shim. Boards without networking have no dgram: then only
+  // the serial transport works.
+  { entry: "device-client/examples/espruino-publish.ts", file: "publish.min.js", banner: 'var MQTTSN_DGRAM;try{MQTTSN_DGRAM=require("dgram")}catch(e){}' },
 ];
 
 /** Builds both files into out; returns { file: bytes }. */

@@ -1,8 +1,10 @@
 /**
  * The Espruino example: connect to the gateway and publish `count` messages. Define a global
- * MQTTSN_CONFIG = {host, port, clientId, topic, count, qos} before it runs (and connect Wi-Fi first).
+ * MQTTSN_CONFIG = {host, port, clientId, topic, count, qos} before it runs (and connect Wi-Fi first);
+ * with serial: "Serial1" or "Bluetooth" it talks to a gateway serial port (SLIP framing) instead.
  */
 import { defaultOptions } from "../core/options";
+import { EspruinoSerialClient, type EspruinoSerial } from "../espruino/serial";
 import { EspruinoUdpClient, type EspruinoDgram } from "../espruino/udp";
 import { PublishApp } from "./publish-app";
 import type { QoS } from "../../protocol/index";
@@ -15,16 +17,20 @@ interface EspruinoConfig {
   count: number;
   qos: QoS;
   subscribe: string | undefined;
+  /** "Serial1" or "Bluetooth": talk SLIP-framed MQTT-SN on that port (already set up) instead of UDP. */
+  serial: string | undefined;
 }
 
 declare const MQTTSN_CONFIG: EspruinoConfig | undefined;
 /** require("dgram"), done by the build's banner line outside the bundle. */
 declare const MQTTSN_DGRAM: EspruinoDgram;
+declare const Serial1: EspruinoSerial;
+declare const Bluetooth: EspruinoSerial;
 
 const config: EspruinoConfig =
   typeof MQTTSN_CONFIG !== "undefined" && MQTTSN_CONFIG !== undefined
     ? MQTTSN_CONFIG
-    : { host: "192.168.1.10", port: 1884, clientId: "espruino-1", topic: "sensors/espruino", count: 5, qos: 1, subscribe: undefined };
+    : { host: "192.168.1.10", port: 1884, clientId: "espruino-1", topic: "sensors/espruino", count: 5, qos: 1, subscribe: undefined, serial: undefined };
 
 const app = new PublishApp(
   { topic: config.topic, count: config.count, qos: config.qos, subscribe: config.subscribe === undefined ? "" : config.subscribe },
@@ -32,21 +38,29 @@ const app = new PublishApp(
     line: (text) => console.log(text),
     finished: (ok) => {
       console.log(ok ? "finished" : "failed");
-      udp.close();
+      link.close();
     },
   },
   new Uint8Array(32) as unknown as number[],
 );
 const options = defaultOptions(config.clientId, Math.random);
 options.keepAlive = 30;
-const udp = new EspruinoUdpClient(app.handler, options, {
-  dgram: MQTTSN_DGRAM,
-  host: config.host,
-  port: config.port,
-  broadcastHost: "255.255.255.255",
-  bufferSize: 128,
-  inflight: 2,
-  tickInterval: 100,
-});
-app.client = udp.client;
-udp.start();
+const link =
+  config.serial === undefined
+    ? new EspruinoUdpClient(app.handler, options, {
+        dgram: MQTTSN_DGRAM,
+        host: config.host,
+        port: config.port,
+        broadcastHost: "255.255.255.255",
+        bufferSize: 128,
+        inflight: 2,
+        tickInterval: 100,
+      })
+    : new EspruinoSerialClient(app.handler, options, {
+        serial: config.serial === "Bluetooth" ? Bluetooth : Serial1,
+        bufferSize: 128,
+        inflight: 2,
+        tickInterval: 100,
+      });
+app.client = link.client;
+link.start();

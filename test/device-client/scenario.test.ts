@@ -52,7 +52,9 @@ describe("device client scenario: identical wire transcripts on every build", ()
     expect(describeViolations(espruinoViolations(library, ["getTime"]))).toEqual([]);
     const source = readFileSync(join(dir, "espruino", "publish.min.js"), "utf8");
     const example = describeViolations(espruinoViolations(source, ["getTime", "MQTTSN_CONFIG"]));
-    expect(example).toEqual(["1:17 global require"]);
+    // The one require is the banner's, on line 1, outside the bundle.
+    expect(example).toHaveLength(1);
+    expect(example[0]).toMatch(/^1:\d+ global require$/);
   });
 
   for (const s of scenarios) {

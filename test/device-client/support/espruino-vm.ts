@@ -10,7 +10,13 @@ import vm from "node:vm";
  * context first, so a bundle that uses them fails here. What this does not cover: Espruino's own
  * interpreter (its parser, its memory limits, its event loop timing).
  */
-export function runEspruino(bundleFile: string, config: object, timeoutMs = 15_000): Promise<{ lines: string[]; ok: boolean }> {
+/** Espruino's Serial1 / Bluetooth shape, for the serial transport. */
+export interface SerialStandIn {
+  on(event: "data", listener: (data: string) => void): void;
+  write(data: string): void;
+}
+
+export function runEspruino(bundleFile: string, config: object, serial?: SerialStandIn, timeoutMs = 15_000): Promise<{ lines: string[]; ok: boolean }> {
   const lines: string[] = [];
   const sockets: dgram.Socket[] = [];
   const timers: NodeJS.Timeout[] = [];
@@ -66,6 +72,7 @@ export function runEspruino(bundleFile: string, config: object, timeoutMs = 15_0
         throw new Error(`module ${name} not found`);
       },
       MQTTSN_CONFIG: config,
+      ...(serial ? { Serial1: serial } : {}),
     });
     vm.runInContext("delete globalThis.Map; delete globalThis.Set; delete globalThis.WeakMap; delete globalThis.Symbol; delete globalThis.Proxy; delete globalThis.Reflect;", context);
     try {
