@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import {
   decode,
+  DecodeErrorCode,
   encode,
   encodingLength,
   MsgType,
@@ -273,6 +274,11 @@ export async function startGateway(input: GatewayConfig | unknown, options: Gate
     if (decoded.type === "error") {
       counters.malformedDropped++;
       log.debug("malformed-dropped", { link: link.name, address, code: decoded.code, offset: decoded.offset });
+      if (decoded.code === DecodeErrorCode.ClientIdLength && frame[frame[0] === 0x01 ? 3 : 1] === MsgType.Connect) {
+        // A CONNECT whose client id is empty or too long is refused, not met with silence.
+        log.warn("limit-hit", { limit: "limits.maxClientIdLength", value: config.limits.maxClientIdLength, address });
+        sendTo(link, address, undefined, { type: MsgType.ConnAck, returnCode: ReturnCode.NotSupported });
+      }
       return;
     }
     let m: Message = decoded;

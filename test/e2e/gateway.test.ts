@@ -242,6 +242,9 @@ describe.each(available)("gateway over UDP with $name", (brokerUnderTest) => {
     const msgId = a.publish(1, "x".repeat(100), { qos: 1 });
     expect(await a.expect(MsgType.PubAck)).toMatchObject({ msgId, returnCode: 1 });
     expect(gateway.counters.congestionRefusals).toBeGreaterThanOrEqual(4);
+    // A client id past limits.maxClientIdLength (23 by default) is refused with CONNACK 0x03.
+    const long = await client();
+    expect(await long.connect("c".repeat(24))).toBe(3);
   });
 
   it("hands a known client id connecting from a new address the session; a new id from a known address ends the old one", async () => {
