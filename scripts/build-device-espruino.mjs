@@ -8,6 +8,14 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { writeAtomically } from "./write-atomically.mjs";
 
+/**
+ * Private members of the core and adapters, renamed to short names: shorter code, and on Espruino every
+ * property name longer than four characters costs variables. Public names (the API, the option and
+ * buffer keys, the message fields of protocol/) never match.
+ */
+const PRIVATE_NAMES =
+  /^(slot[A-Z]\w*|slots|control[A-Z]\w*|m[A-Z]\w*|on[A-Z]\w*|send[A-Z]\w*|lastSent|advertiseDeadline|stateDeadline|sleepDuration|searches|nextId|qos2Ids|decodeOptions|transmitControl|fillPublish|publishNow|subscribeNow|unsubscribeNow|requestSlot|retransmit|failAll|clearQos2|findSlot|freeSlot|busySlots|newMsgId|connectNow|searchTick|setState|controlFailed)$/;
+
 const TARGETS = [
   { entry: "device-client/espruino/index.ts", file: "mqttsn-client.min.js" },
   // Espruino's dgram module comes from its require(), outside the bundle: esbuild would wrap a
@@ -30,6 +38,7 @@ export async function buildDeviceEspruino(out = "dist/espruino") {
       write: false,
       logLevel: "warning",
       banner: { js: t.banner ?? "" },
+      mangleProps: PRIVATE_NAMES,
       // Declared fields become nothing and initialisers constructor assignments: no __publicField.
       tsconfigRaw: { compilerOptions: { useDefineForClassFields: false, verbatimModuleSyntax: true } },
     });
