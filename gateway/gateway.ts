@@ -131,6 +131,16 @@ export async function startGateway(input: GatewayConfig | unknown, options: Gate
     link.send(address, frame);
   }
 
+  /** Upstream connections still closing, by client id: a new connection of that id waits for it. */
+  const upstreamClosing = new Map<string, Promise<void>>();
+  function closeUpstream(clientId: string, u: UpstreamSession, graceful: boolean): void {
+    const done = u.close(graceful);
+    upstreamClosing.set(clientId, done);
+    void done.then(() => {
+      if (upstreamClosing.get(clientId) === done) upstreamClosing.delete(clientId);
+    });
+  }
+
   function forget(c: Client): void {
     if (c.ended) return;
     c.ended = true;
@@ -170,6 +180,7 @@ export async function startGateway(input: GatewayConfig | unknown, options: Gate
         c.upstream = upstream.open(
           { clientId: c.session.clientId, cleanSession: c.session.cleanSession, keepAlive: c.session.duration, will: e.will },
           sinkFor(c),
+          upstreamClosing.get(c.session.clientId),
         );
         return;
       case "upPublish":
@@ -188,7 +199,7 @@ export async function startGateway(input: GatewayConfig | unknown, options: Gate
         e.token();
         return;
       case "upClose":
-        if (c.upstream !== undefined && !shuttingDown) c.upstream.close(e.graceful);
+        if (c.upstream !== undefined && !shuttingDown) closeUpstream(c.session.clientId, c.upstream, e.graceful);
         return;
       case "end":
         forget(c);
@@ -252,7 +263,7 @@ export async function startGateway(input: GatewayConfig | unknown, options: Gate
     if (c.ended) return;
     if (to === "lost") counters.clientsLost++;
     transition(c.session, to, reason, ctx);
-    if (c.upstream !== undefined) c.upstream.close(graceful);
+    if (c.upstream !== undefined) closeUpstream(c.session.clientId, c.upstream, graceful);
     forget(c);
   }
 

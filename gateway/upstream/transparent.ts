@@ -45,6 +45,19 @@ function cork(client: MqttClient): void {
   }
 }
 
+/** Ends an mqtt.js client; settles when it has closed, or after CLOSE_WAIT_MS whatever happens. */
+const CLOSE_WAIT_MS = 2000;
+function endWithin(client: MqttClient, force: boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, CLOSE_WAIT_MS);
+    timer.unref();
+    client.end(force, {}, () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
@@ -83,8 +96,8 @@ export class TransparentUpstream implements Upstream {
     return opts;
   }
 
-  open(options: UpstreamSessionOptions, sink: UpstreamSink): UpstreamSession {
-    const session = new TransparentSession(this, options, sink, this.options.log);
+  open(options: UpstreamSessionOptions, sink: UpstreamSink, after?: Promise<void>): UpstreamSession {
+    const session = new TransparentSession(this, options, sink, this.options.log, after);
     this.sessions.add(session);
     return session;
   }
@@ -130,12 +143,19 @@ class TransparentSession implements UpstreamSession {
     private options: UpstreamSessionOptions,
     private readonly sink: UpstreamSink,
     private readonly log: Log,
+    after?: Promise<void>,
   ) {
-    this.client = this.connect(options);
+    this.client = this.connect(options, undefined, after);
   }
 
-  private connect(options: UpstreamSessionOptions, restore?: Map<string, 0 | 1 | 2>): MqttClient {
-    const client = mqtt.connect(this.owner.url, this.owner.clientOptions(options));
+  /** Creates the mqtt.js client; it sends CONNECT at once, or once `after` has settled. Publishes made meanwhile are queued by mqtt.js. */
+  private connect(options: UpstreamSessionOptions, restore?: Map<string, 0 | 1 | 2>, after?: Promise<void>): MqttClient {
+    const client = mqtt.connect(this.owner.url, { ...this.owner.clientOptions(options), manualConnect: after !== undefined });
+    if (after !== undefined) {
+      void after.then(() => {
+        if (client === this.client && !this.closing) client.connect();
+      });
+    }
     let answered = false;
     this.connected = false;
     client.handleMessage = (packet, done) => {
@@ -217,16 +237,17 @@ class TransparentSession implements UpstreamSession {
   replaceWill(will: Will | undefined): void {
     const old = this.client;
     this.options = { ...this.options, will };
-    old.end(false);
-    this.client = this.connect(this.options, this.options.cleanSession ? new Map(this.subscriptions) : undefined);
+    const oldClosed = endWithin(old, !old.connected);
+    this.client = this.connect(this.options, this.options.cleanSession ? new Map(this.subscriptions) : undefined, oldClosed);
   }
 
-  close(graceful: boolean): void {
-    if (this.closing) return;
+  close(graceful: boolean): Promise<void> {
+    if (this.closing) return Promise.resolve();
     this.closing = true;
     this.owner.forget(this);
     // end(true) destroys the socket without DISCONNECT, so the broker publishes the will.
-    this.client.end(!graceful || !this.client.connected);
+    const client = this.client;
+    return endWithin(client, !graceful || !client.connected);
   }
 
   closeAndWait(): Promise<void> {

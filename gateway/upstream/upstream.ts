@@ -35,11 +35,16 @@ export interface UpstreamSession {
   /** Replaces the will the broker holds; reports connack() when the new connection is up. */
   replaceWill(will: Will | undefined): void;
   /** graceful: MQTT DISCONNECT, no will; otherwise the connection is dropped and the broker publishes the will. */
-  close(graceful: boolean): void;
+  close(graceful: boolean): Promise<void>;
 }
 
 export interface Upstream {
-  open(options: UpstreamSessionOptions, sink: UpstreamSink): UpstreamSession;
+  /**
+   * Opens a client's connection. `after`: the previous connection of the same client id is still
+   * closing; CONNECT waits for it so that the broker never sees two connections of one client at once
+   * (a session takeover at the broker could publish the old connection's will).
+   */
+  open(options: UpstreamSessionOptions, sink: UpstreamSink, after?: Promise<void>): UpstreamSession;
   /** QoS -1 publishes (§6.8), sent through one connection of the gateway's own. */
   publishAnonymous(topic: string, payload: Uint8Array, retain: boolean): void;
   /** Closes every connection gracefully (no wills). */

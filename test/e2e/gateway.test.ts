@@ -248,12 +248,15 @@ describe.each(available)("gateway over UDP with $name", (brokerUnderTest) => {
   });
 
   it("hands a known client id connecting from a new address the session; a new id from a known address ends the old one", async () => {
-    const { gateway } = await setup();
+    const { gateway, watcher } = await setup();
     const first = await client();
     const second = await client();
-    await first.connect("roamer", { cleanSession: false });
+    await first.connect("roamer", { cleanSession: false, will: { topic: "wills/roamer", message: "gone" } });
     const reg = await first.register("roam/t");
     expect(await second.connect("roamer", { cleanSession: false })).toBe(0);
+    // The client is alive at its new address: the takeover publishes no will.
+    await sleep(300);
+    expect(watcher.count((m) => m.topic === "wills/roamer")).toBe(0);
     expect(gateway.counters.takeovers).toBe(1);
     expect(gateway.sessionCount()).toBe(1);
     // CleanSession=0 keeps the registrations: the new address may publish with the old id.
