@@ -85,7 +85,8 @@ export class BleLink implements Link {
   private readonly entries: Entry[];
   private readonly byId = new Map<string, Entry>();
   private readonly totals = { framesSent: 0, refused: 0, connects: 0, disconnects: 0 };
-  private readonly dropped = newFramingCounters();
+  /** Counters of connections that ended, so that stats() keeps them. */
+  private readonly pastCounters = newFramingCounters();
   private noble: NobleApi | undefined;
   private onFrame: ((frame: Uint8Array, address: string) => void) | undefined;
   private scanning = false;
@@ -117,7 +118,7 @@ export class BleLink implements Link {
   }
 
   stats(): BleLinkStats {
-    const counters = { ...this.dropped };
+    const counters = { ...this.pastCounters };
     for (const entry of this.entries) {
       const c = entry.connection?.framer.counters;
       if (!c) continue;
@@ -228,7 +229,8 @@ export class BleLink implements Link {
       if (worthLogging(entry.attempts)) {
         this.log.warn("ble-connect-failed", { id: peripheral.id, stage, attempt: entry.attempts, error: error?.message });
       }
-      peripheral.disconnect();
+      if (peripheral.state === "connecting" && peripheral.cancelConnect) peripheral.cancelConnect();
+      else peripheral.disconnect();
       this.scheduleReconnect(entry);
     };
     const timeout = setTimeout(() => fail("timeout", new Error(`no connection within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
@@ -288,11 +290,11 @@ export class BleLink implements Link {
   private retire(entry: Entry, connection: Connection): void {
     clearTimeout(connection.idleTimer);
     const c = connection.framer.counters;
-    this.dropped.frames += c.frames;
-    this.dropped.garbageOctets += c.garbageOctets;
-    this.dropped.badCrc += c.badCrc;
-    this.dropped.oversize += c.oversize;
-    this.dropped.malformed += c.malformed;
+    this.pastCounters.frames += c.frames;
+    this.pastCounters.garbageOctets += c.garbageOctets;
+    this.pastCounters.badCrc += c.badCrc;
+    this.pastCounters.oversize += c.oversize;
+    this.pastCounters.malformed += c.malformed;
     entry.connection = undefined;
     if (entry.onDisconnect) entry.peripheral?.removeListener("disconnect", entry.onDisconnect);
     entry.onDisconnect = undefined;

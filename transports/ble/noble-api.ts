@@ -21,6 +21,8 @@ export interface PeripheralApi {
   readonly advertisement: { localName?: string | undefined; serviceUuids?: string[] | undefined };
   connect(callback: (error?: Error | null) => void): void;
   disconnect(callback?: () => void): void;
+  /** Abandons a connection attempt still pending (noble: only while state is "connecting"). */
+  cancelConnect?(): void;
   once(event: "disconnect", listener: (reason?: unknown) => void): unknown;
   removeListener(event: "disconnect", listener: (reason?: unknown) => void): unknown;
   discoverSomeServicesAndCharacteristics(

@@ -89,6 +89,8 @@ export class FakePeripheral extends EventEmitter implements PeripheralApi {
   /** Called with every chunk the central writes to RX. */
   onWrite: (data: Buffer) => void = () => undefined;
   connectCount = 0;
+  /** Connection attempts waiting for the peripheral to come into range (answered only by cancelConnect). */
+  private readonly pendingConnects: Array<(error?: Error | null) => void> = [];
   private tx: FakeCharacteristic | undefined;
   private readonly uart: boolean;
 
@@ -108,7 +110,10 @@ export class FakePeripheral extends EventEmitter implements PeripheralApi {
       return;
     }
     this.state = "connecting";
-    if (!this.inRange) return;
+    if (!this.inRange) {
+      this.pendingConnects.push(callback);
+      return;
+    }
     setImmediate(() => {
       if (this.state !== "connecting") return;
       this.state = "connected";
@@ -116,6 +121,15 @@ export class FakePeripheral extends EventEmitter implements PeripheralApi {
       this.emit("connect", null);
       callback(null);
     });
+  }
+
+  /** Like noble: only a pending attempt is cancelled, and its connect callback gets an error. */
+  cancelConnect(): void {
+    if (this.state !== "connecting") return;
+    this.state = "disconnected";
+    this.emit("connect", new Error("connection canceled!"));
+    const callbacks = this.pendingConnects.splice(0);
+    for (const cb of callbacks) cb(new Error("connection canceled!"));
   }
 
   disconnect(callback?: () => void): void {
