@@ -11,6 +11,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { BleLink, type BleLinkOptions } from "../../transports/ble/ble-link";
+import { loadNoble } from "../../transports/ble/noble-api";
 import { createFramer, type Framing } from "../../transports/serial/framing";
 import { FakeNoble, FakePeripheral } from "./ble/fake-noble";
 import { linkConformance, type ConformancePeer } from "./link-conformance";
@@ -162,6 +163,10 @@ describe("BleLink behaviour", () => {
     await one.peer.send(good);
     expect(toHex((await inbound.next()).frame)).toBe(toHex(good));
     expect(link.stats().badCrc).toBe(1);
+  });
+
+  it("says what to install when the noble package does not load", async () => {
+    await expect(loadNoble("@stoprocent/noble-not-installed")).rejects.toThrow(/npm install @stoprocent\/noble-not-installed.*setcap/s);
   });
 
   it("refuses to construct without a peripheral to look for", () => {

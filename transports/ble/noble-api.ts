@@ -54,15 +54,14 @@ export const NOBLE_PACKAGE = "@stoprocent/noble";
  * Loads noble only when BLE is configured, so that a gateway without BLE never needs its native binding.
  * Throws an error telling the user what to install when it cannot load.
  */
-export async function loadNoble(): Promise<NobleApi> {
-  const name: string = NOBLE_PACKAGE;
+export async function loadNoble(name: string = NOBLE_PACKAGE): Promise<NobleApi> {
   try {
     const mod = (await import(name)) as { default?: unknown };
     return (mod.default ?? mod) as NobleApi;
   } catch (error) {
     throw new Error(
-      `BLE is configured but ${NOBLE_PACKAGE} did not load (${(error as Error).message}). ` +
-        `Install it with "npm install ${NOBLE_PACKAGE}" (it ships prebuilt binaries for Linux x64/arm/arm64); ` +
+      `BLE is configured but ${name} did not load (${(error as Error).message}). ` +
+        `Install it with "npm install ${name}" (it ships prebuilt binaries for Linux x64/arm/arm64); ` +
         `on Linux, let node use the adapter without root: ` +
         `sudo setcap cap_net_raw,cap_net_admin+eip "$(readlink -f "$(command -v node)")". See hardware/raspberry-pi.md.`,
       { cause: error },
