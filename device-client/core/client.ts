@@ -225,7 +225,7 @@ export class MqttSnClient {
    * short topic), message too large for the buffers, in-flight or topic table full.
    */
   publish(topicName: string, data: Bytes, offset: number, length: number, qos: QoS, retain: boolean): number {
-    if (this.state !== ClientState.Active || qos === -1 || length + 9 > this.size || topicName.length + 10 > this.size) {
+    if (this.state !== ClientState.Active || qos === -1 || topicName === "" || length + 9 > this.size || topicName.length + 10 > this.size) {
       return -1;
     }
     let t = this.topics.findName(topicName);
@@ -245,16 +245,17 @@ export class MqttSnClient {
       this.mRegister.topicId = 0;
       this.mRegister.msgId = this.newMsgId();
       this.mRegister.topicName = topicName;
-      this.open(r, MsgType.Register, this.mRegister.msgId, t, 0);
       this.slotLength[r] = encode(this.mRegister, this.slotBuf[r] as Bytes, 0);
+      this.open(r, MsgType.Register, this.mRegister.msgId, t, 0);
       this.sendSlot(r);
     }
     const s = this.freeSlot();
     const msgId = qos > 0 ? this.newMsgId() : 0;
     this.fillPublish(TopicIdType.Normal, 0, msgId, data, offset, length, qos, retain);
+    this.slotLength[s] = encode(this.mPublish, this.slotBuf[s] as Bytes, 0);
+    this.mPublish.data = this.tx;
     this.open(s, MsgType.Publish, msgId, t, qos);
     this.slotWaiting[s] = 1;
-    this.slotLength[s] = encode(this.mPublish, this.slotBuf[s] as Bytes, 0);
     return msgId;
   }
 
@@ -263,6 +264,9 @@ export class MqttSnClient {
    * with the topic id), 0 when the name is already registered, or -1 when refused as publish().
    */
   register(topicName: string): number {
+    if (topicName === "") {
+      return -1;
+    }
     if (this.topics.findName(topicName) >= 0) {
       return 0;
     }
@@ -277,8 +281,8 @@ export class MqttSnClient {
     this.mRegister.topicId = 0;
     this.mRegister.msgId = this.newMsgId();
     this.mRegister.topicName = topicName;
-    this.open(r, MsgType.Register, this.mRegister.msgId, t, 1);
     this.slotLength[r] = encode(this.mRegister, this.slotBuf[r] as Bytes, 0);
+    this.open(r, MsgType.Register, this.mRegister.msgId, t, 1);
     this.sendSlot(r);
     return this.mRegister.msgId;
   }
@@ -333,8 +337,8 @@ export class MqttSnClient {
     this.mWillTopic.willTopic = willTopic;
     this.mWillTopic.qos = qos;
     this.mWillTopic.retain = retain;
-    this.open(s, MsgType.WillTopicUpd, 0, -1, 0);
     this.slotLength[s] = encode(this.mWillTopic, this.slotBuf[s] as Bytes, 0);
+    this.open(s, MsgType.WillTopicUpd, 0, -1, 0);
     this.sendSlot(s);
     return 0;
   }
@@ -349,8 +353,8 @@ export class MqttSnClient {
     this.mWillMsg.willMsg = data;
     this.mWillMsg.willMsgOffset = offset;
     this.mWillMsg.willMsgLength = length;
-    this.open(s, MsgType.WillMsgUpd, 0, -1, 0);
     this.slotLength[s] = encode(this.mWillMsg, this.slotBuf[s] as Bytes, 0);
+    this.open(s, MsgType.WillMsgUpd, 0, -1, 0);
     this.mWillMsg.willMsg = this.tx;
     this.sendSlot(s);
     return 0;
@@ -846,8 +850,8 @@ export class MqttSnClient {
     }
     const msgId = this.newMsgId();
     this.fillPublish(topicIdType, topicId, msgId, data, offset, length, qos, retain);
-    this.open(s, MsgType.Publish, msgId, t, qos);
     this.slotLength[s] = encode(this.mPublish, this.slotBuf[s] as Bytes, 0);
+    this.open(s, MsgType.Publish, msgId, t, qos);
     this.mPublish.data = this.tx;
     this.sendSlot(s);
     return msgId;
@@ -863,9 +867,9 @@ export class MqttSnClient {
     m.qos = qos;
     m.topicIdType = topicIdType;
     m.msgId = this.newMsgId();
+    this.slotLength[s] = encode(m, this.slotBuf[s] as Bytes, 0);
     this.open(s, MsgType.Subscribe, m.msgId, -1, qos);
     this.slotName[s] = name;
-    this.slotLength[s] = encode(m, this.slotBuf[s] as Bytes, 0);
     this.sendSlot(s);
     return m.msgId;
   }
@@ -878,8 +882,8 @@ export class MqttSnClient {
     const m = this.mUnsubscribe;
     m.topicIdType = topicIdType;
     m.msgId = this.newMsgId();
-    this.open(s, MsgType.Unsubscribe, m.msgId, -1, 0);
     this.slotLength[s] = encode(m, this.slotBuf[s] as Bytes, 0);
+    this.open(s, MsgType.Unsubscribe, m.msgId, -1, 0);
     this.sendSlot(s);
     return m.msgId;
   }

@@ -71,4 +71,12 @@ describe("device client core: bounds and hostile input", () => {
     expect(h.client.publishId(1, 1, big, 0, 200, 1, false)).toBe(-1);
     expect(h.client.publishId(1, 1, big, 0, 100, 1, false)).toBeGreaterThan(0);
   });
+
+  it("throws on a programmer error (QoS 3) without leaving an exchange open", () => {
+    const h = new Harness(undefined, 2);
+    h.connect();
+    expect(() => h.client.publishId(1, 1, bytes("a"), 0, 1, 3 as 1, false)).toThrow(/qos/);
+    expect(h.client.publishId(1, 1, bytes("b"), 0, 1, 1, false)).toBeGreaterThan(0);
+    expect(h.client.publishId(1, 1, bytes("c"), 0, 1, 1, false)).toBeGreaterThan(0);
+  });
 });
