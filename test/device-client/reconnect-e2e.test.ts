@@ -45,8 +45,8 @@ describe("device client discovery and reconnection against the real gateway", ()
     const first = await startGateway({ udp: [{ host: "127.0.0.1", port: 0 }], embeddedPort: 0 });
     const port = Number((first.udpAddresses[0] as string).split(":").pop());
     const options = defaultOptions("reconnect-1", Math.random);
-    options.retryInterval = 200;
-    options.maxRetries = 2;
+    // Short enough for a test, long enough that a loaded machine does not look like a lost gateway.
+    options.retryInterval = 1000;
     options.reconnectDelay = 300;
     const states: number[] = [];
     const done: string[] = [];
