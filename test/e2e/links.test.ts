@@ -27,7 +27,7 @@ function pump(peer: SerialPeer, onFrame: (frame: Uint8Array) => void): () => voi
   };
 }
 
-describe.runIf(canRun)("one gateway serving UDP, serial (slip and raw) and a forwarder at once", () => {
+describe.runIf(canRun)("one gateway serving UDP, serial (slip and raw) and forwarders (raw and slip) at once", () => {
   for (const b of brokers) {
     describe(b.name, () => {
       let stopBroker: () => Promise<void>;
@@ -39,6 +39,7 @@ describe.runIf(canRun)("one gateway serving UDP, serial (slip and raw) and a for
       let slip: FrameClient;
       let raw: FrameClient;
       let forwarder: Forwarder;
+      let slipForwarder: Forwarder;
       let nodes: FrameClient[];
 
       async function line(framing: Framing): Promise<{ path: string; peer: SerialPeer }> {
@@ -53,22 +54,31 @@ describe.runIf(canRun)("one gateway serving UDP, serial (slip and raw) and a for
         const slipLine = await line("slip");
         const rawLine = await line("raw");
         const forwarderLine = await line("raw");
-        peers.push(slipLine.peer, rawLine.peer, forwarderLine.peer);
+        const slipForwarderLine = await line("slip");
+        peers.push(slipLine.peer, rawLine.peer, forwarderLine.peer, slipForwarderLine.peer);
         harness = await startHarness(broker.broker, {
           serial: [
             { path: slipLine.path, baudRate: 115200, framing: "slip" },
             { path: rawLine.path, baudRate: 57600, framing: "raw" },
             { path: forwarderLine.path, baudRate: 9600, framing: "raw" },
+            { path: slipForwarderLine.path, baudRate: 9600, framing: "slip" },
           ],
         });
         udp = await SnClient.open(harness.address);
         slip = new FrameClient("serial slip", (f) => void slipLine.peer.send(f));
         raw = new FrameClient("serial raw", (f) => void rawLine.peer.send(f));
         forwarder = new Forwarder((f) => void forwarderLine.peer.send(f));
-        nodes = [forwarder.node([0x01], "node 01"), forwarder.node([0x00, 0x02], "node 0002"), forwarder.node([0xc0, 0xdb], "node c0db")];
+        slipForwarder = new Forwarder((f) => void slipForwarderLine.peer.send(f));
+        nodes = [
+          forwarder.node([0x01], "node 01"),
+          forwarder.node([0x00, 0x02], "node 0002"),
+          forwarder.node([0xc0, 0xdb], "node c0db"),
+          slipForwarder.node([0x01], "slip node 01"),
+        ];
         stops.push(pump(slipLine.peer, (f) => slip.deliver(decodeFrame(f))));
         stops.push(pump(rawLine.peer, (f) => raw.deliver(decodeFrame(f))));
         stops.push(pump(forwarderLine.peer, (f) => forwarder.receive(f)));
+        stops.push(pump(slipForwarderLine.peer, (f) => slipForwarder.receive(f)));
       });
 
       afterAll(async () => {
@@ -87,12 +97,13 @@ describe.runIf(canRun)("one gateway serving UDP, serial (slip and raw) and a for
           [nodes[0] as FrameClient, "e2e-node-01"],
           [nodes[1] as FrameClient, "e2e-node-0002"],
           [nodes[2] as FrameClient, "e2e-node-c0db"],
+          [nodes[3] as FrameClient, "e2e-slip-node-01"],
         ];
         expect(await udp.connect("e2e-udp")).toBe(0);
-        expect(await Promise.all(serialClients.map(([c, id]) => c.connect(id)))).toEqual([0, 0, 0, 0, 0]);
-        expect(harness.gateway.sessionCount()).toBe(6);
+        expect(await Promise.all(serialClients.map(([c, id]) => c.connect(id)))).toEqual([0, 0, 0, 0, 0, 0]);
+        expect(harness.gateway.sessionCount()).toBe(7);
         const names = harness.gateway.links.map((l) => l.name);
-        expect(names.filter((n) => n.startsWith("serial:"))).toHaveLength(3);
+        expect(names.filter((n) => n.startsWith("serial:"))).toHaveLength(4);
 
         const udpTopic = (await udp.register("links/e2e-udp")).topicId;
         udp.publish(udpTopic, "hello from e2e-udp", { qos: 1 });
@@ -122,6 +133,7 @@ describe.runIf(canRun)("one gateway serving UDP, serial (slip and raw) and a for
         }
         udp.send({ type: MsgType.PubAck, topicId: udpDown.topicId, msgId: udpDown.msgId, returnCode: 0 });
         expect(forwarder.stray).toEqual([]);
+        expect(slipForwarder.stray).toEqual([]);
       });
     });
   }
