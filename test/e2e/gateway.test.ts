@@ -185,9 +185,10 @@ describe.each(available)("gateway over UDP with $name", (brokerUnderTest) => {
   it("keeps a client that pings alive and answers PINGREQ", async () => {
     const { watcher } = await setup();
     const c = await client();
-    await c.connect("pinger", { duration: 1, will: { topic: "wills/pinger", message: "lost" } });
-    for (let i = 0; i < 4; i++) {
-      await sleep(500);
+    // Keep-alive 2 s: lost after 3 s of silence; a PINGREQ every 0.8 s for 4 s keeps it.
+    await c.connect("pinger", { duration: 2, will: { topic: "wills/pinger", message: "lost" } });
+    for (let i = 0; i < 5; i++) {
+      await sleep(800);
       c.send({ type: MsgType.PingReq, clientId: undefined });
       await c.expect(MsgType.PingResp);
     }
