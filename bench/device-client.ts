@@ -36,7 +36,10 @@ try {
   }
 
   console.log("\n## Espruino: variables held by a running client (an ESTIMATE: Espruino does not run here)");
-  const estimate = espruinoVariables();
+  // A computed specifier: the build script is plain JavaScript without type declarations.
+  const buildScript = "../scripts/build-device-espruino.mjs";
+  const { PRIVATE_NAMES } = (await import(buildScript)) as { PRIVATE_NAMES: RegExp };
+  const estimate = espruinoVariables(PRIVATE_NAMES);
   const codeBytes = size("espruino/publish.min.js");
   console.log(`client state (core, topic table, buffers, app, handler)     ~${estimate.total} variables`);
   for (const [k, v] of Object.entries(estimate.parts)) console.log(`  ${k.padEnd(56)} ${v}`);
@@ -54,9 +57,10 @@ try {
  * 12 characters of a name longer than 4; a small integer, boolean or undefined value is packed into
  * its name; any other number is 1 more; a string is 1 plus 1 per further 12 characters; a
  * Uint8Array is 3 (view, buffer, flat string header) plus 1 per 16 octets. Strings are counted per
- * occurrence (Espruino shares some), function bodies are left out (see the code lines).
+ * occurrence (Espruino shares some), function bodies are left out (see the code lines). Property
+ * names are counted as the bundle spells them (private members shortened).
  */
-function espruinoVariables(): { total: number; parts: Record<string, number> } {
+function espruinoVariables(shortened: RegExp): { total: number; parts: Record<string, number> } {
   const options = defaultOptions("espruino-1", Math.random);
   const app = new PublishApp({ topic: "sensors/espruino", count: 5, qos: 1, subscribe: "" }, { line: () => {}, finished: () => {} }, new Uint8Array(32) as unknown as number[]);
   const inflight = [new Uint8Array(128), new Uint8Array(128)];
@@ -78,7 +82,8 @@ function espruinoVariables(): { total: number; parts: Record<string, number> } {
 
   const seen = new Set<object>();
   const strVars = (s: string) => 1 + Math.ceil(Math.max(0, s.length - 4) / 12);
-  const nameVars = (name: string) => 1 + Math.ceil(Math.max(0, name.length - 4) / 12);
+  // Private members get one- or two-letter names in the bundle (mangleProps).
+  const nameVars = (name: string) => (shortened.test(name) ? 1 : 1 + Math.ceil(Math.max(0, name.length - 4) / 12));
   const valueVars = (v: unknown): number => {
     if (v === undefined || v === null || typeof v === "boolean") return 0;
     if (typeof v === "number") return Number.isInteger(v) && Math.abs(v) < 2 ** 30 ? 0 : 1;

@@ -13,7 +13,7 @@ import { writeAtomically } from "./write-atomically.mjs";
  * property name longer than four characters costs variables. Public names (the API, the option and
  * buffer keys, the message fields of protocol/) never match.
  */
-const PRIVATE_NAMES =
+export const PRIVATE_NAMES =
   /^(slot[A-Z]\w*|slots|control[A-Z]\w*|m[A-Z]\w*|on[A-Z]\w*|send[A-Z]\w*|lastSent|advertiseDeadline|stateDeadline|sleepDuration|searches|nextId|qos2Ids|decodeOptions|transmitControl|fillPublish|publishNow|subscribeNow|unsubscribeNow|requestSlot|retransmit|failAll|clearQos2|findSlot|freeSlot|busySlots|newMsgId|connectNow|searchTick|setState|controlFailed)$/;
 
 const TARGETS = [
