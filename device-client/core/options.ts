@@ -1,4 +1,4 @@
-import { N_ADV, N_RETRY, T_RETRY, T_SEARCHGW } from "../../protocol/index";
+import { N_ADV, N_RETRY, T_RETRY, T_SEARCHGW, T_WAIT } from "../../protocol/index";
 import type { Bytes } from "../../protocol/index";
 import type { ClientOptions } from "./types";
 
@@ -24,7 +24,8 @@ export function defaultOptions(clientId: string, random: () => number): ClientOp
     searchDelay: T_SEARCHGW * 1000,
     radius: 1,
     advertiseMisses: N_ADV,
-    reconnectDelay: T_RETRY * 1000,
+    // T_WAIT (§6.16): how long a client waits before trying a gateway it gave up on again.
+    reconnectDelay: T_WAIT * 1000,
     maxTopics: 8,
     maxIncomingQos2: 4,
     random: random,
