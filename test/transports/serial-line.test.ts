@@ -140,6 +140,16 @@ describe.runIf(canRun)("serial line faults over a real pseudo-terminal", () => {
     });
   }
 
+  it("refuses, with a logged reason, a frame above mtu and a frame for another address", async () => {
+    const { link, log, pty, peer } = await start("slip", { mtu: 32 });
+    expect(link.send(pty.a, publishOfLength(33, 1))).toBe(false);
+    expect(link.send("/dev/elsewhere", publishOfLength(10, 2))).toBe(false);
+    const refusals = log.records.filter((r) => r.event === "serial-send-refused").map((r) => r.fields.reason);
+    expect(refusals).toEqual(["frame larger than mtu", "unknown address"]);
+    expect(link.stats().refused).toBe(2);
+    expect(await peer.received.settle(100)).toBe(0);
+  });
+
   it("keeps retrying a port that is absent at open, and opens it once it appears", async () => {
     pty = await ptyPair();
     await pty.stop();
