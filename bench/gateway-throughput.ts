@@ -44,6 +44,11 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]); // utime + stime, in 1/100 s
 }
 
+/** Nanoseconds the gateway's main thread has waited on a run queue for a CPU (/proc/PID/schedstat, 2nd field). */
+function runQueueWaitNs(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[1]);
+}
+
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m === null ? NaN : Number(m[1]) / 1024;
@@ -226,13 +231,16 @@ async function main(): Promise<void> {
     const t0 = cpuTicks(pid);
     const drops0 = udpRcvbufErrors();
     const own0 = gatewaySocketDrops(udpPort);
+    const wait0 = runQueueWaitNs(pid);
     const w0 = Date.now();
     const { sent, elapsed } = await paced(phase, rate);
     const got = await settle(phase, sent);
     const cpuSeconds = (cpuTicks(pid) - t0) / 100;
-    const cpu = cpuSeconds / ((Date.now() - w0) / 1000);
+    const wall = (Date.now() - w0) / 1000;
+    const cpu = cpuSeconds / wall;
+    const waited = (runQueueWaitNs(pid) - wait0) / 1e9 / wall;
     console.log(
-      `  offered ${rate.toLocaleString("en")}/s: sent ${sent} in ${elapsed.toFixed(2)} s, delivered ${got} (${(got / elapsed).toFixed(0)}/s), loss ${(((sent - got) / sent) * 100).toFixed(2)}% (dropped at the gateway's UDP socket ${gatewaySocketDrops(udpPort) - own0}, on all UDP sockets of the machine ${udpRcvbufErrors() - drops0}), gateway CPU ${(cpu * 100).toFixed(0)}%, ${((cpuSeconds / got) * 1e6).toFixed(1)} µs CPU per message (one full core ≈ ${(got / cpuSeconds).toFixed(0)}/s), RSS ${rssMb(pid).toFixed(1)} MB`,
+      `  offered ${rate.toLocaleString("en")}/s: sent ${sent} in ${elapsed.toFixed(2)} s, delivered ${got} (${(got / elapsed).toFixed(0)}/s), loss ${(((sent - got) / sent) * 100).toFixed(2)}% (dropped at the gateway's UDP socket ${gatewaySocketDrops(udpPort) - own0}, on all UDP sockets of the machine ${udpRcvbufErrors() - drops0}), gateway CPU ${(cpu * 100).toFixed(0)}% (ready but waiting for a CPU ${(waited * 100).toFixed(0)}% of the time), ${((cpuSeconds / got) * 1e6).toFixed(1)} µs CPU per message (one full core ≈ ${(got / cpuSeconds).toFixed(0)}/s), RSS ${rssMb(pid).toFixed(1)} MB`,
     );
     await sleep(500);
   }
