@@ -1,3 +1,23 @@
+/**
+ * One MQTT-SN client at the gateway, as a state machine with no I/O and no clock of its own.
+ *
+ *   new ──CONNECT(will)──▶ awaitingWillTopic ──WILLTOPIC──▶ awaitingWillMsg ──WILLMSG──┐
+ *    └──CONNECT──────────────────────────────────────────────────────────────────────┴─▶ connectingUpstream
+ *   connectingUpstream ──broker CONNACK──▶ active     (CONNACK 0x00 to the client only now)
+ *                      ──refused / timeout──▶ disconnected (CONNACK 0x03 / 0x01)
+ *   active ──DISCONNECT──▶ disconnected (upstream DISCONNECT: no will)
+ *          ──keep-alive expired, retries exhausted, protocol violation, broker dropped──▶ lost
+ *            (upstream dropped without DISCONNECT: the broker publishes the will)
+ *   asleep / awake (§6.14) are declared; the sleeping-client work fills them in.
+ *
+ * Events (SessionEvent): a frame from the client, the upstream's answers (upConnack, upPublished,
+ * upSubAck, upUnsubAck), a message from the broker (upMessage), the broker dropping the connection
+ * (upClosed), tick (the shell calls it when now ≥ session.deadline) and shutdown.
+ * Effects (Effect): send a message to the client, upstream connect / publish / subscribe / unsubscribe /
+ * replace will / close, release a held broker acknowledgement (upAck), end (forget the session).
+ * Every gateway → client delivery goes through session/outbound.ts (deliver, pump): the one place
+ * where a sleeping client's messages will be held back.
+ */
 import { MsgType } from "../../protocol";
 import { handleConnect, handleUpConnack, handleWillMsg, handleWillMsgUpd, handleWillTopic, handleWillTopicUpd } from "../handlers/connect";
 import { handleDisconnect } from "../handlers/disconnect";
