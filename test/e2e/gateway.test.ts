@@ -450,3 +450,24 @@ describe.runIf(systemHas(["mosquitto", "mosquitto_passwd"], "sudo apt-get instal
     }
   });
 });
+
+describe.runIf(systemHas(["mosquitto"], "sudo apt-get install -y mosquitto"))("gateway when the broker goes away", () => {
+  it("tells connected clients with DISCONNECT and frees their sessions", async () => {
+    const { startMosquitto } = await import("../support/mosquitto");
+    const { startGateway } = await import("../../gateway/index");
+    const mosquitto = await startMosquitto();
+    const gateway = await startGateway({ udp: ["127.0.0.1:0"], broker: mosquitto.url, timers: { advertiseIntervalS: 0 } });
+    const c = await SnClient.open(gateway.udpAddresses[0] as string);
+    try {
+      expect(await c.connect("orphan-1")).toBe(0);
+      await mosquitto.stop();
+      await c.expect(MsgType.Disconnect, 5000);
+      expect(gateway.sessionCount()).toBe(0);
+      // Reconnecting while the broker is down is refused, not met with silence.
+      expect(await c.connect("orphan-1")).toBe(1);
+    } finally {
+      await c.close();
+      await gateway.close();
+    }
+  });
+});
