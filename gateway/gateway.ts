@@ -18,7 +18,7 @@ import { UdpLink } from "../transports/udp";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./broker/embedded";
 import { validateConfig, type GatewayConfig } from "./config";
 import { advertise, gwInfo } from "./handlers/discovery";
-import { silentLog } from "./log";
+import { silentLog, throttled } from "./log";
 import { transition } from "./session/lifecycle";
 import { step } from "./session/machine";
 import { newSession } from "./session/session";
@@ -79,7 +79,7 @@ function advertiseTargetFor(setting: string, host: string, port: number): string
 
 export async function startGateway(input: GatewayConfig | unknown, options: GatewayOptions = {}): Promise<RunningGateway> {
   const config = validateConfig(input ?? {});
-  const log = options.log ?? silentLog;
+  const log = throttled(options.log ?? silentLog);
   const now = options.now ?? Date.now;
   const counters = newCounters();
   const ctx: SessionContext = {

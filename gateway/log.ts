@@ -19,3 +19,26 @@ export function createLog(level: LogLevel, write: (line: string) => void = (line
 }
 
 export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * Warnings and errors of one event name at most once per interval; the next one that passes says how
+ * many were held back (`suppressed`). A client hammering a limit cannot flood the log. Debug and info
+ * (state changes) pass unchanged. The table is bounded by the number of event names the code uses.
+ */
+export function throttled(log: Log, intervalMs = 1000, now: () => number = Date.now): Log {
+  const last = new Map<string, { at: number; suppressed: number }>();
+  const gate =
+    (write: (event: string, fields?: Record<string, unknown>) => void) =>
+    (event: string, fields?: Record<string, unknown>): void => {
+      const t = now();
+      const seen = last.get(event);
+      if (seen !== undefined && t - seen.at < intervalMs) {
+        seen.suppressed++;
+        return;
+      }
+      const suppressed = seen === undefined ? 0 : seen.suppressed;
+      last.set(event, { at: t, suppressed: 0 });
+      write(event, suppressed > 0 ? { ...fields, suppressed } : fields);
+    };
+  return { debug: (e, f) => log.debug(e, f), info: (e, f) => log.info(e, f), warn: gate((e, f) => log.warn(e, f)), error: gate((e, f) => log.error(e, f)) };
+}

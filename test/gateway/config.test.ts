@@ -49,3 +49,28 @@ describe("gateway config", () => {
     expect(err.allowed).toContain(allowed);
   });
 });
+
+describe("throttled log", () => {
+  it("passes one warning per event name and interval, then reports how many were held back", async () => {
+    const { throttled } = await import("../../gateway/log");
+    const lines: Array<[string, Record<string, unknown> | undefined]> = [];
+    let t = 0;
+    const record = (event: string, fields?: Record<string, unknown>): void => {
+      lines.push([event, fields]);
+    };
+    const log = throttled({ debug: record, info: record, warn: record, error: record }, 1000, () => t);
+    for (let i = 0; i < 5; i++) log.warn("limit-hit", { i });
+    log.warn("other", {});
+    log.info("session-state", {});
+    log.info("session-state", {});
+    t = 1500;
+    log.warn("limit-hit", { i: 9 });
+    expect(lines).toEqual([
+      ["limit-hit", { i: 0 }],
+      ["other", {}],
+      ["session-state", {}],
+      ["session-state", {}],
+      ["limit-hit", { i: 9, suppressed: 4 }],
+    ]);
+  });
+});
