@@ -25,6 +25,8 @@ function NodeMcuClient.new(core, handler, options, config)
   self.lastMicros = tmr.now()
   self.micros = 0
   local udp = net.createUDPSocket()
+  -- No port: the firmware picks one, where the gateway's answers arrive.
+  udp:listen()
   self.udp = udp
   local inflight = {}
   for i = 1, (config.inflight or 2) do inflight[i] = buffer(self.size) end
