@@ -31,6 +31,8 @@ export class NodeUdpClient {
   private senderHost = "";
   private senderPort = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Errors the socket reported after start. */
+  socketErrors = 0;
   private readonly epoch = performance.now();
 
   constructor(handler: ClientHandler, options: ClientOptions, config: NodeUdpConfig) {
@@ -60,6 +62,11 @@ export class NodeUdpClient {
       { tx: new Uint8Array(size) as unknown as number[], inflight: inflight as unknown as number[][], size },
       options,
     );
+    // A datagram socket reports little (ICMP is not delivered to unconnected sockets); what it does
+    // report is counted rather than left to crash the process as an unhandled 'error' event.
+    this.socket.on("error", () => {
+      this.socketErrors++;
+    });
     this.socket.on("message", (msg, rinfo) => {
       this.senderHost = rinfo.address;
       this.senderPort = rinfo.port;

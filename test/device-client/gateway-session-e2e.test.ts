@@ -1,3 +1,4 @@
+import mqtt from "mqtt";
 import { describe, expect, it } from "vitest";
 import { startGateway } from "../../gateway/index";
 import { defaultOptions } from "../../device-client/core/options";
@@ -13,7 +14,7 @@ async function until(what: string, check: () => boolean, ms = 10_000): Promise<v
   }
 }
 
-/** Discovery and reconnection with the Node build over real UDP against the real gateway. */
+/** Discovery, reconnection and the will, with the Node build over real UDP against the real gateway. */
 describe("device client discovery and reconnection against the real gateway", () => {
   it("finds the gateway with SEARCHGW (GWINFO answer) and connects to the address that answered", async () => {
     const gateway = await startGateway({ udp: [{ host: "127.0.0.1", port: 0 }], embeddedPort: 0, gatewayId: 42 });
@@ -71,6 +72,45 @@ describe("device client discovery and reconnection against the real gateway", ()
     } finally {
       udp.close();
       if (second) await second.close();
+    }
+  }, 20_000);
+});
+
+describe("device client will against the real gateway and broker", () => {
+  it("connects with a will, updates it, and the broker publishes the updated will when the client goes silent", async () => {
+    const gateway = await startGateway({ udp: [{ host: "127.0.0.1", port: 0 }], embeddedPort: 0 });
+    const watcher = await mqtt.connectAsync(gateway.brokerUrl, { clientId: "will-watch" });
+    const wills: string[] = [];
+    watcher.on("message", (topic, payload) => wills.push(`${topic} ${payload.toString()}`));
+    await watcher.subscribeAsync("wills/#", { qos: 1 });
+    const options = defaultOptions("will-1", Math.random);
+    options.keepAlive = 1;
+    options.willTopic = "wills/first";
+    options.willQos = 1;
+    options.willMessage = Array.from(Buffer.from("first will"));
+    options.willMessageLength = 10;
+    const done: string[] = [];
+    const port = Number((gateway.udpAddresses[0] as string).split(":").pop());
+    const udp = new NodeUdpClient({ stateChanged: () => {}, message: () => {}, done: (t, id, rc) => done.push(`${t} ${id} ${rc}`) }, options, {
+      host: "127.0.0.1",
+      port,
+      tickInterval: 10,
+    });
+    try {
+      await udp.start();
+      await until("Active", () => udp.client.state === ClientState.Active);
+      expect(udp.client.updateWillTopic("wills/second", 1, false)).toBe(0);
+      await until("WILLTOPICRESP", () => done.includes(`${MsgType.WillTopicUpd} 0 0`));
+      const message = Array.from(Buffer.from("second will"));
+      expect(udp.client.updateWillMessage(message, 0, message.length)).toBe(0);
+      await until("WILLMSGRESP", () => done.includes(`${MsgType.WillMsgUpd} 0 0`));
+      // Silence: no PINGREQ, no DISCONNECT. The gateway takes the client as lost after its keep-alive.
+      udp.close();
+      await until("the will at the broker", () => wills.length > 0, 10_000);
+      expect(wills).toEqual(["wills/second second will"]);
+    } finally {
+      await watcher.endAsync();
+      await gateway.close();
     }
   }, 20_000);
 });
