@@ -234,11 +234,13 @@ async function main(): Promise<void> {
     const wait0 = runQueueWaitNs(pid);
     const w0 = Date.now();
     const { sent, elapsed } = await paced(phase, rate);
-    const got = await settle(phase, sent);
+    // CPU and run-queue figures over the sending time plus a short drain, not the wait for stragglers.
+    await sleep(300);
     const cpuSeconds = (cpuTicks(pid) - t0) / 100;
     const wall = (Date.now() - w0) / 1000;
     const cpu = cpuSeconds / wall;
     const waited = (runQueueWaitNs(pid) - wait0) / 1e9 / wall;
+    const got = await settle(phase, sent);
     console.log(
       `  offered ${rate.toLocaleString("en")}/s: sent ${sent} in ${elapsed.toFixed(2)} s, delivered ${got} (${(got / elapsed).toFixed(0)}/s), loss ${(((sent - got) / sent) * 100).toFixed(2)}% (dropped at the gateway's UDP socket ${gatewaySocketDrops(udpPort) - own0}, on all UDP sockets of the machine ${udpRcvbufErrors() - drops0}), gateway CPU ${(cpu * 100).toFixed(0)}% (ready but waiting for a CPU ${(waited * 100).toFixed(0)}% of the time), ${((cpuSeconds / got) * 1e6).toFixed(1)} µs CPU per message (one full core ≈ ${(got / cpuSeconds).toFixed(0)}/s), RSS ${rssMb(pid).toFixed(1)} MB`,
     );

@@ -207,11 +207,21 @@ export async function startGateway(input: GatewayConfig | unknown, options: Gate
     }
   }
 
+  const effectArrays: Effect[][] = [];
+  let depth = 0;
   function run(c: Client, event: SessionEvent): void {
     if (c.ended) return;
-    const out: Effect[] = [];
-    step(c.session, event, now(), ctx, out);
-    for (let i = 0; i < out.length; i++) execute(c, out[i] as Effect);
+    // One effects array reused per call depth: executing an effect may run another event (an mqtt.js
+    // callback fired synchronously), which then gets an array of its own.
+    const out = effectArrays[depth] ?? (effectArrays[depth] = []);
+    depth++;
+    try {
+      step(c.session, event, now(), ctx, out);
+      for (let i = 0; i < out.length; i++) execute(c, out[i] as Effect);
+    } finally {
+      out.length = 0;
+      depth--;
+    }
   }
 
   function topicTableFor(clientId: string): TopicTable {

@@ -18,6 +18,9 @@ export interface TransparentOptions {
 }
 
 const noop = (): void => {};
+/** mqtt.js copies publish options, so these can be shared instead of allocated per message. */
+const QOS0 = Object.freeze({ qos: 0 as const, retain: false });
+const QOS0_RETAIN = Object.freeze({ qos: 0 as const, retain: true });
 
 /** Octets waiting to be written to one broker connection beyond which QoS 0 publishes are dropped (counted). */
 const MAX_BUFFERED_OCTETS = 1024 * 1024;
@@ -209,7 +212,7 @@ class TransparentSession implements UpstreamSession {
     if (qos === 0) {
       const stream = this.client.stream as unknown as { writableLength?: number } | undefined;
       if (stream !== undefined && (stream.writableLength ?? 0) > MAX_BUFFERED_OCTETS) return false;
-      this.client.publish(topic, toBuffer(payload), { qos: 0, retain });
+      this.client.publish(topic, toBuffer(payload), retain ? QOS0_RETAIN : QOS0);
       return true;
     }
     this.client.publish(topic, toBuffer(payload), { qos, retain }, (err) => this.sink.published(msgId, err === undefined || err === null));
