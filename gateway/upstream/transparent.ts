@@ -128,7 +128,7 @@ export class TransparentUpstream implements Upstream {
     const all = [...this.sessions].map((s) => s.closeAndWait());
     if (this.anonymous !== undefined) {
       const a = this.anonymous;
-      all.push(new Promise<void>((resolve) => a.end(false, {}, () => resolve())));
+      all.push(endWithin(a, !a.connected));
     }
     await Promise.all(all);
   }
@@ -257,13 +257,6 @@ class TransparentSession implements UpstreamSession {
     if (this.closing) return Promise.resolve();
     this.closing = true;
     this.owner.forget(this);
-    const client = this.client;
-    return new Promise((resolve) => {
-      if (!client.connected) {
-        client.end(true, {}, () => resolve());
-        return;
-      }
-      client.end(false, {}, () => resolve());
-    });
+    return endWithin(this.client, !this.client.connected);
   }
 }
