@@ -396,6 +396,38 @@ describe("gateway with an unreachable broker", () => {
   });
 });
 
+describe("gateway with a broker that accepts TCP but never answers", () => {
+  it("answers CONNACK congestion after the upstream connect timeout, and closes promptly meanwhile", async () => {
+    const { createServer } = await import("node:net");
+    const { startGateway } = await import("../../gateway/index");
+    const sockets: import("node:net").Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", () => resolve()));
+    const port = (silent.address() as { port: number }).port;
+    const gateway = await startGateway({
+      udp: ["127.0.0.1:0"],
+      broker: `mqtt://127.0.0.1:${port}`,
+      timers: { advertiseIntervalS: 0, upstreamConnectTimeoutMs: 500, tRetryMs: 100 },
+    });
+    const c = await SnClient.open(gateway.udpAddresses[0] as string);
+    try {
+      const started = Date.now();
+      expect(await c.connect("silent-broker")).toBe(1);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+      // A second client is mid-connect when the gateway closes: close must not hang on it.
+      c.send({ type: MsgType.Connect, will: false, cleanSession: true, duration: 60, clientId: "mid-connect" });
+      await sleep(100);
+      // A hang here fails the test by its timeout.
+      await gateway.close();
+      expect(gateway.sessionCount()).toBe(0);
+    } finally {
+      await c.close();
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+  });
+});
+
 describe("gateway on IPv6", () => {
   it("serves a client over [::1]", async () => {
     const { startGateway } = await import("../../gateway/index");
