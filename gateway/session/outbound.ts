@@ -4,19 +4,21 @@ import type { Delivery, Effect, Session, SessionContext } from "./types";
 
 /**
  * The outbound path: every message from the broker to a client goes through deliver() and pump().
- * One message awaiting an answer at a time (REGISTER, PUBLISH QoS 1/2, PUBREL); QoS 0 messages queue
- * behind it so order is kept. The queue holds at most maxInflight messages: when full a QoS 0 message
- * is dropped (counted); QoS 1/2 are never dropped because the broker's acknowledgement is held until the
- * client answered, so the broker sends no more than one unacknowledged message at a time per client.
+ * One message awaiting an answer at a time (REGISTER, PUBLISH QoS 1/2, PUBREL); the others queue
+ * behind it so order is kept. The broker's acknowledgement of a QoS 1/2 message (its token) is released
+ * only when the client has the message. The queue holds at most maxInflight messages: when full, a QoS 0
+ * message is dropped first (counted); a QoS 1/2 message that finds no QoS 0 to displace is dropped
+ * without being acknowledged, so the broker still holds it.
  * A sleeping client (§6.14) will hold its messages here: pump() only sends while the client can hear.
  */
 export function deliver(s: Session, d: Delivery, now: number, ctx: SessionContext, out: Effect[]): void {
   if (s.outQueue.length >= ctx.maxInflight) {
     const victim = d.qos === 0 ? -1 : s.outQueue.findIndex((q) => q.qos === 0);
     if (victim < 0) {
+      // Full of QoS 1/2 messages: this one is not acknowledged to the broker, which keeps it (a persistent
+      // session gets it again on the next connection); never acknowledged and then dropped.
       ctx.counters.deliveriesDropped++;
-      ctx.log.warn("delivery-dropped", { clientId: s.clientId, topic: d.topic, reason: `queue full (limits.maxInflight = ${ctx.maxInflight})` });
-      if (d.token !== undefined) out.push({ kind: "upAck", token: d.token });
+      ctx.log.warn("delivery-dropped", { clientId: s.clientId, topic: d.topic, reason: `queue full (limits.maxInflight = ${ctx.maxInflight}); left unacknowledged at the broker` });
       return;
     }
     ctx.counters.deliveriesDropped++;

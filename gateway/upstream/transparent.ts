@@ -61,6 +61,31 @@ function endWithin(client: MqttClient, force: boolean): Promise<void> {
   });
 }
 
+/**
+ * Delayed acknowledgement of a broker → client message: PUBACK (QoS 1) or PUBCOMP (QoS 2) goes to the
+ * broker once the MQTT-SN client has the message, so the broker keeps it until then. mqtt.js ties the
+ * acknowledgement to its handleMessage callback, which also holds back every later incoming packet
+ * (PINGRESP included, so its keep-alive would fail); the adapter therefore releases the callback at once
+ * with HELD and sends the acknowledgement itself through mqtt.js's own internal packet path.
+ */
+const HELD = new Error("acknowledgement held until the MQTT-SN client has the message");
+interface MqttInternals {
+  _sendPacket(packet: { cmd: "puback" | "pubcomp"; messageId: number }, cb?: () => void): void;
+  _releaseIncomingQoS2Publish?(messageId: number): void;
+  incomingStore: { del(packet: object, cb: () => void): void };
+}
+function acknowledge(client: MqttClient, packet: { qos: number; messageId?: number | undefined }): void {
+  if (!client.connected || packet.messageId === undefined) return;
+  const internals = client as unknown as MqttInternals;
+  if (packet.qos === 1) {
+    internals._sendPacket({ cmd: "puback", messageId: packet.messageId });
+    return;
+  }
+  internals.incomingStore.del(packet, noop);
+  if (internals._releaseIncomingQoS2Publish !== undefined) internals._releaseIncomingQoS2Publish(packet.messageId);
+  internals._sendPacket({ cmd: "pubcomp", messageId: packet.messageId });
+}
+
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
@@ -167,9 +192,11 @@ class TransparentSession implements UpstreamSession {
       if (qos === 0) {
         this.sink.message(packet.topic, payload, 0, packet.retain, undefined);
         done();
-      } else {
-        this.sink.message(packet.topic, payload, qos, packet.retain, () => done());
+        return;
       }
+      this.sink.message(packet.topic, payload, qos, packet.retain, () => acknowledge(client, packet));
+      // Passing an error makes mqtt.js go on with the next incoming packet without acknowledging this one.
+      done(HELD);
     };
     client.on("connect", () => {
       if (client !== this.client) return;

@@ -217,6 +217,65 @@ describe.each(available)("gateway over UDP with $name", (brokerUnderTest) => {
     expect(gateway.sessionCount()).toBe(0);
   });
 
+  it("keeps the upstream connection alive while a QoS 1 delivery awaits the client's PUBACK", async () => {
+    // Keep-alive 2 s upstream; the delivery stays unanswered for 4 s while the client pings and subscribes.
+    const { watcher, gateway } = await setup({ timers: { tRetryMs: 1500, nRetry: 5 } });
+    const c = await client();
+    await c.connect("slow-acker", { duration: 2, will: { topic: "wills/slow-acker", message: "lost" } });
+    await c.subscribe("slow/t", 1);
+    await watcher.client.publishAsync("slow/t", "wait for me", { qos: 1 });
+    const p = await c.expect(MsgType.Publish);
+    for (let i = 0; i < 5; i++) {
+      await sleep(800);
+      c.send({ type: MsgType.PingReq, clientId: undefined });
+      await c.expect(MsgType.PingResp);
+    }
+    // Other answers from the broker still flow meanwhile.
+    expect((await c.subscribe("slow/other", 0)).returnCode).toBe(0);
+    c.send({ type: MsgType.PubAck, topicId: p.topicId, msgId: p.msgId, returnCode: 0 });
+    await sleep(300);
+    expect(c.pending().filter((m) => m.type === MsgType.Disconnect)).toHaveLength(0);
+    expect(watcher.count((m) => m.topic === "wills/slow-acker")).toBe(0);
+    expect(gateway.sessionCount()).toBe(1);
+  });
+
+  // QoS 1 only: for QoS 2 the broker hands the message over at PUBREC (MQTT §4.3.3), which mqtt.js sends at once.
+  it.each([1] as const)("acknowledges a QoS %i message to the broker only once the client has it (persistent session)", async (qos) => {
+    const { watcher } = await setup();
+    const c = await client();
+    await c.connect(`durable-${qos}`, { cleanSession: false });
+    await c.subscribe("durable/t", qos);
+    await watcher.client.publishAsync("durable/t", "unanswered", { qos });
+    const first = await c.expect(MsgType.Publish);
+    expect(payloadText(first)).toBe("unanswered");
+    // The client goes away without PUBACK: the broker still holds the message and sends it again.
+    c.send({ type: MsgType.Disconnect, duration: undefined });
+    await c.expect(MsgType.Disconnect);
+    await sleep(200);
+    c.clear();
+    await c.connect(`durable-${qos}`, { cleanSession: false });
+    // The gateway kept no registrations after DISCONNECT, so it registers the topic again first.
+    const reg = await c.expect(MsgType.Register);
+    expect(reg.topicName).toBe("durable/t");
+    c.send({ type: MsgType.RegAck, topicId: reg.topicId, msgId: reg.msgId, returnCode: 0 });
+    const again = await c.expect(MsgType.Publish);
+    expect(payloadText(again)).toBe("unanswered");
+    if (qos === 1) c.send({ type: MsgType.PubAck, topicId: again.topicId, msgId: again.msgId, returnCode: 0 });
+    else {
+      c.send({ type: MsgType.PubRec, msgId: again.msgId });
+      await c.expect(MsgType.PubRel);
+      c.send({ type: MsgType.PubComp, msgId: again.msgId });
+    }
+    await sleep(300);
+    // Answered now: a third connection gets nothing.
+    c.send({ type: MsgType.Disconnect, duration: undefined });
+    await c.expect(MsgType.Disconnect);
+    await sleep(200);
+    c.clear();
+    await c.connect(`durable-${qos}`, { cleanSession: false });
+    await c.expectNone(MsgType.Publish, 500);
+  });
+
   it("retransmits REGISTER until answered", async () => {
     const { watcher } = await setup({ timers: { tRetryMs: 200, nRetry: 3 } });
     const c = await client();

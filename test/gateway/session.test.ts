@@ -203,6 +203,19 @@ describe("session state machine (fake clock)", () => {
     expect(f.ctx.counters.deliveriesDropped).toBe(1);
   });
 
+  it("leaves a QoS 1 message unacknowledged at the broker when the queue is full of QoS 1/2", () => {
+    const acks: string[] = [];
+    const f = connected(0, { maxInflight: 2 });
+    f.run({ kind: "upMessage", delivery: delivery("ab", 1, acks) }, 0);
+    f.run({ kind: "upMessage", delivery: delivery("cd", 1, acks) }, 0);
+    f.run({ kind: "upMessage", delivery: delivery("ef", 1, acks) }, 0);
+    const dropped = f.run({ kind: "upMessage", delivery: delivery("gh", 1, acks) }, 0);
+    expect(dropped).toEqual([]);
+    expect(f.s.outQueue.map((d) => d.topic)).toEqual(["cd", "ef"]);
+    expect(f.ctx.counters.deliveriesDropped).toBe(1);
+    expect(acks).toEqual([]);
+  });
+
   it("answers SUBSCRIBE to a wildcard filter with topic id 0x0000 after the broker's SUBACK", () => {
     const f = connected(0);
     const up = f.frame({ type: MsgType.Subscribe, dup: false, qos: 1, topicIdType: 0, msgId: 5, topicName: "a/+", topicId: 0 }, 0);
