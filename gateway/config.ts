@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { SPEC_MAX_CLIENT_ID_LENGTH } from "../protocol";
 import { parseHostPort } from "../transports/udp";
 import type { BleSpec, SerialPortSpec } from "../transports/stream-links";
+import { defaultSleepConfig, validateSleepConfig, type SleepConfig } from "./sleep/config";
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
@@ -60,6 +61,8 @@ export interface GatewayConfig {
     global: Record<string, number>;
     clients: Record<string, Record<string, number>>;
   };
+  /** Sleeping clients, §6.14: buffer limits, grace, who may wake from a new address, the durable store. */
+  sleep: SleepConfig;
   upstream: {
     username?: string;
     password?: string;
@@ -97,6 +100,7 @@ export function defaultConfig(): GatewayConfig {
       willHandshakeTimeoutMs: 10_000,
     },
     predefinedTopics: { global: {}, clients: {} },
+    sleep: defaultSleepConfig(),
     upstream: { rejectUnauthorized: true },
   };
 }
@@ -277,6 +281,7 @@ const schema: Record<string, Check | Record<string, Check>> = {
     willHandshakeTimeoutMs: int(100, 600_000),
   },
   predefinedTopics: predefined,
+  sleep: (key, value) => validateSleepConfig(key, value),
   upstream: {
     username: str,
     password: str,

@@ -1,13 +1,17 @@
 import { MsgType, type Disconnect } from "../../protocol";
+import { goToSleep } from "../sleep/transitions";
 import { endSession } from "../session/lifecycle";
 import type { Effect, Session, SessionContext } from "../session/types";
 
 /**
  * §6.12: DISCONNECT is answered with DISCONNECT and the upstream session closed with MQTT DISCONNECT,
- * so no will is published. A Duration (going to sleep, §6.14) is for now treated the same way.
+ * so no will is published. §6.14: with a Duration a connected (or sleeping) client goes to sleep instead.
  */
-export function handleDisconnect(s: Session, m: Disconnect, ctx: SessionContext, out: Effect[]): void {
+export function handleDisconnect(s: Session, m: Disconnect, now: number, ctx: SessionContext, out: Effect[]): void {
+  if (m.duration !== undefined && (s.state === "active" || s.state === "awake" || s.state === "asleep")) {
+    goToSleep(s, m.duration, now, ctx, out);
+    return;
+  }
   out.push({ kind: "send", message: { type: MsgType.Disconnect, duration: undefined } });
-  const reason = m.duration === undefined ? "DISCONNECT" : `DISCONNECT with duration ${m.duration} (sleep not supported: ended)`;
-  endSession(s, "disconnected", reason, true, ctx, out);
+  endSession(s, "disconnected", m.duration === undefined ? "DISCONNECT" : `DISCONNECT with duration ${m.duration} before the connection was accepted`, true, ctx, out);
 }

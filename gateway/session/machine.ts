@@ -33,6 +33,7 @@ import {
 import { handleRegAck, handleRegister } from "../handlers/register";
 import { handleSubscribe, handleUnsubscribe, handleUpSubAck, handleUpUnsubAck } from "../handlers/subscribe";
 import { endSession, isConnected, violation } from "./lifecycle";
+import { checkSleepExpiry, finishWake, sleepingDeadline } from "../sleep/transitions";
 import { deliver, onRetryDue } from "./outbound";
 import type { Effect, Session, SessionContext, SessionEvent } from "./types";
 
@@ -47,8 +48,11 @@ export function computeDeadline(s: Session, ctx: SessionContext): number {
     case "awake": {
       let d = s.duration > 0 ? s.lastHeard + s.duration * 1500 + ctx.keepAliveGraceMs : Infinity;
       if (s.inFlight !== undefined) d = Math.min(d, s.inFlight.sentAt + ctx.tRetryMs);
+      if (s.sleep !== undefined && s.state === "awake") return sleepingDeadline(s, ctx);
       return d;
     }
+    case "asleep":
+      return s.sleep !== undefined ? sleepingDeadline(s, ctx) : Infinity;
     default:
       return Infinity;
   }
@@ -66,8 +70,18 @@ function onTick(s: Session, now: number, ctx: SessionContext, out: Effect[]): vo
       out.push({ kind: "send", message: { type: MsgType.ConnAck, returnCode: 0x01 } });
       endSession(s, "disconnected", "broker did not answer CONNECT in time", true, ctx, out);
       return;
-    case "active":
+    case "asleep":
+      if (s.sleep !== undefined) checkSleepExpiry(s, now, ctx, out);
+      return;
     case "awake":
+      // §6.14: an awake client is supervised by its sleep duration, not its keep-alive.
+      if (s.sleep !== undefined) {
+        if (!checkSleepExpiry(s, now, ctx, out)) onRetryDue(s, now, ctx, out);
+        return;
+      }
+      onRetryDue(s, now, ctx, out);
+      return;
+    case "active":
       if (s.duration > 0 && now >= s.lastHeard + s.duration * 1500 + ctx.keepAliveGraceMs) {
         // §6.14: keep-alive expired; dropping the upstream connection makes the broker publish the will.
         endSession(s, "lost", "keep-alive expired", false, ctx, out);
@@ -95,9 +109,9 @@ function onFrame(s: Session, event: Extract<SessionEvent, { kind: "frame" }>, no
     case MsgType.WillMsgUpd:
       return handleWillMsgUpd(s, m, ctx, out);
     case MsgType.Disconnect:
-      return handleDisconnect(s, m, ctx, out);
+      return handleDisconnect(s, m, now, ctx, out);
     case MsgType.PingReq:
-      return handlePingReq(s, m, ctx, out);
+      return handlePingReq(s, m, now, ctx, out);
     case MsgType.PingResp:
       return;
     default:
@@ -175,5 +189,6 @@ export function step(s: Session, event: SessionEvent, now: number, ctx: SessionC
       endSession(s, "disconnected", "gateway shutting down", true, ctx, out);
       break;
   }
+  finishWake(s, now, ctx, out);
   s.deadline = computeDeadline(s, ctx);
 }

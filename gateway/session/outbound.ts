@@ -1,4 +1,5 @@
 import { MsgType, TopicIdType, type Message, type Publish } from "../../protocol";
+import { hold } from "../sleep/transitions";
 import { endSession } from "./lifecycle";
 import type { Delivery, Effect, Session, SessionContext } from "./types";
 
@@ -12,6 +13,10 @@ import type { Delivery, Effect, Session, SessionContext } from "./types";
  * A sleeping client (§6.14) will hold its messages here: pump() only sends while the client can hear.
  */
 export function deliver(s: Session, d: Delivery, now: number, ctx: SessionContext, out: Effect[]): void {
+  if (s.state === "asleep" && s.sleep !== undefined) {
+    hold(s, d, ctx, out);
+    return;
+  }
   if (s.outQueue.length >= ctx.maxInflight) {
     const victim = d.qos === 0 ? -1 : s.outQueue.findIndex((q) => q.qos === 0);
     if (victim < 0) {

@@ -22,5 +22,6 @@ export function newSession(key: string, topics: TopicTable, now: number): Sessio
     outQueue: [],
     inFlight: undefined,
     deadline: Infinity,
+    sleep: undefined,
   };
 }

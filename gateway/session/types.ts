@@ -1,5 +1,7 @@
 import type { Message, QoS } from "../../protocol";
 import type { Log } from "../../transports/link";
+import type { SleepContext, SleepCounters, SleepState } from "../sleep/transitions";
+import { newSleepCounters } from "../sleep/transitions";
 import type { TopicTable } from "./topics";
 
 /**
@@ -34,6 +36,10 @@ export interface Delivery {
   token: (() => void) | undefined;
   /** Set once the client answered PUBACK 0x02 and the topic was registered again. */
   reregistered: boolean;
+  /** The message is in the durable store and already acknowledged upstream; token deletes it from the store. */
+  durable?: boolean;
+  /** The durable store refused it (full or failing): it must stay unacknowledged upstream. */
+  storeRefused?: boolean;
 }
 
 /** The one gateway→client message awaiting an answer (REGISTER, PUBLISH QoS 1/2, PUBREL), §6.13. */
@@ -78,6 +84,8 @@ export interface Session {
   inFlight: InFlight | undefined;
   /** The earliest time something must happen (retry, keep-alive, handshake); Infinity when nothing. */
   deadline: number;
+  /** Sleep duration and buffer, §6.14: set when the client first goes to sleep. */
+  sleep: SleepState | undefined;
 }
 
 export type Effect =
@@ -91,7 +99,11 @@ export type Effect =
   /** graceful: MQTT DISCONNECT (the broker discards the will); otherwise the connection is dropped and the will published. */
   | { kind: "upClose"; graceful: boolean }
   /** The session has ended: the shell forgets it. */
-  | { kind: "end" };
+  | { kind: "end" }
+  /** The client went to sleep: a persistent session's record is written to the durable store. */
+  | { kind: "sleepPersist" }
+  /** The will is owed but the upstream connection was closed gracefully (paused): the shell publishes it. */
+  | { kind: "publishWill" };
 
 export type SessionEvent =
   | { kind: "frame"; message: Message }
@@ -104,7 +116,7 @@ export type SessionEvent =
   | { kind: "tick" }
   | { kind: "shutdown" };
 
-export interface Counters {
+export interface Counters extends SleepCounters {
   malformedDropped: number;
   protocolViolations: number;
   unknownClientFrames: number;
@@ -120,6 +132,7 @@ export interface Counters {
 
 export function newCounters(): Counters {
   return {
+    ...newSleepCounters(),
     malformedDropped: 0,
     protocolViolations: 0,
     unknownClientFrames: 0,
@@ -143,6 +156,8 @@ export interface SessionContext {
   keepAliveGraceMs: number;
   willHandshakeTimeoutMs: number;
   upstreamConnectTimeoutMs: number;
+  /** Sleeping clients, §6.14; defaults (gateway/sleep/config.ts) when left out. */
+  sleep?: SleepContext;
   counters: Counters;
   log: Log;
 }

@@ -186,8 +186,46 @@ class TransparentSession implements UpstreamSession {
     }
     let answered = false;
     this.connected = false;
+    // QoS 2 is handed over when its PUBLISH arrives (MQTT 3.1.1 §4.3.3, method A), not at PUBREL where
+    // mqtt.js hands it over, so messages of every QoS keep the order the broker sent them in (sleeping
+    // clients get them in that order). A PUBLISH resent before PUBREL is answered, not handed over again;
+    // PUBCOMP goes once both the PUBREL has come and the client has the message.
+    const qos2 = new Map<number, { released: boolean; delivered: boolean; packet: { qos: number; messageId?: number | undefined } }>();
+    const completeQoS2 = (id: number): void => {
+      const entry = qos2.get(id);
+      if (entry === undefined || !entry.released || !entry.delivered) return;
+      qos2.delete(id);
+      acknowledge(client, entry.packet);
+    };
+    client.options.customHandleAcks = (_topic, _message, packet, callback) => {
+      const id = packet.messageId;
+      if (packet.qos === 2 && id !== undefined && !qos2.has(id)) {
+        qos2.set(id, { released: false, delivered: false, packet });
+        const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
+        this.sink.message(packet.topic, payload, 2, packet.retain, () => {
+          const entry = qos2.get(id);
+          if (entry !== undefined) entry.delivered = true;
+          completeQoS2(id);
+        });
+      }
+      callback(0);
+    };
     client.handleMessage = (packet, done) => {
       const qos = packet.qos;
+      if (qos === 2) {
+        // PUBREL: handed over when its PUBLISH arrived.
+        const id = packet.messageId;
+        const entry = id === undefined ? undefined : qos2.get(id);
+        if (entry !== undefined && id !== undefined) {
+          entry.released = true;
+          entry.packet = packet;
+          completeQoS2(id);
+        } else {
+          acknowledge(client, packet);
+        }
+        done(HELD);
+        return;
+      }
       const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
       if (qos === 0) {
         this.sink.message(packet.topic, payload, 0, packet.retain, undefined);

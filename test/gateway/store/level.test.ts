@@ -41,6 +41,7 @@ describe("LevelSessionStore on disk", () => {
     await first.open();
     const second = new LevelSessionStore(path);
     await expect(second.open()).rejects.toThrow(/another process .* holds it/);
+    await expect(second.open()).rejects.toMatchObject({ code: "STORE_LOCKED" });
     await first.close();
   });
 
