@@ -1,3 +1,6 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { startGateway, type RunningGateway } from "../../gateway/index";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../../gateway/broker/embedded";
@@ -71,7 +74,7 @@ export interface Harness {
 
 /** A gateway on 127.0.0.1 port 0 with short timers, the given broker, and a watcher subscribed to "#". */
 export async function startHarness(broker: string, overrides: Record<string, unknown> = {}): Promise<Harness> {
-  const { timers, limits, ...rest } = overrides as { timers?: object; limits?: object };
+  const { timers, limits, sleep: sleepConfig, ...rest } = overrides as { timers?: object; limits?: object; sleep?: { store?: object } };
   const gateway = await startGateway({
     udp: ["127.0.0.1:0"],
     broker,
@@ -79,6 +82,8 @@ export async function startHarness(broker: string, overrides: Record<string, unk
     ...rest,
     timers: { advertiseIntervalS: 0, tRetryMs: 300, nRetry: 2, upstreamConnectTimeoutMs: 2000, ...timers },
     limits: { ...limits },
+    // Each gateway its own session store: LevelDB allows one user per directory.
+    sleep: { ...sleepConfig, store: { path: mkdtempSync(join(tmpdir(), "mqttsn-sessions-")), ...sleepConfig?.store } },
   });
   const watcher = await Watcher.connect(gateway.brokerUrl);
   return {

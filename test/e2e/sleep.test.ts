@@ -1,0 +1,190 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import mqtt, { type MqttClient } from "mqtt";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { MsgType } from "../../protocol";
+import { SnClient } from "../support/sn-client";
+import { systemHas } from "../support/system";
+import { startMosquitto } from "../support/mosquitto";
+import { brokers, sleep, startHarness, type BrokerUnderTest, type Harness } from "./helpers";
+import { SleepyDevice, type Delivered } from "./sleepy-device";
+
+/**
+ * Mosquitto sends QoS 0 messages ahead of queued QoS 1/2 ones once max_inflight_messages (20 by default)
+ * are unacknowledged, and the gateway acknowledges a message for a sleeping client only once it is on
+ * disk. Unlimited in-flight messages make Mosquitto send in publish order, which the gateway then keeps.
+ */
+const inOrderMosquitto: BrokerUnderTest = {
+  name: "mosquitto",
+  start: async () => {
+    const m = await startMosquitto(["max_inflight_messages 0"]);
+    return { broker: m.url, stop: () => m.stop() };
+  },
+};
+const available = brokers
+  .map((b) => (b.name === "mosquitto" ? inOrderMosquitto : b))
+  .filter((b) => b.name !== "mosquitto" || systemHas(["mosquitto"], "sudo apt-get install -y mosquitto"));
+const storeRoot = await mkdtemp(join(tmpdir(), "mqttsn-sleep-e2e-"));
+let storeSerial = 0;
+afterAll(() => rm(storeRoot, { recursive: true, force: true }));
+
+describe.each(available)("sleeping clients over UDP with $name", (brokerUnderTest) => {
+  let broker: { broker: string; stop(): Promise<void> };
+  let h: Harness | undefined;
+  let publisher: MqttClient | undefined;
+  const devices: SleepyDevice[] = [];
+  const sockets: SnClient[] = [];
+
+  beforeAll(async () => {
+    broker = await brokerUnderTest.start();
+  });
+  afterAll(async () => {
+    await broker.stop();
+  });
+  afterEach(async () => {
+    for (const d of devices.splice(0)) await d.close();
+    for (const s of sockets.splice(0)) await s.close();
+    if (publisher !== undefined) await publisher.endAsync();
+    publisher = undefined;
+    if (h !== undefined) await h.close();
+    h = undefined;
+  });
+
+  async function setup(sleepConfig: Record<string, unknown> = {}, overrides: Record<string, unknown> = {}): Promise<Harness> {
+    h = await startHarness(broker.broker, { sleep: { store: { path: join(storeRoot, `s${storeSerial++}`) }, ...sleepConfig }, ...overrides });
+    publisher = await mqtt.connectAsync(h.gateway.brokerUrl, { reconnectPeriod: 0, clientId: `pub-${Math.random().toString(16).slice(2)}` });
+    return h;
+  }
+
+  async function device(clientId: string): Promise<SleepyDevice> {
+    const d = await SleepyDevice.open((h as Harness).address, clientId);
+    devices.push(d);
+    return d;
+  }
+
+  async function publishAll(topic: string, count: number, qosOf: (i: number) => 0 | 1 | 2): Promise<void> {
+    for (let i = 0; i < count; i++) await (publisher as MqttClient).publishAsync(topic, `m${i}`, { qos: qosOf(i) });
+  }
+
+  /** Waits until the gateway holds n messages for sleeping clients (or counted them away). */
+  async function settle(ms = 400): Promise<void> {
+    await sleep(ms);
+  }
+
+  it("buffers 50 messages at QoS 0, 1 and 2 while asleep and hands them over in order on PINGREQ, PINGRESP last", async () => {
+    await setup();
+    const d = await device("sleepy-1");
+    await d.connectPersistent();
+    await d.subscribe("sleep/sleepy-1/#", 2);
+    await d.goToSleep(60);
+    await publishAll("sleep/sleepy-1/data", 50, (i) => (i % 3) as 0 | 1 | 2);
+    await settle();
+    // Nothing reaches a sleeping client.
+    expect(d.delivered).toEqual([]);
+    const got = await d.wake();
+    expect(got.map((m) => m.payload)).toEqual(Array.from({ length: 50 }, (_, i) => `m${i}`));
+    expect(got.map((m) => m.qos)).toEqual(Array.from({ length: 50 }, (_, i) => i % 3));
+    expect(d.afterPingResp).toEqual([]);
+    // Each message once: a second wake brings nothing.
+    await sleep(200);
+    expect(await d.wake()).toEqual([]);
+    expect(d.duplicates).toBe(0);
+    // REGISTER came before the first PUBLISH on the topic.
+    expect(d.registeredBeforeUse).toBe(true);
+  });
+
+  it("hands the buffered messages over when the client comes back with CONNECT", async () => {
+    await setup();
+    const d = await device("sleepy-2");
+    await d.connectPersistent();
+    await d.subscribe("sleep/sleepy-2/#", 1);
+    await d.goToSleep(60);
+    await publishAll("sleep/sleepy-2/x", 6, (i) => (i % 2) as 0 | 1);
+    await settle();
+    const got = await d.reconnect();
+    expect(got.map((m) => m.payload)).toEqual(["m0", "m1", "m2", "m3", "m4", "m5"]);
+  });
+
+  it("at the message limit drops the oldest QoS 0 first and never loses a QoS 1 message", async () => {
+    const { gateway } = await setup({ maxMessages: 5 });
+    const d = await device("sleepy-3");
+    await d.connectPersistent();
+    await d.subscribe("sleep/sleepy-3/#", 1);
+    await d.goToSleep(60);
+    await publishAll("sleep/sleepy-3/q0", 8, () => 0);
+    await settle();
+    expect((await d.wake()).map((m) => m.payload)).toEqual(["m3", "m4", "m5", "m6", "m7"]);
+    expect(gateway.counters.sleepDropped).toBe(3);
+
+    await publishAll("sleep/sleepy-3/q1", 9, () => 1);
+    await settle();
+    const all: Delivered[] = [];
+    for (let wakes = 0; wakes < 5 && all.length < 9; wakes++) {
+      all.push(...(await d.wake()));
+      await settle(300);
+    }
+    expect(all.map((m) => m.payload)).toEqual(Array.from({ length: 9 }, (_, i) => `m${i}`));
+    expect(gateway.counters.sleepRefused).toBeGreaterThanOrEqual(1);
+  });
+
+  it("at the byte limit drops the oldest QoS 0 first", async () => {
+    const { gateway } = await setup({ maxBytes: 100 });
+    const d = await device("sleepy-4");
+    await d.connectPersistent();
+    await d.subscribe("sleep/sleepy-4/#", 0);
+    await d.goToSleep(60);
+    // Each message counts 15 (topic) + 25 (payload) = 40 octets: two fit in 100.
+    for (let i = 0; i < 5; i++) await (publisher as MqttClient).publishAsync("sleep/sleepy-4/b", `${i}`.repeat(25), { qos: 0 });
+    await settle();
+    expect((await d.wake()).map((m) => m.payload)).toEqual(["3".repeat(25), "4".repeat(25)]);
+    expect(gateway.counters.sleepDropped).toBe(3);
+  });
+
+  it("publishes the will when the client does not wake within its sleep duration plus grace", async () => {
+    const { watcher, gateway } = await setup({ graceMs: 200 });
+    const d = await device("sleepy-5");
+    await d.connectPersistent({ will: { topic: "wills/sleepy-5", message: "asleep too long" } });
+    await d.goToSleep(1);
+    await sleep(600);
+    expect(watcher.count((m) => m.topic === "wills/sleepy-5")).toBe(0);
+    await watcher.waitFor((m) => m.topic === "wills/sleepy-5" && m.payload === "asleep too long", 3000);
+    expect(gateway.counters.sleepExpired).toBe(1);
+  });
+
+  it("is supervised by its sleep duration, not its keep-alive", async () => {
+    const { watcher } = await setup({ graceMs: 0 });
+    const d = await device("sleepy-6");
+    await d.connectPersistent({ keepAlive: 1, will: { topic: "wills/sleepy-6", message: "gone" } });
+    await d.goToSleep(3);
+    await sleep(2000);
+    expect(watcher.count((m) => m.topic === "wills/sleepy-6")).toBe(0);
+    expect(await d.wake()).toEqual([]);
+  });
+
+  it("ignores a PINGREQ carrying the client id from another address, unless that client id may move", async () => {
+    const { gateway } = await setup({ allowAddressChange: ["roamer"] });
+    const d = await device("sleepy-7");
+    await d.connectPersistent();
+    await d.subscribe("sleep/sleepy-7/#", 1);
+    await d.goToSleep(60);
+    await publishAll("sleep/sleepy-7/t", 2, () => 1);
+    await settle();
+    const spoofer = await SnClient.open((h as Harness).address);
+    sockets.push(spoofer);
+    spoofer.send({ type: MsgType.PingReq, clientId: "sleepy-7" });
+    await sleep(400);
+    expect(spoofer.frames).toHaveLength(0);
+    expect(gateway.counters.spoofedWakeups).toBe(1);
+    expect((await d.wake()).map((m) => m.payload)).toEqual(["m0", "m1"]);
+
+    const roamer = await device("roamer");
+    await roamer.connectPersistent();
+    await roamer.subscribe("sleep/roamer/#", 1);
+    await roamer.goToSleep(60);
+    await publishAll("sleep/roamer/t", 2, () => 1);
+    await settle();
+    const moved = await roamer.rebind();
+    expect((await moved.wake()).map((m) => m.payload)).toEqual(["m0", "m1"]);
+  });
+});
