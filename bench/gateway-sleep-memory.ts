@@ -83,7 +83,10 @@ function direct(): void {
     c++;
   }
   const full = measure();
-  report(`sleep buffers alone (--direct): ${clients} clients × ${perClient} messages`, before, empty, full, held);
+  // Read after the measurement, so the buffers are alive while it is taken.
+  let stillHeld = 0;
+  for (const buffer of buffers.values()) stillHeld += buffer.length;
+  report(`sleep buffers alone (--direct): ${clients} clients × ${perClient} messages (${stillHeld} held)`, before, empty, full, held);
 }
 
 type ToChild = { kind: "measure" } | { kind: "held" } | { kind: "stop" };
