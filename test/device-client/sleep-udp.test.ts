@@ -16,9 +16,8 @@ async function until(what: string, check: () => boolean, ms = 10_000): Promise<v
 }
 
 /**
- * The sleep cycle over real UDP with the Node build, against the scripted gateway: the gateway in
- * gateway/ ends a session on DISCONNECT with a duration for now ("sleep not supported"), so the
- * cycle cannot run against it yet.
+ * The sleep cycle over real UDP with the Node build, against the scripted gateway, which lets the
+ * transcript be asserted datagram by datagram (sleep-gateway-e2e.test.ts runs it against the real one).
  */
 describe("device client sleep cycle over real UDP (Node build, scripted gateway)", () => {
   it("sleeps, wakes, takes the message buffered while asleep, sleeps again, then reconnects", async () => {
