@@ -55,6 +55,8 @@ export interface RunningGateway {
   counters: Counters;
   /** Sessions currently known (connecting, connected or sleeping). */
   sessionCount(): number;
+  /** Messages held for a sleeping client (0 for an unknown or awake one). */
+  heldFor(clientId: string): number;
   /** The durable store of sleeping persistent sessions; undefined when sleep.store.path is "". */
   store: SessionStore | undefined;
   config: GatewayConfig;
@@ -649,6 +651,10 @@ export async function startGateway(input: GatewayConfig | unknown, options: Gate
     counters,
     config,
     sessionCount: () => clientCount,
+    heldFor: (clientId) => {
+      const c = byClientId.get(clientId);
+      return c === undefined || c.session.sleep === undefined ? 0 : c.session.sleep.buffer.length;
+    },
     store,
     close() {
       if (closing !== undefined) return closing;

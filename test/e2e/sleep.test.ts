@@ -67,9 +67,14 @@ describe.each(available)("sleeping clients over UDP with $name", (brokerUnderTes
     for (let i = 0; i < count; i++) await (publisher as MqttClient).publishAsync(topic, `m${i}`, { qos: qosOf(i) });
   }
 
-  /** Waits until the gateway holds n messages for sleeping clients (or counted them away). */
-  async function settle(ms = 400): Promise<void> {
-    await sleep(ms);
+  /** Waits until the gateway holds `held` messages for the client and, when given, more conditions hold. */
+  async function settle(clientId: string, held: number, also: () => boolean = () => true): Promise<void> {
+    const gateway = (h as Harness).gateway;
+    const deadline = Date.now() + 8000;
+    while (gateway.heldFor(clientId) < held || !also()) {
+      if (Date.now() > deadline) throw new Error(`${clientId}: the gateway holds ${gateway.heldFor(clientId)} messages, expected ${held}`);
+      await sleep(20);
+    }
   }
 
   it("buffers 50 messages at QoS 0, 1 and 2 while asleep and hands them over in order on PINGREQ, PINGRESP last", async () => {
@@ -79,7 +84,7 @@ describe.each(available)("sleeping clients over UDP with $name", (brokerUnderTes
     await d.subscribe("sleep/sleepy-1/#", 2);
     await d.goToSleep(60);
     await publishAll("sleep/sleepy-1/data", 50, (i) => (i % 3) as 0 | 1 | 2);
-    await settle();
+    await settle("sleepy-1", 50);
     // Nothing reaches a sleeping client.
     expect(d.delivered).toEqual([]);
     const got = await d.wake();
@@ -101,7 +106,7 @@ describe.each(available)("sleeping clients over UDP with $name", (brokerUnderTes
     await d.subscribe("sleep/sleepy-2/#", 1);
     await d.goToSleep(60);
     await publishAll("sleep/sleepy-2/x", 6, (i) => (i % 2) as 0 | 1);
-    await settle();
+    await settle("sleepy-2", 6);
     const got = await d.reconnect();
     expect(got.map((m) => m.payload)).toEqual(["m0", "m1", "m2", "m3", "m4", "m5"]);
   });
@@ -113,16 +118,17 @@ describe.each(available)("sleeping clients over UDP with $name", (brokerUnderTes
     await d.subscribe("sleep/sleepy-3/#", 1);
     await d.goToSleep(60);
     await publishAll("sleep/sleepy-3/q0", 8, () => 0);
-    await settle();
+    await settle("sleepy-3", 5, () => gateway.counters.sleepDropped === 3);
     expect((await d.wake()).map((m) => m.payload)).toEqual(["m3", "m4", "m5", "m6", "m7"]);
     expect(gateway.counters.sleepDropped).toBe(3);
 
     await publishAll("sleep/sleepy-3/q1", 9, () => 1);
-    await settle();
+    await settle("sleepy-3", 5, () => gateway.counters.sleepRefused >= 1);
     const all: Delivered[] = [];
     for (let wakes = 0; wakes < 5 && all.length < 9; wakes++) {
       all.push(...(await d.wake()));
-      await settle(300);
+      // What the broker kept comes after the upstream connection is made again.
+      if (all.length < 9) await settle("sleepy-3", 1);
     }
     expect(all.map((m) => m.payload)).toEqual(Array.from({ length: 9 }, (_, i) => `m${i}`));
     expect(gateway.counters.sleepRefused).toBeGreaterThanOrEqual(1);
@@ -136,7 +142,7 @@ describe.each(available)("sleeping clients over UDP with $name", (brokerUnderTes
     await d.goToSleep(60);
     // Each message counts 15 (topic) + 25 (payload) = 40 octets: two fit in 100.
     for (let i = 0; i < 5; i++) await (publisher as MqttClient).publishAsync("sleep/sleepy-4/b", `${i}`.repeat(25), { qos: 0 });
-    await settle();
+    await settle("sleepy-4", 2, () => gateway.counters.sleepDropped === 3);
     expect((await d.wake()).map((m) => m.payload)).toEqual(["3".repeat(25), "4".repeat(25)]);
     expect(gateway.counters.sleepDropped).toBe(3);
   });
@@ -169,7 +175,7 @@ describe.each(available)("sleeping clients over UDP with $name", (brokerUnderTes
     await d.subscribe("sleep/sleepy-7/#", 1);
     await d.goToSleep(60);
     await publishAll("sleep/sleepy-7/t", 2, () => 1);
-    await settle();
+    await settle("sleepy-7", 2);
     const spoofer = await SnClient.open((h as Harness).address);
     sockets.push(spoofer);
     spoofer.send({ type: MsgType.PingReq, clientId: "sleepy-7" });
@@ -183,7 +189,7 @@ describe.each(available)("sleeping clients over UDP with $name", (brokerUnderTes
     await roamer.subscribe("sleep/roamer/#", 1);
     await roamer.goToSleep(60);
     await publishAll("sleep/roamer/t", 2, () => 1);
-    await settle();
+    await settle("roamer", 2);
     const moved = await roamer.rebind();
     expect((await moved.wake()).map((m) => m.payload)).toEqual(["m0", "m1"]);
   });
