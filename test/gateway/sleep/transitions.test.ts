@@ -3,6 +3,7 @@ import { MsgType, type Message, type Publish } from "../../../protocol";
 import { step } from "../../../gateway/session/machine";
 import { newSession } from "../../../gateway/session/session";
 import { TopicTable } from "../../../gateway/session/topics";
+import { takeOver } from "../../../gateway/sleep/transitions";
 import { newCounters, type Delivery, type Effect, type Session, type SessionContext, type SessionEvent } from "../../../gateway/session/types";
 
 /**
@@ -225,6 +226,36 @@ describe("sleeping clients (fake clock), §6.14", () => {
     const woken = ping(f, 100);
     expect(woken).toContainEqual({ kind: "upConnect", will: undefined });
     expect(f.s.sleep?.upstreamPaused).toBe(false);
+  });
+
+  it("asleep or awake → active on CONNECT: the new session delivers what the sleeping one held, in order, after its CONNACK", () => {
+    for (const wakeFirst of [false, true]) {
+      const old = fixture();
+      sleepFor(old, 60, 0);
+      old.run({ kind: "upMessage", delivery: delivery("ab", "h1", 1, [], true) }, 10);
+      old.run({ kind: "upMessage", delivery: delivery("ab", "h0", 0) }, 20);
+      old.run({ kind: "upMessage", delivery: delivery("ab", "h2", 1, [], true) }, 30);
+      if (wakeFirst) {
+        expect(sent(ping(old, 100)).map(text)).toEqual(["h1"]);
+        expect(old.s.state).toBe("awake");
+      }
+      // The shell starts a new session for the CONNECT and hands it the old one's messages.
+      const fresh = fixture();
+      const s = newSession("127.0.0.1:1", new TopicTable(10, new Map(), new Map()), 200);
+      takeOver(old.s, s);
+      const out: Effect[] = [];
+      step(s, { kind: "frame", message: { type: MsgType.Connect, will: false, cleanSession: false, duration: 30, clientId: "sleepy" } }, 200, fresh.ctx, out);
+      expect(sent(out)).toEqual([]);
+      const connack: Effect[] = [];
+      step(s, { kind: "upConnack", ok: true, refused: false }, 210, fresh.ctx, connack);
+      const first = sent(connack);
+      expect(first[0]).toEqual({ type: MsgType.ConnAck, returnCode: 0 });
+      expect(first.slice(1).map(text)).toEqual(["h1"]);
+      expect(s.state).toBe("active");
+      const rest: Effect[] = [];
+      step(s, { kind: "frame", message: { type: MsgType.PubAck, topicId: (first[1] as Publish).topicId, msgId: (first[1] as Publish).msgId, returnCode: 0 } }, 220, fresh.ctx, rest);
+      expect(sent(rest).map(text)).toEqual(["h0", "h2"]);
+    }
   });
 
   it("overflow with CleanSession 1: a QoS 1 that cannot be held is acknowledged, dropped and counted (no persistent session keeps it)", () => {
