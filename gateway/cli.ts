@@ -18,7 +18,7 @@ Options:
   --embedded-port PORT   port of the embedded broker (default 1883)
   --config FILE          JSON file with everything else: gatewayId, limits, timers, predefinedTopics,
                          upstream (username, password, caFile, certFile, keyFile), advertiseTarget,
-                         serial, ble
+                         serial, ble, sleep (sleeping clients and their session store)
   --log-level LEVEL      debug, info, warn (default), error, silent; logs are JSON lines on stderr
   -h, --help             show this text
 `;
