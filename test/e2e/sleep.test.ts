@@ -158,6 +158,20 @@ describe.each(available)("sleeping clients over UDP with $name", (brokerUnderTes
     expect(gateway.counters.sleepExpired).toBe(1);
   });
 
+  it("publishes the will on sleep expiry also while its upstream connection is paused by a refused message", async () => {
+    const { watcher, gateway } = await setup({ maxMessages: 1, graceMs: 0 });
+    const d = await device("sleepy-8");
+    await d.connectPersistent({ will: { topic: "wills/sleepy-8", message: "paused and gone" } });
+    await d.subscribe("sleep/sleepy-8/#", 1);
+    await d.goToSleep(2);
+    await publishAll("sleep/sleepy-8/t", 3, () => 1);
+    await settle("sleepy-8", 1, () => gateway.counters.sleepRefused >= 1);
+    // The paused connection was closed with DISCONNECT: no will yet.
+    expect(watcher.count((m) => m.topic === "wills/sleepy-8")).toBe(0);
+    await watcher.waitFor((m) => m.topic === "wills/sleepy-8" && m.payload === "paused and gone", 5000);
+    expect(gateway.counters.sleepExpired).toBe(1);
+  });
+
   it("is supervised by its sleep duration, not its keep-alive", async () => {
     const { watcher } = await setup({ graceMs: 0 });
     const d = await device("sleepy-6");
