@@ -13,3 +13,13 @@ export type * from "./messages";
 export { hasWildcard, shortTopicId, shortTopicName } from "./topics";
 export { N_ADV, N_RETRY, T_ADV, T_GWINFO, T_RETRY, T_SEARCHGW, T_WAIT } from "./timers";
 export { utf8Length } from "./text";
+export {
+  crc16,
+  encodeSlipFrame,
+  SLIP_CRC_LENGTH,
+  slipCrcMatches,
+  slipEscape,
+  slipMaxFrameLength,
+  SlipOctet,
+  slipUnescape,
+} from "./slip";

@@ -1,6 +1,7 @@
 export { MqttSnClient } from "./client";
 export { defaultOptions } from "./options";
-export { crc16, encodeSlipFrame, SlipReceiver, type FrameSink } from "./slip";
+export { SlipReceiver, type FrameSink } from "./slip-receiver";
 export { TopicTable } from "./topic-table";
 export { ClientState, type ClientBuffers, type ClientHandler, type ClientOptions, type Transport } from "./types";
 export { MsgType, ReturnCode, TopicIdType, shortTopicId, shortTopicName, type Bytes, type QoS } from "../../protocol/index";
+export { crc16, encodeSlipFrame } from "../../protocol/index";

@@ -1,5 +1,6 @@
 import { MqttSnClient } from "../core/client";
-import { encodeSlipFrame, SlipReceiver } from "../core/slip";
+import { encodeSlipFrame, SLIP_CRC_LENGTH, slipMaxFrameLength } from "../../protocol/index";
+import { SlipReceiver } from "../core/slip-receiver";
 import type { ClientHandler, ClientOptions } from "../core/types";
 
 declare const E: { toString(data: Uint8Array): string };
@@ -40,7 +41,7 @@ export class EspruinoSerialClient {
     this.serial = config.serial;
     this.tickInterval = config.tickInterval;
     this.timer = undefined;
-    this.frame = new Uint8Array(2 * (size + 2) + 2);
+    this.frame = new Uint8Array(slipMaxFrameLength(size));
     const inflight: Uint8Array[] = [];
     for (let i = 0; i < config.inflight; i++) inflight.push(new Uint8Array(size));
     const write = (bytes: number[], length: number) => {
@@ -53,7 +54,7 @@ export class EspruinoSerialClient {
       { tx: new Uint8Array(size) as unknown as number[], inflight: inflight as unknown as number[][], size: size },
       options,
     );
-    this.receiver = new SlipReceiver(new Uint8Array(size + 2) as unknown as number[], size + 2, {
+    this.receiver = new SlipReceiver(new Uint8Array(size + SLIP_CRC_LENGTH) as unknown as number[], size + SLIP_CRC_LENGTH, {
       frame: (buf, length) => this.client.receive(buf, length, true),
     });
     this.serial.on("data", (data) => {

@@ -6,7 +6,7 @@ import { MqttSnClient } from "../core/client";
 import type { ClientBuffers, ClientHandler, ClientOptions, Transport } from "../core/types";
 import { PublishApp, type AppOutput, type PublishConfig } from "../examples/publish-app";
 import type { Bytes } from "../../protocol/index";
-import { SlipReceiver, type FrameSink } from "../core/slip";
+import { SlipReceiver, type FrameSink } from "../core/slip-receiver";
 
 export * from "../core/index";
 export { PublishApp } from "../examples/publish-app";

@@ -4,11 +4,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { crc16, encodeSlipFrame, SlipReceiver } from "../../device-client/core/slip";
+import { crc16, encodeSlipFrame, SlipReceiver } from "../../device-client/core/index";
 import { encodeSlip, SlipDecoder } from "../../transports/serial/slip";
+import { referenceCrc16, referenceSlipFrame } from "../support/slip-reference";
 import { systemHas } from "../support/system";
 
-/** The device client's SLIP + CRC framing against the gateway's serial framing (transports/serial/slip.ts). */
+/**
+ * The device client's SLIP + CRC framing (protocol/slip.ts, as the device client exports it) against
+ * the reference of hardware/serial-framing.md and against the gateway's streaming decoder
+ * (transports/serial/slip.ts), which shares the CRC and the escaping but has its own receiver.
+ */
 const message = fc.uint8Array({ minLength: 2, maxLength: 60 });
 
 function deviceEncode(m: Uint8Array): Uint8Array {
@@ -31,10 +36,12 @@ describe("device client SLIP framing", () => {
     expect(crc16(Array.from(Buffer.from("123456789")), 0, 9)).toBe(0x29b1);
   });
 
-  it("encodes exactly as the gateway's serial transport", () => {
+  it("encodes exactly as the reference of hardware/serial-framing.md, and as the gateway's serial transport", () => {
     fc.assert(
       fc.property(message, (m) => {
-        expect(Buffer.from(deviceEncode(m)).toString("hex")).toBe(Buffer.from(encodeSlip(m)).toString("hex"));
+        const reference = Buffer.from(referenceSlipFrame(m)).toString("hex");
+        expect(Buffer.from(deviceEncode(m)).toString("hex")).toBe(reference);
+        expect(Buffer.from(encodeSlip(m)).toString("hex")).toBe(reference);
       }),
     );
   });
@@ -78,7 +85,7 @@ afterAll(() => {
 });
 
 describe.skipIf(!hasLua)("device client SLIP framing in Lua", () => {
-  it("frames and unframes like the gateway on lua5.1 and lua5.3", () => {
+  it("computes the CRC, frames and unframes like the reference on lua5.1 and lua5.3", () => {
     const messages = [Uint8Array.from([3, 0x0c, 0xc0]), Uint8Array.from([4, 0xdb, 0xc0, 0xdb]), Uint8Array.from(Buffer.from("0b0c2000c00001", "hex"))];
     const script = `
       package.path = ${JSON.stringify(dir + "/?.lua;")} .. package.path
@@ -95,9 +102,15 @@ describe.skipIf(!hasLua)("device client SLIP framing in Lua", () => {
         for i = 1, n do t[i] = string.format("%02x", out[i]); r:push(out[i]) end
         print(table.concat(t))
       end
-      print(table.concat(got, " "))`;
+      print(table.concat(got, " "))
+      local check = { 49, 50, 51, 52, 53, 54, 55, 56, 57 }
+      print(string.format("%04x", m.crc16(check, 0, 9)), string.format("%04x", m.crc16(out, 0, 64)))`;
     const input = messages.map((m) => Buffer.from(m).toString("hex")).join("\n") + "\n";
-    const expected = [...messages.map((m) => Buffer.from(encodeSlip(m)).toString("hex")), messages.map((m) => Buffer.from(m).toString("hex")).join(" ")];
+    const frames = messages.map((m) => referenceSlipFrame(m));
+    const lastOut = new Uint8Array(64);
+    for (const f of frames) lastOut.set(f);
+    const crcs = ["29b1", referenceCrc16(lastOut).toString(16).padStart(4, "0")].join("\t");
+    const expected = [...frames.map((f) => Buffer.from(f).toString("hex")), messages.map((m) => Buffer.from(m).toString("hex")).join(" "), crcs];
     for (const lua of ["lua5.1", "lua5.3"]) {
       expect(execFileSync(lua, ["-e", script], { input, encoding: "utf8" }).trim().split("\n"), lua).toEqual(expected);
     }

@@ -1,13 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { crc16CcittFalse } from "../../transports/serial/crc16";
+import { crc16, type Bytes } from "../../protocol";
 import { RawDecoder } from "../../transports/serial/raw";
 import { encodeSlip, SlipDecoder } from "../../transports/serial/slip";
 
 const hex = (s: string) => Uint8Array.from(s.split(" ").filter(Boolean).map((h) => parseInt(h, 16)));
 const ascii = (s: string) => new TextEncoder().encode(s);
 const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
+/** The CRC the serial framing uses (protocol/slip.ts), over a Uint8Array. */
+const crc16CcittFalse = (b: Uint8Array, offset = 0, length = b.length - offset) => crc16(b as unknown as Bytes, offset, length);
 
-describe("CRC-16/CCITT-FALSE", () => {
+describe("CRC-16/CCITT-FALSE of the serial framing", () => {
   it.each([
     ["the check value: ASCII 123456789", ascii("123456789"), 0x29b1],
     ["one octet 'A'", ascii("A"), 0xb915],

@@ -1,47 +1,18 @@
-import { crc16CcittFalse } from "./crc16";
+import { encodeSlipFrame, SLIP_CRC_LENGTH, slipCrcMatches, slipMaxFrameLength, SlipOctet, slipUnescape, type Bytes } from "../../protocol/index";
 import { newFramingCounters, type FramingCounters } from "./counters";
 
-/** RFC 1055 special octets. */
-export const SLIP_END = 0xc0;
-export const SLIP_ESC = 0xdb;
-export const SLIP_ESC_END = 0xdc;
-export const SLIP_ESC_ESC = 0xdd;
-
-/** Octets the CRC adds after the message inside a SLIP frame. */
-const CRC_LENGTH = 2;
 /** The shortest MQTT-SN message (Length + MsgType). */
 const MIN_MESSAGE = 2;
 
 /**
  * One SLIP frame: END, then the message followed by its CRC-16/CCITT-FALSE (high octet first), with
- * END and ESC octets escaped, then END. The leading END flushes any line noise at the receiver.
+ * END and ESC octets escaped, then END (protocol/slip.ts). The leading END flushes any line noise at
+ * the receiver.
  */
 export function encodeSlip(message: Uint8Array): Uint8Array {
-  const crc = crc16CcittFalse(message);
-  const body = new Uint8Array(message.length + CRC_LENGTH);
-  body.set(message, 0);
-  body[message.length] = crc >> 8;
-  body[message.length + 1] = crc & 0xff;
-  let escapes = 0;
-  for (const octet of body) {
-    if (octet === SLIP_END || octet === SLIP_ESC) escapes++;
-  }
-  const out = new Uint8Array(body.length + escapes + 2);
-  let o = 0;
-  out[o++] = SLIP_END;
-  for (const octet of body) {
-    if (octet === SLIP_END) {
-      out[o++] = SLIP_ESC;
-      out[o++] = SLIP_ESC_END;
-    } else if (octet === SLIP_ESC) {
-      out[o++] = SLIP_ESC;
-      out[o++] = SLIP_ESC_ESC;
-    } else {
-      out[o++] = octet;
-    }
-  }
-  out[o] = SLIP_END;
-  return out;
+  const out = new Uint8Array(slipMaxFrameLength(message.length));
+  const length = encodeSlipFrame(message as unknown as Bytes, message.length, out as unknown as Bytes);
+  return out.slice(0, length);
 }
 
 /**
@@ -63,12 +34,12 @@ export class SlipDecoder {
     private readonly maxMessage: number,
     private readonly onFrame: (message: Uint8Array) => void,
   ) {
-    this.buffer = new Uint8Array(maxMessage + CRC_LENGTH);
+    this.buffer = new Uint8Array(maxMessage + SLIP_CRC_LENGTH);
   }
 
   push(chunk: Uint8Array): void {
     for (const octet of chunk) {
-      if (octet === SLIP_END) {
+      if (octet === SlipOctet.End) {
         this.endOfFrame();
         continue;
       }
@@ -76,10 +47,12 @@ export class SlipDecoder {
       let value = octet;
       if (this.escaped) {
         this.escaped = false;
-        if (octet === SLIP_ESC_END) value = SLIP_END;
-        else if (octet === SLIP_ESC_ESC) value = SLIP_ESC;
-        else this.malformed = true;
-      } else if (octet === SLIP_ESC) {
+        value = slipUnescape(octet);
+        if (value < 0) {
+          value = octet;
+          this.malformed = true;
+        }
+      } else if (octet === SlipOctet.Esc) {
         this.escaped = true;
         continue;
       }
@@ -106,17 +79,15 @@ export class SlipDecoder {
     const malformed = this.malformed || this.escaped;
     this.reset();
     if (discarding || length === 0) return;
-    if (malformed || length < MIN_MESSAGE + CRC_LENGTH) {
+    if (malformed || length < MIN_MESSAGE + SLIP_CRC_LENGTH) {
       this.counters.malformed++;
       return;
     }
-    const messageLength = length - CRC_LENGTH;
-    const expected = ((this.buffer[messageLength] as number) << 8) | (this.buffer[messageLength + 1] as number);
-    if (crc16CcittFalse(this.buffer, 0, messageLength) !== expected) {
+    if (!slipCrcMatches(this.buffer as unknown as Bytes, length)) {
       this.counters.badCrc++;
       return;
     }
     this.counters.frames++;
-    this.onFrame(this.buffer.slice(0, messageLength));
+    this.onFrame(this.buffer.slice(0, length - SLIP_CRC_LENGTH));
   }
 }
