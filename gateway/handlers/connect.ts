@@ -3,9 +3,8 @@ import { endSession, transition } from "../session/lifecycle";
 import { pump } from "../session/outbound";
 import type { Effect, Session, SessionContext, Will } from "../session/types";
 
-function willQos(qos: number): 0 | 1 | 2 {
-  return qos === 1 || qos === 2 ? qos : 0;
-}
+/** decode() refuses a WILLTOPIC or WILLTOPICUPD with QoS -1 (DecodeErrorCode.BadQos), so a will's QoS is 0, 1 or 2. */
+type WillQos = Will["qos"];
 
 /** §6.2 / §6.3: CONNECT starts the session; with the Will flag the will handshake comes first. */
 export function handleConnect(s: Session, m: Connect, now: number, ctx: SessionContext, out: Effect[]): void {
@@ -46,7 +45,7 @@ export function handleWillTopic(s: Session, m: WillTopic, now: number, ctx: Sess
     connectUpstream(s, undefined, now, ctx, out);
     return;
   }
-  s.pendingWillTopic = { topic: m.willTopic, payload: new Uint8Array(0), qos: willQos(m.qos), retain: m.retain };
+  s.pendingWillTopic = { topic: m.willTopic, payload: new Uint8Array(0), qos: m.qos as WillQos, retain: m.retain };
   transition(s, "awaitingWillMsg", "WILLTOPIC received", ctx);
   out.push({ kind: "send", message: { type: MsgType.WillMsgReq } });
 }
@@ -110,7 +109,7 @@ export function handleWillTopicUpd(s: Session, m: WillTopic, ctx: SessionContext
   const will: Will | undefined =
     m.willTopic.length === 0
       ? undefined
-      : { topic: m.willTopic, payload: s.will !== undefined ? s.will.payload : new Uint8Array(0), qos: willQos(m.qos), retain: m.retain };
+      : { topic: m.willTopic, payload: s.will !== undefined ? s.will.payload : new Uint8Array(0), qos: m.qos as WillQos, retain: m.retain };
   s.will = will;
   s.willUpdate = "topic";
   out.push({ kind: "upReplaceWill", will });
