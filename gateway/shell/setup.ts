@@ -1,0 +1,96 @@
+import { readFileSync } from "node:fs";
+import type { Link, Log } from "../../transports/link";
+import { streamLinks } from "../../transports/stream-links";
+import { UdpLink } from "../../transports/udp";
+import type { GatewayConfig } from "../config";
+import { limitsFor } from "../sleep/buffer";
+import { LazySessionStore, storePathExists } from "../store/lazy";
+import { LevelSessionStore } from "../store/level";
+import type { SessionStore } from "../store/session-store";
+import type { Counters, SessionContext } from "../session/types";
+import { TransparentUpstream } from "../upstream/transparent";
+import type { Upstream } from "../upstream/upstream";
+
+/** The parts a gateway is built from, made from its validated config. */
+
+export function sessionContextFor(config: GatewayConfig, counters: Counters, log: Log): SessionContext {
+  return {
+    maxTopicsPerClient: config.limits.maxTopicsPerClient,
+    maxInflight: config.limits.maxInflight,
+    maxMessageSize: config.limits.maxMessageSize,
+    tRetryMs: config.timers.tRetryMs,
+    nRetry: config.timers.nRetry,
+    keepAliveGraceMs: config.timers.keepAliveGraceMs,
+    willHandshakeTimeoutMs: config.timers.willHandshakeTimeoutMs,
+    upstreamConnectTimeoutMs: config.timers.upstreamConnectTimeoutMs,
+    sleep: { limitsFor: (clientId) => limitsFor(config.sleep, clientId), graceMs: config.sleep.graceMs },
+    counters,
+    log,
+  };
+}
+
+/**
+ * The durable store, and whether it holds sessions to resume. It is opened here when it does, otherwise
+ * when a persistent client first sleeps.
+ */
+export async function openStore(config: GatewayConfig, given: SessionStore | undefined, log: Log): Promise<{ store: SessionStore | undefined; resume: boolean }> {
+  let store = given;
+  let resume = store !== undefined;
+  if (store === undefined && config.sleep.store.path !== "") {
+    resume = storePathExists(config.sleep.store.path);
+    store = new LazySessionStore(
+      new LevelSessionStore(config.sleep.store.path, {
+        maxMessages: config.sleep.store.maxMessages,
+        maxBytes: config.sleep.store.maxBytes,
+        maxSessions: config.sleep.store.maxSessions,
+      }),
+    );
+  }
+  if (store !== undefined && resume) {
+    try {
+      await store.open();
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== "STORE_LOCKED") throw err;
+      // Another gateway serves the sessions of this store; this one starts without them and tries again on first use.
+      log.error("store-unavailable", { path: store.location, error: (err as Error).message });
+      resume = false;
+    }
+  }
+  return { store, resume };
+}
+
+/** The mqtt.js transparent adapter: one MQTT connection per client to brokerUrl. */
+export function transparentUpstreamFor(config: GatewayConfig, brokerUrl: string, log: Log): Upstream {
+  const u = config.upstream;
+  return new TransparentUpstream({
+    url: brokerUrl,
+    ...(u.username !== undefined ? { username: u.username } : {}),
+    ...(u.password !== undefined ? { password: u.password } : {}),
+    ...(u.caFile !== undefined ? { ca: readFileSync(u.caFile) } : {}),
+    ...(u.certFile !== undefined ? { cert: readFileSync(u.certFile) } : {}),
+    ...(u.keyFile !== undefined ? { key: readFileSync(u.keyFile) } : {}),
+    rejectUnauthorized: u.rejectUnauthorized,
+    connectTimeoutMs: config.timers.upstreamConnectTimeoutMs,
+    gatewayClientId: `mqttsn-gateway-${config.gatewayId}-${process.pid}`,
+    log,
+  });
+}
+
+/** §6.1 ADVERTISE target of one UDP listener; "auto" broadcasts from IPv4 listeners that are not on loopback. */
+function advertiseTargetFor(setting: string, host: string, port: number): string | undefined {
+  if (setting === "") return undefined;
+  if (setting !== "auto") return setting;
+  if (host.includes(":") || host.startsWith("127.") || port === 0) return undefined;
+  return `255.255.255.255:${port}`;
+}
+
+export function udpLinksFor(config: GatewayConfig, log: Log): UdpLink[] {
+  return config.udp.map((spec) => {
+    const target = advertiseTargetFor(config.advertiseTarget, spec.host, spec.port);
+    return new UdpLink({ host: spec.host, port: spec.port, mtu: Math.max(config.limits.maxMessageSize, 1232), log, ...(target !== undefined ? { broadcastTarget: target } : {}) });
+  });
+}
+
+export function streamLinksFor(config: GatewayConfig, log: Log): Link[] {
+  return streamLinks(config.serial, config.ble, config.limits.maxMessageSize, log);
+}
