@@ -78,6 +78,7 @@ export async function startGateway(input: GatewayConfig | unknown, options: Gate
     allowAddressChange: new Set(config.sleep.allowAddressChange),
     byLink: new Map(),
     byClientId: new Map(),
+    kept: new Map(),
     clientCount: 0,
     shuttingDown: false,
     upstreamClosing: new Map(),

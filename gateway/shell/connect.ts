@@ -1,12 +1,12 @@
 import { MsgType, ReturnCode, type Bytes, type Message } from "../../protocol";
 import type { Link } from "../../transports/link";
 import { wakeSource } from "../sleep/supervision";
-import { isSleeping, takeOver } from "../sleep/transitions";
+import { carryKept, isSleeping, takeOver } from "../sleep/transitions";
 import { newSession } from "../session/session";
 import type { TopicTable } from "../session/topics";
 import { addClient, endClient, topicTableFor } from "./clients";
 import { newClient, type Client, type Shell } from "./context";
-import { recordActive } from "./durable-sleep";
+import { discardKept, recordActive, takeKept } from "./durable-sleep";
 import { sendTo } from "./send";
 
 /** A CONNECT from a link address: a new session, replacing or taking over an older one of the same client id. */
@@ -48,6 +48,14 @@ export function onConnect(shell: Shell, link: Link, table: Map<string, Client>, 
   const topics = topicTableFor(shell, m.clientId);
   if (!m.cleanSession && adopt !== undefined) topics.adopt(adopt);
   const c = newClient(newSession(key, topics, t), link, address, nodeId);
+  // Messages kept from an ended sleeping session: delivered first after CONNACK with CleanSession 0,
+  // discarded with CleanSession 1 (MQTT 3.1.1 §3.1.2.4).
+  if (m.cleanSession) discardKept(shell, m.clientId, "CONNECT with CleanSession 1");
+  const kept = m.cleanSession ? undefined : takeKept(shell, m.clientId);
+  if (kept !== undefined) {
+    carryKept(c.session, kept);
+    c.persisted = shell.store !== undefined;
+  }
   if (carried !== undefined) {
     takeOver(carried.session, c.session);
     for (const [filter, qos] of carried.subscriptions) c.subscriptions.set(filter, qos);

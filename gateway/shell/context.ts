@@ -1,6 +1,7 @@
 import type { Bytes, DecodeOptions } from "../../protocol";
 import type { Link, Log } from "../../transports/link";
 import type { GatewayConfig } from "../config";
+import type { Held } from "../sleep/transitions";
 import type { SessionStore } from "../store/session-store";
 import type { predefinedMaps } from "../session/topics";
 import type { Counters, Session, SessionContext, SessionEvent } from "../session/types";
@@ -45,6 +46,12 @@ export interface Shell {
   /** The client table of each link, by address (with the forwarder's node id, §5.5). */
   byLink: Map<Link, Map<string, Client>>;
   byClientId: Map<string, Client>;
+  /**
+   * QoS 1/2 messages of ended sleeping persistent sessions, by client id, for their next CONNECT with
+   * CleanSession 0 (see takeAcknowledged). Each list is bounded by the client's sleep buffer limits; at
+   * most sleep.store.maxSessions client ids, the oldest discarded when full.
+   */
+  kept: Map<string, Held[]>;
   clientCount: number;
   shuttingDown: boolean;
   /** Upstream connections still closing, by client id: a new connection of that id waits for it. */

@@ -1,4 +1,4 @@
-import { wouldHold } from "../sleep/transitions";
+import { takeAcknowledged, wouldHold, type Held } from "../sleep/transitions";
 import type { SessionStore, StoredSession } from "../store/session-store";
 import type { Delivery } from "../session/types";
 import type { Client, Shell } from "./context";
@@ -45,13 +45,51 @@ export function recordAsleep(shell: Shell, c: Client): void {
   );
 }
 
-/** The sleeping session ended (lost or disconnected): its record and what it still held go. */
+/**
+ * A session ended (lost or disconnected). A sleeping persistent one keeps its QoS 1/2 messages for the next
+ * CONNECT with CleanSession 0 (its record stays in the store as "active", so a restart does not resume it
+ * as asleep); QoS 0 messages and everything of a clean session are discarded.
+ */
 export function dropRecord(shell: Shell, c: Client): void {
-  if (!c.persisted || shell.store === undefined || shell.shuttingDown) return;
+  if (shell.shuttingDown) return;
+  const clientId = c.session.clientId;
+  const { kept, discarded } = takeAcknowledged(c.session);
+  if (discarded > 0) {
+    shell.counters.sleepDiscarded += discarded;
+    shell.log.warn("sleep-buffer-discarded", { clientId, messages: discarded, reason: c.session.state });
+  }
+  if (kept.length > 0) keepForReconnect(shell, clientId, kept, c.session.state);
+  if (!c.persisted || shell.store === undefined) return;
   c.persisted = false;
-  const held = c.session.sleep !== undefined ? c.session.sleep.buffer.length : 0;
-  if (held > 0) shell.log.warn("sleep-buffer-discarded", { clientId: c.session.clientId, messages: held, reason: c.session.state });
-  storeOp(shell, "deleteSession", c.session.clientId, shell.store.deleteSession(c.session.clientId));
+  if (kept.length > 0) storeOp(shell, "putSession", clientId, shell.store.putSession(storedSession(c, "active")));
+  else storeOp(shell, "deleteSession", clientId, shell.store.deleteSession(clientId));
+}
+
+function keepForReconnect(shell: Shell, clientId: string, kept: Held[], reason: string): void {
+  shell.kept.delete(clientId);
+  const oldest = shell.kept.entries().next();
+  if (shell.kept.size >= shell.config.sleep.store.maxSessions && oldest.done !== true) {
+    discardKept(shell, oldest.value[0], `limit sleep.store.maxSessions (${shell.config.sleep.store.maxSessions}) of ended sessions holding messages reached`);
+  }
+  shell.kept.set(clientId, kept);
+  shell.log.info("sleep-messages-kept", { clientId, messages: kept.length, reason, until: "CONNECT with CleanSession 0" });
+}
+
+/** Discards the messages kept for an ended session (a CONNECT with CleanSession 1, or the table full): logged, counted, deleted from the store. */
+export function discardKept(shell: Shell, clientId: string, reason: string): void {
+  const kept = shell.kept.get(clientId);
+  if (kept === undefined) return;
+  shell.kept.delete(clientId);
+  shell.counters.sleepDiscarded += kept.length;
+  shell.log.warn("sleep-buffer-discarded", { clientId, messages: kept.length, reason });
+  if (shell.store !== undefined) storeOp(shell, "deleteSession", clientId, shell.store.deleteSession(clientId));
+}
+
+/** The messages kept for an ended session, removed from the table for the session a CONNECT with CleanSession 0 starts. */
+export function takeKept(shell: Shell, clientId: string): Held[] | undefined {
+  const kept = shell.kept.get(clientId);
+  shell.kept.delete(clientId);
+  return kept;
 }
 
 /** A sleeping client connected again elsewhere: active now, not to be resumed as sleeping after a restart; its messages stay in the store until delivered. */

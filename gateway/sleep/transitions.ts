@@ -35,10 +35,16 @@ export interface SleepCounters {
   spoofedWakeups: number;
   /** Sleeping clients lost: nothing heard within duration plus grace. */
   sleepExpired: number;
+  /**
+   * Held messages discarded when a sleeping session ended or was replaced: QoS 0 ones at the end of any
+   * session, QoS 1/2 ones of a persistent session only on a CONNECT with CleanSession 1 or when the table
+   * of ended sessions is full.
+   */
+  sleepDiscarded: number;
 }
 
 export function newSleepCounters(): SleepCounters {
-  return { sleepDropped: 0, sleepRefused: 0, spoofedWakeups: 0, sleepExpired: 0 };
+  return { sleepDropped: 0, sleepRefused: 0, spoofedWakeups: 0, sleepExpired: 0, sleepDiscarded: 0 };
 }
 
 /** The sleep settings a session reads (SessionContext.sleep). */
@@ -169,6 +175,28 @@ export function takeOver(old: Session, into: Session): void {
     }
   }
   for (const d of old.outQueue.splice(0)) into.outQueue.push(d);
+}
+
+/**
+ * A sleeping persistent session (CleanSession 0) ends: lost, or DISCONNECT without Duration. Its QoS 1/2
+ * messages were acknowledged upstream when they were held, so the broker will not send them again; as
+ * the broker would for its persistent session (MQTT 3.1.1 §3.1.2.4) they are kept for the next CONNECT
+ * with CleanSession 0 (§6.14 ends the sleep, not the session state). Empties the buffer; the QoS 0
+ * messages left over are only counted, for the caller to discard.
+ */
+export function takeAcknowledged(s: Session): { kept: Held[]; discarded: number } {
+  const sleep = s.sleep;
+  if (sleep === undefined) return { kept: [], discarded: 0 };
+  const all = sleep.buffer.drain();
+  const kept = s.cleanSession ? [] : all.filter((h) => h.qos !== 0);
+  return { kept, discarded: all.length - kept.length };
+}
+
+/** The messages kept from an ended session, queued for the session a CONNECT with CleanSession 0 starts: first, in order. */
+export function carryKept(into: Session, kept: Held[]): void {
+  const newer = into.outQueue.splice(0);
+  for (const h of kept) into.outQueue.push({ topic: h.topicName, payload: h.payload, qos: h.qos, retain: h.retain, token: h.token, reregistered: false });
+  for (const d of newer) into.outQueue.push(d);
 }
 
 export function isSleeping(s: Session): boolean {

@@ -172,6 +172,64 @@ describe.each(available)("sleeping clients over UDP with $name", (brokerUnderTes
     expect(gateway.counters.sleepExpired).toBe(1);
   });
 
+  describe.each([
+    { store: "the durable store", path: undefined },
+    { store: "no store (memory only)", path: "" },
+  ])("a CleanSession 0 session that ends while asleep, with $store", ({ path }) => {
+    const storeConfig = path === undefined ? {} : { store: { path } };
+
+    /** Subscribed at QoS 1, asleep, three QoS 1 messages held (acknowledged to the broker). */
+    async function asleepHolding(clientId: string, sleepSeconds: number): Promise<{ gateway: Harness["gateway"]; watcher: Harness["watcher"] }> {
+      const { gateway, watcher } = await setup({ graceMs: 200, ...storeConfig });
+      const d = await device(clientId);
+      await d.connectPersistent({ will: { topic: `wills/${clientId}`, message: "gone" } });
+      await d.subscribe(`sleep/${clientId}/#`, 1);
+      await d.goToSleep(sleepSeconds);
+      await publishAll(`sleep/${clientId}/t`, 3, () => 1);
+      await settle(clientId, 3);
+      return { gateway, watcher };
+    }
+
+    it("keeps its acknowledged QoS 1 messages after it is lost and delivers them on CONNECT with CleanSession 0, before newer ones", async () => {
+      const { gateway, watcher } = await asleepHolding("sleepy-k1", 2);
+      await watcher.waitFor((m) => m.topic === "wills/sleepy-k1" && m.payload === "gone", 6000);
+      expect(gateway.counters.sleepExpired).toBe(1);
+      // Published while the client is gone: the broker queues it in the persistent session.
+      await (publisher as MqttClient).publishAsync("sleep/sleepy-k1/t", "m3", { qos: 1 });
+      if (gateway.store !== undefined) expect((await gateway.store.messages("sleepy-k1")).map((m) => m.qos)).toEqual([1, 1, 1]);
+      const back = await device("sleepy-k1");
+      const got = await back.reconnect();
+      expect(got.map((m) => m.payload)).toEqual(["m0", "m1", "m2", "m3"]);
+      expect(got.every((m) => m.qos === 1 && m.topic === "sleep/sleepy-k1/t")).toBe(true);
+      expect(back.registeredBeforeUse).toBe(true);
+      expect(back.duplicates).toBe(0);
+      expect(gateway.counters.sleepDiscarded).toBe(0);
+      // Delivered and acknowledged: gone from the store.
+      if (gateway.store !== undefined) expect(await gateway.store.messages("sleepy-k1")).toEqual([]);
+    });
+
+    it("keeps them after DISCONNECT without Duration while asleep", async () => {
+      const { gateway } = await asleepHolding("sleepy-k2", 60);
+      const d = devices[devices.length - 1] as SleepyDevice;
+      d.send({ type: MsgType.Disconnect, duration: undefined });
+      await d.expect(MsgType.Disconnect);
+      const back = await device("sleepy-k2");
+      expect((await back.reconnect()).map((m) => m.payload)).toEqual(["m0", "m1", "m2"]);
+      expect(gateway.counters.sleepDiscarded).toBe(0);
+    });
+
+    it("discards them on CONNECT with CleanSession 1", async () => {
+      const { gateway, watcher } = await asleepHolding("sleepy-k3", 2);
+      await watcher.waitFor((m) => m.topic === "wills/sleepy-k3" && m.payload === "gone", 6000);
+      const back = await device("sleepy-k3");
+      expect(await back.reconnect(600, true)).toEqual([]);
+      expect(gateway.counters.sleepDiscarded).toBe(3);
+      if (gateway.store !== undefined) expect(await gateway.store.messages("sleepy-k3")).toEqual([]);
+      // Nor are they delivered to a CleanSession 0 CONNECT after that.
+      expect(await back.reconnect()).toEqual([]);
+    });
+  });
+
   it("is supervised by its sleep duration, not its keep-alive", async () => {
     const { watcher } = await setup({ graceMs: 0 });
     const d = await device("sleepy-6");

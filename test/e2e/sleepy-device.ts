@@ -137,10 +137,10 @@ export class SleepyDevice {
     return this.delivered.slice(start);
   }
 
-  /** CONNECT (CleanSession 0) while asleep: CONNACK, then answers everything until the line is quiet. */
-  async reconnect(quietMs = 600): Promise<Delivered[]> {
+  /** CONNECT (CleanSession 0 unless asked) while asleep or after the session ended: CONNACK, then answers everything until the line is quiet. */
+  async reconnect(quietMs = 600, cleanSession = false): Promise<Delivered[]> {
     const start = this.delivered.length;
-    this.send({ type: MsgType.Connect, will: false, cleanSession: false, duration: 60, clientId: this.clientId });
+    this.send({ type: MsgType.Connect, will: false, cleanSession, duration: 60, clientId: this.clientId });
     for (;;) {
       const m = await this.next(quietMs);
       if (m === undefined) break;

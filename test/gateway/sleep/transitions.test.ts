@@ -3,7 +3,7 @@ import { MsgType, type Message, type Publish } from "../../../protocol";
 import { step } from "../../../gateway/session/machine";
 import { newSession } from "../../../gateway/session/session";
 import { TopicTable } from "../../../gateway/session/topics";
-import { takeOver } from "../../../gateway/sleep/transitions";
+import { carryKept, takeAcknowledged, takeOver } from "../../../gateway/sleep/transitions";
 import { newCounters, type Delivery, type Effect, type Session, type SessionContext, type SessionEvent } from "../../../gateway/session/types";
 
 /**
@@ -256,6 +256,60 @@ describe("sleeping clients (fake clock), §6.14", () => {
       step(s, { kind: "frame", message: { type: MsgType.PubAck, topicId: (first[1] as Publish).topicId, msgId: (first[1] as Publish).msgId, returnCode: 0 } }, 220, fresh.ctx, rest);
       expect(sent(rest).map(text)).toEqual(["h0", "h2"]);
     }
+  });
+
+  it("lost while asleep with CleanSession 0: the acknowledged QoS 1/2 messages are kept and come first after the next CONNACK, before newer ones", () => {
+    const old = fixture();
+    sleepFor(old, 1, 0);
+    const stored: string[] = [];
+    old.run({ kind: "upMessage", delivery: delivery("s/kept", "k1", 1, stored, true) }, 10);
+    old.run({ kind: "upMessage", delivery: delivery("s/kept", "k0", 0) }, 20);
+    old.run({ kind: "upMessage", delivery: delivery("s/kept", "k2", 2, stored, true) }, 30);
+    expect(kinds(old.run({ kind: "tick" }, 1000 + GRACE))).toEqual(["upClose", "end"]);
+    expect(old.s.state).toBe("lost");
+    const { kept, discarded } = takeAcknowledged(old.s);
+    expect(kept.map((h) => Buffer.from(h.payload).toString())).toEqual(["k1", "k2"]);
+    expect(discarded).toBe(1);
+    expect(old.s.sleep?.buffer.length).toBe(0);
+
+    const fresh = fixture();
+    const s = newSession("127.0.0.1:2", new TopicTable(10, new Map(), new Map()), 5000);
+    s.outQueue.push(delivery("s/kept", "newer", 1));
+    carryKept(s, kept);
+    step(s, { kind: "frame", message: { type: MsgType.Connect, will: false, cleanSession: false, duration: 30, clientId: "sleepy" } }, 5000, fresh.ctx, []);
+    const connack: Effect[] = [];
+    step(s, { kind: "upConnack", ok: true, refused: false }, 5010, fresh.ctx, connack);
+    const first = sent(connack);
+    expect(first[0]).toEqual({ type: MsgType.ConnAck, returnCode: 0 });
+    // REGISTER first: the new session does not know the topic yet.
+    expect(first[1]?.type).toBe(MsgType.Register);
+    const texts: string[] = [];
+    let next = first.slice(1);
+    for (let i = 0; i < 10 && next.length > 0; i++) {
+      const out: Effect[] = [];
+      for (const m of next) {
+        if (m.type === MsgType.Register) step(s, { kind: "frame", message: { type: MsgType.RegAck, topicId: m.topicId, msgId: m.msgId, returnCode: 0 } }, 5020, fresh.ctx, out);
+        if (m.type === MsgType.Publish) {
+          texts.push(text(m));
+          const answer: Message = m.qos === 2 ? { type: MsgType.PubRec, msgId: m.msgId } : { type: MsgType.PubAck, topicId: m.topicId, msgId: m.msgId, returnCode: 0 };
+          step(s, { kind: "frame", message: answer }, 5020, fresh.ctx, out);
+        }
+        if (m.type === MsgType.PubRel) step(s, { kind: "frame", message: { type: MsgType.PubComp, msgId: m.msgId } }, 5020, fresh.ctx, out);
+      }
+      for (const e of out) if (e.kind === "upAck") e.token();
+      next = sent(out);
+    }
+    expect(texts).toEqual(["k1", "k2", "newer"]);
+    // Each durable copy is deleted once the client has the message.
+    expect(stored).toEqual(["k1", "k2"]);
+  });
+
+  it("lost while asleep with CleanSession 1: nothing is kept", () => {
+    const f = fixture(undefined, true);
+    sleepFor(f, 1, 0);
+    f.run({ kind: "upMessage", delivery: delivery("ab", "c1", 1) }, 10);
+    f.run({ kind: "tick" }, 1000 + GRACE);
+    expect(takeAcknowledged(f.s)).toEqual({ kept: [], discarded: 1 });
   });
 
   it("overflow with CleanSession 1: a QoS 1 that cannot be held is acknowledged, dropped and counted (no persistent session keeps it)", () => {
