@@ -12,6 +12,10 @@ import { sinkFor } from "./upstream-sink";
 export async function restoreSleepers(shell: Shell, links: Link[], store: SessionStore): Promise<void> {
   const { config, log, ctx } = shell;
   for (const record of await store.sessions()) {
+    if (record.state === "active") {
+      await restoreKept(shell, store, record.clientId);
+      continue;
+    }
     if (record.state !== "asleep" && record.state !== "awake") continue;
     const link = links.find((l) => l.name === record.link);
     const table = link === undefined ? undefined : shell.byLink.get(link);
@@ -41,4 +45,13 @@ export async function restoreSleepers(shell: Shell, links: Link[], store: Sessio
     c.session.deadline = computeDeadline(c.session, ctx);
     log.info("session-restored", { clientId, messages: messages.length, link: link.name, address: record.address });
   }
+}
+
+/** A session that ended (or was connected) with QoS 1/2 messages still stored: they wait again for its next CONNECT with CleanSession 0. */
+async function restoreKept(shell: Shell, store: SessionStore, clientId: string): Promise<void> {
+  const messages = await store.messages(clientId);
+  if (messages.length === 0) return;
+  const held = messages.map((m) => ({ topicName: m.topicName, payload: m.payload, qos: m.qos, retain: m.retain, token: deleteToken(shell, store, clientId, m.seq) }));
+  shell.kept.set(clientId, held);
+  shell.log.info("sleep-messages-kept", { clientId, messages: held.length, reason: "restored from the session store after a restart", until: "CONNECT with CleanSession 0" });
 }

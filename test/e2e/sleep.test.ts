@@ -208,6 +208,18 @@ describe.each(available)("sleeping clients over UDP with $name", (brokerUnderTes
       if (gateway.store !== undefined) expect(await gateway.store.messages("sleepy-k1")).toEqual([]);
     });
 
+    it.skipIf(path !== undefined)("keeps them across a restart of the gateway on the same store", async () => {
+      const { gateway, watcher } = await asleepHolding("sleepy-k4", 2);
+      await watcher.waitFor((m) => m.topic === "wills/sleepy-k4" && m.payload === "gone", 6000);
+      const storePath = gateway.config.sleep.store.path;
+      await (h as Harness).close();
+      h = await startHarness(broker.broker, { sleep: { graceMs: 200, store: { path: storePath } } });
+      const back = await device("sleepy-k4");
+      // A new address: the harness listens on a new port.
+      expect((await back.reconnect()).map((m) => m.payload)).toEqual(["m0", "m1", "m2"]);
+      expect(await (h.gateway.store as NonNullable<Harness["gateway"]["store"]>).messages("sleepy-k4")).toEqual([]);
+    });
+
     it("keeps them after DISCONNECT without Duration while asleep", async () => {
       const { gateway } = await asleepHolding("sleepy-k2", 60);
       const d = devices[devices.length - 1] as SleepyDevice;
