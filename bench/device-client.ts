@@ -22,7 +22,7 @@ try {
   console.log(`Espruino, library minified (mqttsn-client.min.js)           ${size("espruino/mqttsn-client.min.js")}`);
   console.log(`Espruino, example with the library (publish.min.js)          ${size("espruino/publish.min.js")}`);
 
-  console.log("\n## Lua: bytes allocated per operation in steady state (collector stopped, collectgarbage(\"count\"))");
+  console.log('\n## Lua: bytes allocated per operation in steady state (collector stopped, collectgarbage("count"))');
   for (const lua of ["lua5.1", "lua5.3"]) {
     try {
       const out = execFileSync(lua, ["bench/device-client-alloc.lua", join(dir, "lua"), "20000"], { encoding: "utf8" });
@@ -43,7 +43,9 @@ try {
   const codeBytes = size("espruino/publish.min.js");
   console.log(`client state (core, topic table, buffers, app, handler)     ~${estimate.total} variables`);
   for (const [k, v] of Object.entries(estimate.parts)) console.log(`  ${k.padEnd(56)} ${v}`);
-  console.log(`function code if kept in RAM (publish.min.js / 12 chars per variable) ~${Math.ceil(codeBytes / 12)} variables`);
+  console.log(
+    `function code if kept in RAM (publish.min.js / 12 chars per variable) ~${Math.ceil(codeBytes / 12)} variables`,
+  );
   console.log("function code when saved to flash and run from there: ~0 variables (code stays in flash)");
 } finally {
   rmSync(dir, { recursive: true, force: true });
@@ -62,7 +64,11 @@ try {
  */
 function espruinoVariables(shortened: RegExp): { total: number; parts: Record<string, number> } {
   const options = defaultOptions("espruino-1", Math.random);
-  const app = new PublishApp({ topic: "sensors/espruino", count: 5, qos: 1, subscribe: "" }, { line: () => {}, finished: () => {} }, new Uint8Array(32) as unknown as number[]);
+  const app = new PublishApp(
+    { topic: "sensors/espruino", count: 5, qos: 1, subscribe: "" },
+    { line: () => {}, finished: () => {} },
+    new Uint8Array(32) as unknown as number[],
+  );
   const inflight = [new Uint8Array(128), new Uint8Array(128)];
   const client = new MqttSnClient(
     { send: () => {}, broadcast: () => {}, selectGateway: () => {} },
@@ -72,7 +78,8 @@ function espruinoVariables(shortened: RegExp): { total: number; parts: Record<st
   );
   app.client = client;
   const rx = new Uint8Array(128);
-  const deliver = (m: Message) => client.receive(rx as unknown as number[], encode(m, rx as unknown as number[], 0), true);
+  const deliver = (m: Message) =>
+    client.receive(rx as unknown as number[], encode(m, rx as unknown as number[], 0), true);
   client.start(0);
   deliver({ type: MsgType.ConnAck, returnCode: 0 });
   const r = client.register("sensors/espruino");

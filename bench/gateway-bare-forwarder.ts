@@ -32,7 +32,9 @@ socket.on("message", (frame, rinfo) => {
     const payload = frame.subarray(m.dataOffset, m.dataOffset + m.dataLength);
     if (m.qos === 1) {
       const { topicId, msgId } = m;
-      c.mqtt.publish(topic, payload, { qos: 1 }, () => reply({ type: MsgType.PubAck, topicId, msgId, returnCode: 0 }, rinfo.port, rinfo.address));
+      c.mqtt.publish(topic, payload, { qos: 1 }, () =>
+        reply({ type: MsgType.PubAck, topicId, msgId, returnCode: 0 }, rinfo.port, rinfo.address),
+      );
     } else c.mqtt.publish(topic, payload, { qos: 0 });
   }
 });

@@ -30,7 +30,8 @@ function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   if (i < 0) return fallback;
   const value = Number(process.argv[i + 1]);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} needs a positive integer, got ${process.argv[i + 1]}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`--${name} needs a positive integer, got ${process.argv[i + 1]}`);
   return value;
 }
 
@@ -60,10 +61,18 @@ function report(title: string, before: Memory, empty: Memory, full: Memory, held
   const perClientBytes = (total(empty) - total(before)) / clients;
   const perMessageBytes = (total(full) - total(empty)) / held;
   console.log(title);
-  console.log(`  heap+arrayBuffers  idle ${kib(total(before))}, ${clients} sleeping ${kib(total(empty))}, ${held} held ${kib(total(full))}`);
-  console.log(`  rss                idle ${kib(before.rss)}, ${clients} sleeping ${kib(empty.rss)}, ${held} held ${kib(full.rss)}`);
-  console.log(`  per sleeping client (empty buffer)  ${perClientBytes.toFixed(0)} octets heap (rss ${((empty.rss - before.rss) / clients).toFixed(0)})`);
-  console.log(`  per buffered message                ${perMessageBytes.toFixed(0)} octets heap (rss ${((full.rss - empty.rss) / held).toFixed(0)}), payload ${payloadBytes} + topic ${topicOf(0).length}`);
+  console.log(
+    `  heap+arrayBuffers  idle ${kib(total(before))}, ${clients} sleeping ${kib(total(empty))}, ${held} held ${kib(total(full))}`,
+  );
+  console.log(
+    `  rss                idle ${kib(before.rss)}, ${clients} sleeping ${kib(empty.rss)}, ${held} held ${kib(full.rss)}`,
+  );
+  console.log(
+    `  per sleeping client (empty buffer)  ${perClientBytes.toFixed(0)} octets heap (rss ${((empty.rss - before.rss) / clients).toFixed(0)})`,
+  );
+  console.log(
+    `  per buffered message                ${perMessageBytes.toFixed(0)} octets heap (rss ${((full.rss - empty.rss) / held).toFixed(0)}), payload ${payloadBytes} + topic ${topicOf(0).length}`,
+  );
 }
 
 function direct(): void {
@@ -71,13 +80,22 @@ function direct(): void {
   const received = Buffer.alloc(64 * 1024, 7);
   const before = measure();
   const buffers = new Map<string, SleepBuffer>();
-  for (let c = 0; c < clients; c++) buffers.set(`sensor-${c}`, new SleepBuffer({ maxMessages: Math.max(limits.maxMessages, perClient), maxBytes: limits.maxBytes }));
+  for (let c = 0; c < clients; c++)
+    buffers.set(
+      `sensor-${c}`,
+      new SleepBuffer({ maxMessages: Math.max(limits.maxMessages, perClient), maxBytes: limits.maxBytes }),
+    );
   const empty = measure();
   let held = 0;
   let c = 0;
   for (const buffer of buffers.values()) {
     for (let m = 0; m < perClient; m++) {
-      const message: BufferedMessage = { topicName: topicOf(c), payload: new Uint8Array(received.subarray(m, m + payloadBytes)), qos: (m % 3) as 0 | 1 | 2, retain: false };
+      const message: BufferedMessage = {
+        topicName: topicOf(c),
+        payload: new Uint8Array(received.subarray(m, m + payloadBytes)),
+        qos: (m % 3) as 0 | 1 | 2,
+        retain: false,
+      };
       if (buffer.offer(message).kept) held++;
     }
     c++;
@@ -86,11 +104,20 @@ function direct(): void {
   // Read after the measurement, so the buffers are alive while it is taken.
   let stillHeld = 0;
   for (const buffer of buffers.values()) stillHeld += buffer.length;
-  report(`sleep buffers alone (--direct): ${clients} clients × ${perClient} messages (${stillHeld} held)`, before, empty, full, held);
+  report(
+    `sleep buffers alone (--direct): ${clients} clients × ${perClient} messages (${stillHeld} held)`,
+    before,
+    empty,
+    full,
+    held,
+  );
 }
 
 type ToChild = { kind: "measure" } | { kind: "held" } | { kind: "stop" };
-type FromChild = { kind: "ready"; udp: string; brokerUrl: string } | { kind: "memory"; memory: Memory } | { kind: "held"; held: number };
+type FromChild =
+  | { kind: "ready"; udp: string; brokerUrl: string }
+  | { kind: "memory"; memory: Memory }
+  | { kind: "held"; held: number };
 
 /** The gateway process: started by the parent with an IPC channel. */
 async function child(broker: string): Promise<void> {
@@ -125,7 +152,11 @@ async function child(broker: string): Promise<void> {
   send({ kind: "ready", udp: gateway.udpAddresses[0] as string, brokerUrl: gateway.brokerUrl });
 }
 
-function ask<T extends FromChild["kind"]>(gw: ChildProcess, request: ToChild, answer: T): Promise<Extract<FromChild, { kind: T }>> {
+function ask<T extends FromChild["kind"]>(
+  gw: ChildProcess,
+  request: ToChild,
+  answer: T,
+): Promise<Extract<FromChild, { kind: T }>> {
   return new Promise((resolve) => {
     const on = (m: FromChild): void => {
       if (m.kind !== answer) return;
@@ -152,14 +183,30 @@ async function throughGateway(): Promise<void> {
       stopBroker = () => m.stop();
     } else broker = "embedded";
   }
-  const gw = fork(fileURLToPath(import.meta.url), ["--child", broker, "--clients", String(clients), "--messages", String(perClient), "--payload", String(payloadBytes)], {
-    execArgv: ["--expose-gc", "--import", "tsx"],
-  });
-  const ready = await new Promise<Extract<FromChild, { kind: "ready" }>>((resolve) => gw.once("message", (m: FromChild) => resolve(m as Extract<FromChild, { kind: "ready" }>)));
+  const gw = fork(
+    fileURLToPath(import.meta.url),
+    [
+      "--child",
+      broker,
+      "--clients",
+      String(clients),
+      "--messages",
+      String(perClient),
+      "--payload",
+      String(payloadBytes),
+    ],
+    {
+      execArgv: ["--expose-gc", "--import", "tsx"],
+    },
+  );
+  const ready = await new Promise<Extract<FromChild, { kind: "ready" }>>((resolve) =>
+    gw.once("message", (m: FromChild) => resolve(m as Extract<FromChild, { kind: "ready" }>)),
+  );
   const before = (await ask(gw, { kind: "measure" }, "memory")).memory;
 
   const devices: SleepyDevice[] = [];
-  for (let c = 0; c < clients; c++) devices.push(await SleepyDevice.open(ready.udp, `sensor-${String(c).padStart(5, "0")}`));
+  for (let c = 0; c < clients; c++)
+    devices.push(await SleepyDevice.open(ready.udp, `sensor-${String(c).padStart(5, "0")}`));
   await inBatches(devices, 50, async (d) => {
     await d.connectPersistent({ keepAlive: 3600 });
     await d.subscribe(topicOf(devices.indexOf(d)), 1);

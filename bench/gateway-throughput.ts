@@ -56,7 +56,9 @@ function rssMb(pid: number): number {
 
 /** Datagrams the kernel dropped because a UDP receive buffer was full (all sockets of this machine). */
 function udpRcvbufErrors(): number {
-  const lines = readFileSync("/proc/net/snmp", "utf8").split("\n").filter((l) => l.startsWith("Udp:"));
+  const lines = readFileSync("/proc/net/snmp", "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith("Udp:"));
   const names = (lines[0] ?? "").split(/\s+/);
   const values = (lines[1] ?? "").split(/\s+/);
   return Number(values[names.indexOf("RcvbufErrors")]);
@@ -140,7 +142,18 @@ class BenchClient {
     let t = this.templates.get(topic + qos);
     if (t === undefined) {
       const data = Buffer.alloc(PAYLOAD);
-      t = frame({ type: MsgType.Publish, dup: false, qos, retain: false, topicIdType: 0, topicId: this.topicIds.get(topic) as number, msgId: 0, data: data as unknown as Bytes, dataOffset: 0, dataLength: PAYLOAD });
+      t = frame({
+        type: MsgType.Publish,
+        dup: false,
+        qos,
+        retain: false,
+        topicIdType: 0,
+        topicId: this.topicIds.get(topic) as number,
+        msgId: 0,
+        data: data as unknown as Bytes,
+        dataOffset: 0,
+        dataLength: PAYLOAD,
+      });
       this.templates.set(topic + qos, t);
     }
     const b = Buffer.from(t);
@@ -158,11 +171,29 @@ async function main(): Promise<void> {
   const mosquitto = await startMosquitto(["max_queued_messages 1000000", "max_inflight_messages 0"]);
   const dir = mkdtempSync(join(tmpdir(), "gwbench-"));
   const configFile = join(dir, "gateway.json");
-  writeFileSync(configFile, JSON.stringify({ limits: { maxClients: 10_000, maxInflight: 1000 }, timers: { advertiseIntervalS: 0 } }));
+  writeFileSync(
+    configFile,
+    JSON.stringify({ limits: { maxClients: 10_000, maxInflight: 1000 }, timers: { advertiseIntervalS: 0 } }),
+  );
   const profileArgs = args.profile !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${args.profile}`] : [];
   const gw = args.bare
-    ? spawn(process.execPath, [...profileArgs, "--import", "tsx", "bench/gateway-bare-forwarder.ts", mosquitto.url], { stdio: ["ignore", "pipe", "inherit"] })
-    : spawn(process.execPath, [...profileArgs, "bin/mqttsn-gateway.js", "--udp", "127.0.0.1:0", "--broker", mosquitto.url, "--config", configFile], { stdio: ["ignore", "pipe", "inherit"] });
+    ? spawn(process.execPath, [...profileArgs, "--import", "tsx", "bench/gateway-bare-forwarder.ts", mosquitto.url], {
+        stdio: ["ignore", "pipe", "inherit"],
+      })
+    : spawn(
+        process.execPath,
+        [
+          ...profileArgs,
+          "bin/mqttsn-gateway.js",
+          "--udp",
+          "127.0.0.1:0",
+          "--broker",
+          mosquitto.url,
+          "--config",
+          configFile,
+        ],
+        { stdio: ["ignore", "pipe", "inherit"] },
+      );
   let out = "";
   gw.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   while (!/ready/.test(out)) await sleep(50);
@@ -183,19 +214,26 @@ async function main(): Promise<void> {
       replies.push((m) => resolve(m as T));
       sub.send({ cmd });
     });
-  const count = async (phase: string): Promise<number> => (await ask<{ counts: Record<string, number> }>("counts")).counts[phase] ?? 0;
+  const count = async (phase: string): Promise<number> =>
+    (await ask<{ counts: Record<string, number> }>("counts")).counts[phase] ?? 0;
 
   const clients: BenchClient[] = [];
   for (let i = 0; i < CLIENTS; i++) clients.push(await BenchClient.open(udpPort));
   await Promise.all(clients.map((c, i) => c.connect(`bench-${i}`)));
   const phases = [...RATES.map((r) => `q0r${r}`), "q1", "lat"];
-  await Promise.all(clients.map(async (c, i) => {
-    let id = 1;
-    for (const p of phases) await c.register(`bench/${p}/${i}`, id++);
-  }));
-  console.log(`load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")} on ${(await import("node:os")).cpus().length} cores (other work on the machine skews every figure)`);
+  await Promise.all(
+    clients.map(async (c, i) => {
+      let id = 1;
+      for (const p of phases) await c.register(`bench/${p}/${i}`, id++);
+    }),
+  );
+  console.log(
+    `load average ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")} on ${(await import("node:os")).cpus().length} cores (other work on the machine skews every figure)`,
+  );
   if (args.bare) console.log("BASELINE: the bare forwarder (dgram → mqtt.js), not the gateway");
-  console.log(`gateway pid ${pid}, ${CLIENTS} clients connected, Mosquitto ${mosquitto.url}; RSS after connect ${rssMb(pid).toFixed(1)} MB`);
+  console.log(
+    `gateway pid ${pid}, ${CLIENTS} clients connected, Mosquitto ${mosquitto.url}; RSS after connect ${rssMb(pid).toFixed(1)} MB`,
+  );
   console.log("");
 
   /** Sends QoS 0 at `rate` messages/s for SECONDS, round-robin over the clients, paced every millisecond. */
@@ -282,7 +320,9 @@ async function main(): Promise<void> {
     const cpuSeconds = (cpuTicks(pid) - t0) / 100;
     const cpu = cpuSeconds / elapsed;
     console.log("");
-    console.log(`QoS 1, ${WINDOW} in flight per client: ${acked} PUBACKs in ${elapsed.toFixed(2)} s = ${(acked / elapsed).toFixed(0)}/s acknowledged; delivered ${got}, lost ${sent - got}; gateway CPU ${(cpu * 100).toFixed(0)}%, ${((cpuSeconds / acked) * 1e6).toFixed(1)} µs CPU per message (one full core ≈ ${(acked / cpuSeconds).toFixed(0)}/s), RSS ${rssMb(pid).toFixed(1)} MB`);
+    console.log(
+      `QoS 1, ${WINDOW} in flight per client: ${acked} PUBACKs in ${elapsed.toFixed(2)} s = ${(acked / elapsed).toFixed(0)}/s acknowledged; delivered ${got}, lost ${sent - got}; gateway CPU ${(cpu * 100).toFixed(0)}%, ${((cpuSeconds / acked) * 1e6).toFixed(1)} µs CPU per message (one full core ≈ ${(acked / cpuSeconds).toFixed(0)}/s), RSS ${rssMb(pid).toFixed(1)} MB`,
+    );
     for (const c of clients) c.onPubAck = undefined;
   }
 
@@ -313,10 +353,14 @@ async function main(): Promise<void> {
   }
   const bare = (await ask<{ latencies: number[] }>("latency-stop")).latencies.sort((a, b) => a - b);
   console.log("");
-  console.log(`Latency at ${LAT_RATE.toLocaleString("en")} QoS 0 messages/s, send → subscriber, µs (${via.length} and ${bare.length} samples):`);
+  console.log(
+    `Latency at ${LAT_RATE.toLocaleString("en")} QoS 0 messages/s, send → subscriber, µs (${via.length} and ${bare.length} samples):`,
+  );
   console.log(`  through the gateway: p50 ${percentile(via, 50)}  p99 ${percentile(via, 99)}`);
   console.log(`  bare mqtt.js → Mosquitto: p50 ${percentile(bare, 50)}  p99 ${percentile(bare, 99)}`);
-  console.log(`  added by the gateway (UDP hop + gateway): p50 ${percentile(via, 50) - percentile(bare, 50)}  p99 ${percentile(via, 99) - percentile(bare, 99)}`);
+  console.log(
+    `  added by the gateway (UDP hop + gateway): p50 ${percentile(via, 50) - percentile(bare, 50)}  p99 ${percentile(via, 99) - percentile(bare, 99)}`,
+  );
 
   await direct.endAsync();
   for (const c of clients) c.close();

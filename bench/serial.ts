@@ -12,7 +12,9 @@ import { SerialPort } from "serialport";
 import { createFramer, FRAMINGS, type Framing } from "../transports/serial/framing";
 import { SerialLink } from "../transports/serial/serial-link";
 
-const { values: args } = parseArgs({ options: { frames: { type: "string", default: "5000" }, size: { type: "string", default: "40" } } });
+const { values: args } = parseArgs({
+  options: { frames: { type: "string", default: "5000" }, size: { type: "string", default: "40" } },
+});
 const FRAMES = Number(args.frames);
 const SIZE = Number(args.size);
 

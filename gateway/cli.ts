@@ -54,7 +54,8 @@ export function parseCli(argv: string[]): CliResult {
   const overrides: Record<string, unknown> = {};
   if (v.udp !== undefined) overrides.udp = v.udp;
   if (v.broker !== undefined) overrides.broker = v.broker;
-  if (v.serial !== undefined) overrides.serial = [...config.serial, ...serialFlags(v.serial, v["serial-baud"], v["serial-framing"])];
+  if (v.serial !== undefined)
+    overrides.serial = [...config.serial, ...serialFlags(v.serial, v["serial-baud"], v["serial-framing"])];
   else if (v["serial-baud"] !== undefined || v["serial-framing"] !== undefined) {
     throw new Error("--serial-baud and --serial-framing apply to --serial PATH; add --serial PATH");
   }
@@ -67,8 +68,11 @@ export function parseCli(argv: string[]): CliResult {
     config = validateConfig(overrides, config);
   } catch (err) {
     if (err instanceof ConfigError) {
-      const flag = { udp: "--udp", broker: "--broker", logLevel: "--log-level", embeddedPort: "--embedded-port" }[err.key.replace(/\[\d+\]$/, "")];
-      if (flag !== undefined) throw new Error(`${flag} ${JSON.stringify(err.value)} is not allowed; allowed: ${err.allowed}`, { cause: err });
+      const flag = { udp: "--udp", broker: "--broker", logLevel: "--log-level", embeddedPort: "--embedded-port" }[
+        err.key.replace(/\[\d+\]$/, "")
+      ];
+      if (flag !== undefined)
+        throw new Error(`${flag} ${JSON.stringify(err.value)} is not allowed; allowed: ${err.allowed}`, { cause: err });
     }
     throw err;
   }
@@ -76,9 +80,14 @@ export function parseCli(argv: string[]): CliResult {
 }
 
 function serialFlags(paths: string[], baud: string | undefined, framing: string | undefined): unknown[] {
-  if (baud !== undefined && !/^\d+$/.test(baud)) throw new Error(`--serial-baud ${JSON.stringify(baud)} is not allowed; allowed: an integer from 50 to 4000000`);
+  if (baud !== undefined && !/^\d+$/.test(baud))
+    throw new Error(`--serial-baud ${JSON.stringify(baud)} is not allowed; allowed: an integer from 50 to 4000000`);
   if (framing !== undefined && framing !== "raw" && framing !== "slip") {
     throw new Error(`--serial-framing ${JSON.stringify(framing)} is not allowed; allowed: slip or raw`);
   }
-  return paths.map((path) => ({ path, baudRate: baud === undefined ? 115200 : Number(baud), framing: framing ?? "slip" }));
+  return paths.map((path) => ({
+    path,
+    baudRate: baud === undefined ? 115200 : Number(baud),
+    framing: framing ?? "slip",
+  }));
 }

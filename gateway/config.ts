@@ -151,15 +151,22 @@ const broker: Check = (key, value) => {
 };
 
 const udpList: Check = (key, value) => {
-  if (!Array.isArray(value) || value.length === 0) throw new ConfigError(key, value, 'a non-empty list of "HOST:PORT" strings, e.g. ["0.0.0.0:1884", "[::]:1884"]');
+  if (!Array.isArray(value) || value.length === 0)
+    throw new ConfigError(key, value, 'a non-empty list of "HOST:PORT" strings, e.g. ["0.0.0.0:1884", "[::]:1884"]');
   return value.map((entry, i) => {
     const parsed =
       typeof entry === "string"
         ? parseHostPort(entry)
-        : isPlainObject(entry) && typeof entry.host === "string" && typeof entry.port === "number" && Number.isInteger(entry.port) && entry.port >= 0 && entry.port <= 65535
+        : isPlainObject(entry) &&
+            typeof entry.host === "string" &&
+            typeof entry.port === "number" &&
+            Number.isInteger(entry.port) &&
+            entry.port >= 0 &&
+            entry.port <= 65535
           ? { host: entry.host, port: entry.port }
           : undefined;
-    if (parsed === undefined) throw new ConfigError(`${key}[${i}]`, entry, '"HOST:PORT", e.g. "0.0.0.0:1884" or "[::]:1884"');
+    if (parsed === undefined)
+      throw new ConfigError(`${key}[${i}]`, entry, '"HOST:PORT", e.g. "0.0.0.0:1884" or "[::]:1884"');
     return parsed;
   });
 };
@@ -179,15 +186,19 @@ const serialList: Check = (key, value) => {
     const at = `${key}[${i}]`;
     if (!isPlainObject(entry)) throw new ConfigError(at, entry, shape);
     for (const k of Object.keys(entry)) {
-      if (!["path", "baudRate", "framing", "mtu"].includes(k)) throw new ConfigError(`${at}.${k}`, entry[k], "no such key; known keys: path, baudRate, framing, mtu");
+      if (!["path", "baudRate", "framing", "mtu"].includes(k))
+        throw new ConfigError(`${at}.${k}`, entry[k], "no such key; known keys: path, baudRate, framing, mtu");
     }
-    if (typeof entry.path !== "string" || entry.path.length === 0) throw new ConfigError(`${at}.path`, entry.path, "a device path such as /dev/ttyUSB0");
+    if (typeof entry.path !== "string" || entry.path.length === 0)
+      throw new ConfigError(`${at}.path`, entry.path, "a device path such as /dev/ttyUSB0");
     if (paths.has(entry.path)) throw new ConfigError(`${at}.path`, entry.path, "a path not listed twice");
     paths.add(entry.path);
     const spec: SerialPortSpec = {
       path: entry.path,
-      baudRate: entry.baudRate === undefined ? 115200 : (int(50, 4_000_000)(`${at}.baudRate`, entry.baudRate) as number),
-      framing: entry.framing === undefined ? "slip" : (framing(`${at}.framing`, entry.framing) as SerialPortSpec["framing"]),
+      baudRate:
+        entry.baudRate === undefined ? 115200 : (int(50, 4_000_000)(`${at}.baudRate`, entry.baudRate) as number),
+      framing:
+        entry.framing === undefined ? "slip" : (framing(`${at}.framing`, entry.framing) as SerialPortSpec["framing"]),
     };
     if (entry.mtu !== undefined) spec.mtu = int(16, 65535)(`${at}.mtu`, entry.mtu) as number;
     return spec;
@@ -199,10 +210,12 @@ const blePeripherals: Check = (key, value) => {
   if (!Array.isArray(value)) throw new ConfigError(key, value, shape);
   return value.map((entry, i) => {
     const at = `${key}[${i}]`;
-    if (!isPlainObject(entry) || (entry.name === undefined && entry.address === undefined)) throw new ConfigError(at, entry, shape);
+    if (!isPlainObject(entry) || (entry.name === undefined && entry.address === undefined))
+      throw new ConfigError(at, entry, shape);
     const out: { name?: string; address?: string } = {};
     for (const [k, v] of Object.entries(entry)) {
-      if (k !== "name" && k !== "address") throw new ConfigError(`${at}.${k}`, v, "no such key; known keys: name, address");
+      if (k !== "name" && k !== "address")
+        throw new ConfigError(`${at}.${k}`, v, "no such key; known keys: name, address");
       if (typeof v !== "string" || v.length === 0) throw new ConfigError(`${at}.${k}`, v, "a non-empty string");
       if (k === "address" && !/^([0-9a-fA-F]{2}[:-]?){5}[0-9a-fA-F]{2}$|^[0-9a-fA-F-]{32,36}$/.test(v)) {
         throw new ConfigError(`${at}.${k}`, v, 'a Bluetooth address "aa:bb:cc:dd:ee:ff" or a noble peripheral id');
@@ -216,7 +229,11 @@ const blePeripherals: Check = (key, value) => {
 const advertiseTarget: Check = (key, value) => {
   if (value === "" || value === "auto") return value;
   if (typeof value === "string" && parseHostPort(value) !== undefined) return value;
-  throw new ConfigError(key, value, '"auto", "" (no ADVERTISE over UDP) or "HOST:PORT" of a broadcast or multicast address, e.g. "255.255.255.255:1884"');
+  throw new ConfigError(
+    key,
+    value,
+    '"auto", "" (no ADVERTISE over UDP) or "HOST:PORT" of a broadcast or multicast address, e.g. "255.255.255.255:1884"',
+  );
 };
 
 function topicTable(key: string, value: unknown): Record<string, number> {
@@ -230,7 +247,8 @@ function topicTable(key: string, value: unknown): Record<string, number> {
       throw new ConfigError(`${key}.${name}`, name, "a topic name without wildcards");
     }
     int(1, 0xfffe)(`${key}.${name}`, id);
-    if (ids.has(id as number)) throw new ConfigError(`${key}.${name}`, id, "an id not used by another topic of the same table");
+    if (ids.has(id as number))
+      throw new ConfigError(`${key}.${name}`, id, "an id not used by another topic of the same table");
     ids.add(id as number);
     out[name] = id as number;
   }
@@ -245,8 +263,10 @@ const predefined: Check = (key, value) => {
   for (const [k, v] of Object.entries(value)) {
     if (k === "global") shape.global = topicTable(`${key}.global`, v);
     else if (k === "clients") {
-      if (typeof v !== "object" || v === null || Array.isArray(v)) throw new ConfigError(`${key}.clients`, v, "an object of client id → {name: id}");
-      for (const [clientId, table] of Object.entries(v)) shape.clients[clientId] = topicTable(`${key}.clients.${clientId}`, table);
+      if (typeof v !== "object" || v === null || Array.isArray(v))
+        throw new ConfigError(`${key}.clients`, v, "an object of client id → {name: id}");
+      for (const [clientId, table] of Object.entries(v))
+        shape.clients[clientId] = topicTable(`${key}.clients.${clientId}`, table);
     } else throw new ConfigError(`${key}.${k}`, v, `no such key; known keys: global, clients`);
   }
   return shape;
@@ -305,7 +325,8 @@ export function validateConfig(input: unknown, base: GatewayConfig = defaultConf
   const out = structuredClone(base) as unknown as Record<string, unknown>;
   for (const [key, value] of Object.entries(input)) {
     const rule = schema[key];
-    if (rule === undefined) throw new ConfigError(key, value, `no such key; known keys: ${Object.keys(schema).join(", ")}`);
+    if (rule === undefined)
+      throw new ConfigError(key, value, `no such key; known keys: ${Object.keys(schema).join(", ")}`);
     if (typeof rule === "function") {
       out[key] = rule(key, value);
       continue;
@@ -314,7 +335,8 @@ export function validateConfig(input: unknown, base: GatewayConfig = defaultConf
     const section = out[key] as Record<string, unknown>;
     for (const [sub, subValue] of Object.entries(value)) {
       const check = rule[sub];
-      if (check === undefined) throw new ConfigError(`${key}.${sub}`, subValue, `no such key; known keys: ${Object.keys(rule).join(", ")}`);
+      if (check === undefined)
+        throw new ConfigError(`${key}.${sub}`, subValue, `no such key; known keys: ${Object.keys(rule).join(", ")}`);
       section[sub] = check(`${key}.${sub}`, subValue);
     }
   }

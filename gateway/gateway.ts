@@ -45,7 +45,10 @@ export interface RunningGateway {
 }
 
 /** Wires the I/O shell (gateway/shell/) around the session state machines: links, upstream, store, timer. */
-export async function startGateway(input: GatewayConfig | unknown, options: GatewayOptions = {}): Promise<RunningGateway> {
+export async function startGateway(
+  input: GatewayConfig | unknown,
+  options: GatewayOptions = {},
+): Promise<RunningGateway> {
   const config = validateConfig(input ?? {});
   const log = throttled(options.log ?? silentLog);
   const now = options.now ?? Date.now;
@@ -125,7 +128,8 @@ export async function startGateway(input: GatewayConfig | unknown, options: Gate
       closing = (async () => {
         stopTicking();
         shell.shuttingDown = true;
-        for (const table of shell.byLink.values()) for (const c of [...table.values()]) shell.run(c, { kind: "shutdown" });
+        for (const table of shell.byLink.values())
+          for (const c of [...table.values()]) shell.run(c, { kind: "shutdown" });
         await upstream.close();
         await Promise.all(links.map((l) => l.close()));
         if (broker !== undefined) await broker.close();

@@ -40,5 +40,10 @@ export function throttled(log: Log, intervalMs = 1000, now: () => number = Date.
       last.set(event, { at: t, suppressed: 0 });
       write(event, suppressed > 0 ? { ...fields, suppressed } : fields);
     };
-  return { debug: (e, f) => log.debug(e, f), info: (e, f) => log.info(e, f), warn: gate((e, f) => log.warn(e, f)), error: gate((e, f) => log.error(e, f)) };
+  return {
+    debug: (e, f) => log.debug(e, f),
+    info: (e, f) => log.info(e, f),
+    warn: gate((e, f) => log.warn(e, f)),
+    error: gate((e, f) => log.error(e, f)),
+  };
 }

@@ -43,7 +43,9 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
   const brokerText = config.broker === "embedded" ? `${gateway.brokerUrl} (embedded)` : gateway.brokerUrl;
   const otherLinks = gateway.links.slice(gateway.udpAddresses.length).map((l) => `${l.name}; `);
-  process.stdout.write(`mqttsn-gateway ready: MQTT-SN on udp ${gateway.udpAddresses.join(", udp ")}; ${otherLinks.join("")}broker ${brokerText}\n`);
+  process.stdout.write(
+    `mqttsn-gateway ready: MQTT-SN on udp ${gateway.udpAddresses.join(", udp ")}; ${otherLinks.join("")}broker ${brokerText}\n`,
+  );
 }
 
 void main();

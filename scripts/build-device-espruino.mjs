@@ -21,7 +21,11 @@ const TARGETS = [
   // Espruino's dgram module comes from its require(), outside the bundle: esbuild would wrap a
   // require() it sees in a module-system shim. Boards without networking have no dgram: then only
   // the serial transport works.
-  { entry: "device-client/examples/espruino-publish.ts", file: "publish.min.js", banner: 'var MQTTSN_DGRAM;try{MQTTSN_DGRAM=require("dgram")}catch(e){}' },
+  {
+    entry: "device-client/examples/espruino-publish.ts",
+    file: "publish.min.js",
+    banner: 'var MQTTSN_DGRAM;try{MQTTSN_DGRAM=require("dgram")}catch(e){}',
+  },
 ];
 
 /** Builds both files into out; returns { file: bytes }. */
@@ -53,5 +57,9 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const i = process.argv.indexOf("--out");
   const out = i > 0 && process.argv[i + 1] ? process.argv[i + 1] : "dist/espruino";
   const sizes = await buildDeviceEspruino(out);
-  console.log(`build:espruino: ${Object.entries(sizes).map(([f, n]) => `${out}/${f} (${n} bytes)`).join(", ")}`);
+  console.log(
+    `build:espruino: ${Object.entries(sizes)
+      .map(([f, n]) => `${out}/${f} (${n} bytes)`)
+      .join(", ")}`,
+  );
 }

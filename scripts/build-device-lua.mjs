@@ -15,11 +15,13 @@ function outDir() {
 
 /** Drops whole-line comments and indentation: TSTL emits no long strings, so this is safe here. */
 export function compact(lua) {
-  return lua
-    .split("\n")
-    .map((line) => line.trim())
-    .filter((line) => line !== "" && !(line.startsWith("--") && !line.startsWith("--[[")))
-    .join("\n") + "\n";
+  return (
+    lua
+      .split("\n")
+      .map((line) => line.trim())
+      .filter((line) => line !== "" && !(line.startsWith("--") && !line.startsWith("--[[")))
+      .join("\n") + "\n"
+  );
 }
 
 function wrap(bundle, adapterSource, adapterName) {
@@ -40,11 +42,15 @@ export function buildDeviceLua(out = outDir()) {
   mkdirSync(join(out, ".."), { recursive: true });
   const tmp = mkdtempSync(join(out, "..", ".device-lua-"));
   try {
-    execFileSync("npx", ["--no-install", "tstl", "-p", "tsconfig.device-lua.json", "--outDir", join(tmp, "tstl")], { stdio: "inherit" });
+    execFileSync("npx", ["--no-install", "tstl", "-p", "tsconfig.device-lua.json", "--outDir", join(tmp, "tstl")], {
+      stdio: "inherit",
+    });
     const bundle = readFileSync(join(tmp, "tstl", "mqttsn-client.lua"), "utf8");
     const files = {
       "mqttsn-client.lua": wrap(bundle, readFileSync("device-client/lua/luasocket.lua", "utf8"), "LuaSocketClient"),
-      "mqttsn-nodemcu.lua": compact(wrap(bundle, readFileSync("device-client/nodemcu/nodemcu.lua", "utf8"), "NodeMcuClient")),
+      "mqttsn-nodemcu.lua": compact(
+        wrap(bundle, readFileSync("device-client/nodemcu/nodemcu.lua", "utf8"), "NodeMcuClient"),
+      ),
       "examples/publish.lua": readFileSync("device-client/examples/lua/publish.lua", "utf8"),
       "examples/nodemcu-publish.lua": readFileSync("device-client/examples/lua/nodemcu-publish.lua", "utf8"),
     };

@@ -23,7 +23,11 @@ export const FORWARDER_HEADER_ROOM = 32;
 /** The serial and BLE links a gateway config asks for, built but not opened. */
 export function streamLinks(serial: SerialPortSpec[], ble: BleSpec, maxMessageSize: number, log: Log): Link[] {
   const mtu = Math.min(maxMessageSize + FORWARDER_HEADER_ROOM, 65535);
-  const links: Link[] = serial.map((spec) => new SerialLink({ path: spec.path, baudRate: spec.baudRate, framing: spec.framing, mtu: spec.mtu ?? mtu, log }));
-  if (ble.peripherals.length > 0) links.push(new BleLink({ peripherals: ble.peripherals, framing: ble.framing, mtu, log }));
+  const links: Link[] = serial.map(
+    (spec) =>
+      new SerialLink({ path: spec.path, baudRate: spec.baudRate, framing: spec.framing, mtu: spec.mtu ?? mtu, log }),
+  );
+  if (ble.peripherals.length > 0)
+    links.push(new BleLink({ peripherals: ble.peripherals, framing: ble.framing, mtu, log }));
   return links;
 }

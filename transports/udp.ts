@@ -83,7 +83,11 @@ export class UdpLink implements Link {
     });
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
-        reject(new Error(`cannot listen on UDP ${formatHostPort(this.options.host, this.options.port)}: ${err.message}; pick another address with --udp HOST:PORT`));
+        reject(
+          new Error(
+            `cannot listen on UDP ${formatHostPort(this.options.host, this.options.port)}: ${err.message}; pick another address with --udp HOST:PORT`,
+          ),
+        );
       };
       socket.once("error", onError);
       socket.bind(this.options.port, this.options.host, () => {
@@ -121,7 +125,11 @@ export class UdpLink implements Link {
     }
     if (frame.length > this.mtu) {
       this.droppedOversize++;
-      this.log.warn("udp-send-refused", { link: this.name, address, reason: `frame of ${frame.length} octets exceeds the MTU of ${this.mtu}` });
+      this.log.warn("udp-send-refused", {
+        link: this.name,
+        address,
+        reason: `frame of ${frame.length} octets exceeds the MTU of ${this.mtu}`,
+      });
       return false;
     }
     let target = this.targets.get(address);

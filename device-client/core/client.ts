@@ -74,7 +74,15 @@ export class MqttSnClient extends ClientCore {
    * PUBLISH to a predefined topic id or a short topic name (shortTopicId("ab")), §3.3.2. QoS -1
    * (§6.8) is sent in any state, to the selected or configured gateway. Returns as publish().
    */
-  publishId(topicIdType: TopicIdType, topicId: number, data: Bytes, offset: number, length: number, qos: QoS, retain: boolean): number {
+  publishId(
+    topicIdType: TopicIdType,
+    topicId: number,
+    data: Bytes,
+    offset: number,
+    length: number,
+    qos: QoS,
+    retain: boolean,
+  ): number {
     return publishId(this, topicIdType, topicId, data, offset, length, qos, retain);
   }
 

@@ -3,5 +3,13 @@ export { defaultOptions } from "./options";
 export { SlipReceiver, type FrameSink } from "./slip-receiver";
 export { TopicTable } from "./topic-table";
 export { ClientState, type ClientBuffers, type ClientHandler, type ClientOptions, type Transport } from "./types";
-export { MsgType, ReturnCode, TopicIdType, shortTopicId, shortTopicName, type Bytes, type QoS } from "../../protocol/index";
+export {
+  MsgType,
+  ReturnCode,
+  TopicIdType,
+  shortTopicId,
+  shortTopicName,
+  type Bytes,
+  type QoS,
+} from "../../protocol/index";
 export { crc16, encodeSlipFrame } from "../../protocol/index";

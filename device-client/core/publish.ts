@@ -7,7 +7,17 @@ import { ClientState } from "./types";
 
 /** PUBLISH both ways with the QoS 0, 1, 2 and -1 flows (§6.7, §6.8); retransmission is in the slots' tick. */
 
-function fillPublish(c: ClientCore, topicIdType: TopicIdType, topicId: number, msgId: number, data: Bytes, offset: number, length: number, qos: QoS, retain: boolean): void {
+function fillPublish(
+  c: ClientCore,
+  topicIdType: TopicIdType,
+  topicId: number,
+  msgId: number,
+  data: Bytes,
+  offset: number,
+  length: number,
+  qos: QoS,
+  retain: boolean,
+): void {
   const p = c.mPublish;
   p.dup = false;
   p.qos = qos;
@@ -20,7 +30,17 @@ function fillPublish(c: ClientCore, topicIdType: TopicIdType, topicId: number, m
   p.dataLength = length;
 }
 
-function publishNow(c: ClientCore, topicIdType: TopicIdType, topicId: number, t: number, data: Bytes, offset: number, length: number, qos: QoS, retain: boolean): number {
+function publishNow(
+  c: ClientCore,
+  topicIdType: TopicIdType,
+  topicId: number,
+  t: number,
+  data: Bytes,
+  offset: number,
+  length: number,
+  qos: QoS,
+  retain: boolean,
+): number {
   if (qos <= 0) {
     fillPublish(c, topicIdType, topicId, 0, data, offset, length, qos, retain);
     const n = encode(c.mPublish, c.tx, 0);
@@ -42,8 +62,22 @@ function publishNow(c: ClientCore, topicIdType: TopicIdType, topicId: number, t:
 }
 
 /** §6.10: a topic name without an id is REGISTERed first; the PUBLISH waits in its slot for the REGACK. */
-export function publish(c: ClientCore, topicName: string, data: Bytes, offset: number, length: number, qos: QoS, retain: boolean): number {
-  if (c.state !== ClientState.Active || qos === -1 || topicName === "" || length + 9 > c.size || topicName.length + 10 > c.size) {
+export function publish(
+  c: ClientCore,
+  topicName: string,
+  data: Bytes,
+  offset: number,
+  length: number,
+  qos: QoS,
+  retain: boolean,
+): number {
+  if (
+    c.state !== ClientState.Active ||
+    qos === -1 ||
+    topicName === "" ||
+    length + 9 > c.size ||
+    topicName.length + 10 > c.size
+  ) {
     return -1;
   }
   let t = c.topics.findName(topicName);
@@ -72,7 +106,16 @@ export function publish(c: ClientCore, topicName: string, data: Bytes, offset: n
 }
 
 /** §3.3.2: a predefined id or short name needs no REGISTER; QoS -1 (§6.8) goes out in any state. */
-export function publishId(c: ClientCore, topicIdType: TopicIdType, topicId: number, data: Bytes, offset: number, length: number, qos: QoS, retain: boolean): number {
+export function publishId(
+  c: ClientCore,
+  topicIdType: TopicIdType,
+  topicId: number,
+  data: Bytes,
+  offset: number,
+  length: number,
+  qos: QoS,
+  retain: boolean,
+): number {
   if (length + 9 > c.size || (qos !== -1 && c.state !== ClientState.Active)) {
     return -1;
   }

@@ -1,4 +1,23 @@
-import { MsgType, ReturnCode, TopicIdType, type Bytes, type Connect, type DecodeOptions, type Disconnect, type PingReq, type PubAck, type PubFlow, type Publish, type RegAck, type Register, type SearchGw, type Subscribe, type Unsubscribe, type WillMsg, type WillTopic } from "../../protocol/index";
+import {
+  MsgType,
+  ReturnCode,
+  TopicIdType,
+  type Bytes,
+  type Connect,
+  type DecodeOptions,
+  type Disconnect,
+  type PingReq,
+  type PubAck,
+  type PubFlow,
+  type Publish,
+  type RegAck,
+  type Register,
+  type SearchGw,
+  type Subscribe,
+  type Unsubscribe,
+  type WillMsg,
+  type WillTopic,
+} from "../../protocol/index";
 import { TopicTable } from "./topic-table";
 import { ClientState, type ClientBuffers, type ClientHandler, type ClientOptions, type Transport } from "./types";
 
@@ -117,13 +136,38 @@ export class ClientCore {
     this.sleepDuration = 0;
     this.searches = 0;
     this.nextId = 0;
-    this.mPublish = { type: MsgType.Publish, dup: false, qos: 0, retain: false, topicIdType: TopicIdType.Normal, topicId: 0, msgId: 0, data: buffers.tx, dataOffset: 0, dataLength: 0 };
+    this.mPublish = {
+      type: MsgType.Publish,
+      dup: false,
+      qos: 0,
+      retain: false,
+      topicIdType: TopicIdType.Normal,
+      topicId: 0,
+      msgId: 0,
+      data: buffers.tx,
+      dataOffset: 0,
+      dataLength: 0,
+    };
     this.mRegister = { type: MsgType.Register, topicId: 0, msgId: 0, topicName: "" };
     this.mRegAck = { type: MsgType.RegAck, topicId: 0, msgId: 0, returnCode: ReturnCode.Accepted };
     this.mPubAck = { type: MsgType.PubAck, topicId: 0, msgId: 0, returnCode: ReturnCode.Accepted };
     this.mFlow = { type: MsgType.PubRel, msgId: 0 };
-    this.mSubscribe = { type: MsgType.Subscribe, dup: false, qos: 0, topicIdType: TopicIdType.Normal, msgId: 0, topicName: "", topicId: 0 };
-    this.mUnsubscribe = { type: MsgType.Unsubscribe, topicIdType: TopicIdType.Normal, msgId: 0, topicName: "", topicId: 0 };
+    this.mSubscribe = {
+      type: MsgType.Subscribe,
+      dup: false,
+      qos: 0,
+      topicIdType: TopicIdType.Normal,
+      msgId: 0,
+      topicName: "",
+      topicId: 0,
+    };
+    this.mUnsubscribe = {
+      type: MsgType.Unsubscribe,
+      topicIdType: TopicIdType.Normal,
+      msgId: 0,
+      topicName: "",
+      topicId: 0,
+    };
     this.mConnect = { type: MsgType.Connect, will: false, cleanSession: true, duration: 0, clientId: options.clientId };
     this.mWillTopic = { type: MsgType.WillTopic, qos: 0, retain: false, willTopic: "" };
     this.mWillMsg = { type: MsgType.WillMsg, willMsg: buffers.tx, willMsgOffset: 0, willMsgLength: 0 };

@@ -67,7 +67,11 @@ export class TopicTable {
         victim = i;
         break;
       }
-      if (this.states[i] === TopicEntry.Registered && this.pins[i] === 0 && (victim < 0 || (this.used[i] as number) < (this.used[victim] as number))) {
+      if (
+        this.states[i] === TopicEntry.Registered &&
+        this.pins[i] === 0 &&
+        (victim < 0 || (this.used[i] as number) < (this.used[victim] as number))
+      ) {
         victim = i;
       }
     }

@@ -47,7 +47,16 @@ export interface ClientHandler {
    * An incoming PUBLISH, already acknowledged (PUBACK / PUBREC sent). data[offset .. offset + length)
    * is only valid during the call. topicName is "" for short and predefined topics.
    */
-  message(topicName: string, topicIdType: number, topicId: number, data: Bytes, offset: number, length: number, qos: QoS, retain: boolean): void;
+  message(
+    topicName: string,
+    topicIdType: number,
+    topicId: number,
+    data: Bytes,
+    offset: number,
+    length: number,
+    qos: QoS,
+    retain: boolean,
+  ): void;
   /**
    * An exchange started by the application ended: msgType is the request (REGISTER, PUBLISH, SUBSCRIBE,
    * UNSUBSCRIBE, WILLTOPICUPD, WILLMSGUPD), returnCode the gateway's answer (0 accepted), or -1 when

@@ -12,4 +12,11 @@ import { EspruinoUdpClient } from "./udp";
 // eslint-disable-next-line no-var
 declare var MQTTSNClient: object;
 // eslint-disable-next-line @typescript-eslint/no-unused-vars
-MQTTSNClient = { MqttSnClient: MqttSnClient, EspruinoUdpClient: EspruinoUdpClient, EspruinoSerialClient: EspruinoSerialClient, defaultOptions: defaultOptions, shortTopicId: shortTopicId, shortTopicName: shortTopicName };
+MQTTSNClient = {
+  MqttSnClient: MqttSnClient,
+  EspruinoUdpClient: EspruinoUdpClient,
+  EspruinoSerialClient: EspruinoSerialClient,
+  defaultOptions: defaultOptions,
+  shortTopicId: shortTopicId,
+  shortTopicName: shortTopicName,
+};

@@ -54,9 +54,13 @@ export class EspruinoSerialClient {
       { tx: new Uint8Array(size) as unknown as number[], inflight: inflight as unknown as number[][], size: size },
       options,
     );
-    this.receiver = new SlipReceiver(new Uint8Array(size + SLIP_CRC_LENGTH) as unknown as number[], size + SLIP_CRC_LENGTH, {
-      frame: (buf, length) => this.client.receive(buf, length, true),
-    });
+    this.receiver = new SlipReceiver(
+      new Uint8Array(size + SLIP_CRC_LENGTH) as unknown as number[],
+      size + SLIP_CRC_LENGTH,
+      {
+        frame: (buf, length) => this.client.receive(buf, length, true),
+      },
+    );
     this.serial.on("data", (data) => {
       this.client.tick(this.now());
       for (let i = 0; i < data.length; i++) this.receiver.push(data.charCodeAt(i));

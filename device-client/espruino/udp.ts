@@ -68,8 +68,18 @@ export class EspruinoUdpClient {
     this.socket = socket;
     this.client = new MqttSnClient(
       {
-        send: (bytes, length) => socket.send(E.toString(new Uint8Array((bytes as unknown as Uint8Array).buffer, 0, length)), this.gatewayPort, this.gatewayHost),
-        broadcast: (bytes, length) => socket.send(E.toString(new Uint8Array((bytes as unknown as Uint8Array).buffer, 0, length)), config.port, config.broadcastHost),
+        send: (bytes, length) =>
+          socket.send(
+            E.toString(new Uint8Array((bytes as unknown as Uint8Array).buffer, 0, length)),
+            this.gatewayPort,
+            this.gatewayHost,
+          ),
+        broadcast: (bytes, length) =>
+          socket.send(
+            E.toString(new Uint8Array((bytes as unknown as Uint8Array).buffer, 0, length)),
+            config.port,
+            config.broadcastHost,
+          ),
         selectGateway: (gwId) => {
           this.gatewayHost = gwId < 0 ? config.host : this.senderHost;
           this.gatewayPort = gwId < 0 ? config.port : this.senderPort;
@@ -107,6 +117,10 @@ export class EspruinoUdpClient {
     for (let i = 0; i < n; i++) this.rx[i] = msg.charCodeAt(i);
     this.senderHost = rinfo.address;
     this.senderPort = rinfo.port;
-    this.client.receive(this.rx as unknown as number[], n, rinfo.address === this.gatewayHost && rinfo.port === this.gatewayPort);
+    this.client.receive(
+      this.rx as unknown as number[],
+      n,
+      rinfo.address === this.gatewayHost && rinfo.port === this.gatewayPort,
+    );
   }
 }

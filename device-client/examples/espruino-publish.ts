@@ -30,10 +30,24 @@ declare const Bluetooth: EspruinoSerial;
 const config: EspruinoConfig =
   typeof MQTTSN_CONFIG !== "undefined" && MQTTSN_CONFIG !== undefined
     ? MQTTSN_CONFIG
-    : { host: "192.168.1.10", port: 1884, clientId: "espruino-1", topic: "sensors/espruino", count: 5, qos: 1, subscribe: undefined, serial: undefined };
+    : {
+        host: "192.168.1.10",
+        port: 1884,
+        clientId: "espruino-1",
+        topic: "sensors/espruino",
+        count: 5,
+        qos: 1,
+        subscribe: undefined,
+        serial: undefined,
+      };
 
 const app = new PublishApp(
-  { topic: config.topic, count: config.count, qos: config.qos, subscribe: config.subscribe === undefined ? "" : config.subscribe },
+  {
+    topic: config.topic,
+    count: config.count,
+    qos: config.qos,
+    subscribe: config.subscribe === undefined ? "" : config.subscribe,
+  },
   {
     line: (text) => console.log(text),
     finished: (ok) => {

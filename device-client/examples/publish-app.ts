@@ -49,7 +49,8 @@ export class PublishApp {
     this.echo = config.subscribe !== "" && config.qos !== -1;
     this.handler = {
       stateChanged: (state: ClientState) => this.onState(state),
-      message: (topicName: string, _type: number, _id: number, data: Bytes, offset: number, length: number) => this.onMessage(topicName, data, offset, length),
+      message: (topicName: string, _type: number, _id: number, data: Bytes, offset: number, length: number) =>
+        this.onMessage(topicName, data, offset, length),
       done: (msgType: number, msgId: number, returnCode: number) => this.onDone(msgType, msgId, returnCode),
     };
   }

@@ -11,13 +11,17 @@ try {
   console.error((e as Error).message);
   process.exit(2);
 }
-const app = new PublishApp(args, {
-  line: (text) => console.log(text),
-  finished: (ok) => {
-    udp.close();
-    process.exitCode = ok ? 0 : 1;
+const app = new PublishApp(
+  args,
+  {
+    line: (text) => console.log(text),
+    finished: (ok) => {
+      udp.close();
+      process.exitCode = ok ? 0 : 1;
+    },
   },
-}, new Uint8Array(32) as unknown as number[]);
+  new Uint8Array(32) as unknown as number[],
+);
 const options = defaultOptions(args.clientId, Math.random);
 options.keepAlive = 30;
 const udp = new NodeUdpClient(app.handler, options, { host: args.host, port: args.port });

@@ -11,7 +11,12 @@ import { SlipReceiver, type FrameSink } from "../core/slip-receiver";
 export * from "../core/index";
 export { PublishApp } from "../examples/publish-app";
 
-export function createClient(transport: Transport, handler: ClientHandler, buffers: ClientBuffers, options: ClientOptions): MqttSnClient {
+export function createClient(
+  transport: Transport,
+  handler: ClientHandler,
+  buffers: ClientBuffers,
+  options: ClientOptions,
+): MqttSnClient {
   return new MqttSnClient(transport, handler, buffers, options);
 }
 

@@ -71,7 +71,11 @@ export class NodeUdpClient {
       this.senderHost = rinfo.address;
       this.senderPort = rinfo.port;
       this.client.tick(this.now());
-      this.client.receive(msg as unknown as number[], msg.length, rinfo.address === this.gatewayHost && rinfo.port === this.gatewayPort);
+      this.client.receive(
+        msg as unknown as number[],
+        msg.length,
+        rinfo.address === this.gatewayHost && rinfo.port === this.gatewayPort,
+      );
     });
   }
 
@@ -84,7 +88,8 @@ export class NodeUdpClient {
         resolve();
       });
     });
-    if (this.config.broadcastHost === undefined || this.config.broadcastHost.endsWith(".255")) this.socket.setBroadcast(true);
+    if (this.config.broadcastHost === undefined || this.config.broadcastHost.endsWith(".255"))
+      this.socket.setBroadcast(true);
     this.client.start(this.now());
     this.timer = setInterval(() => this.client.tick(this.now()), this.config.tickInterval ?? 100);
   }

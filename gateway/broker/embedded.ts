@@ -24,7 +24,11 @@ export async function startEmbeddedBroker(port: number, host = "127.0.0.1"): Pro
     server.once("error", (err: NodeJS.ErrnoException) => {
       broker.close();
       if (err.code === "EADDRINUSE") {
-        reject(new Error(`the embedded broker cannot listen on ${host}:${port}: the port is taken; choose another with --embedded-port PORT, or use a broker that is already running with --broker mqtt://HOST:PORT`));
+        reject(
+          new Error(
+            `the embedded broker cannot listen on ${host}:${port}: the port is taken; choose another with --embedded-port PORT, or use a broker that is already running with --broker mqtt://HOST:PORT`,
+          ),
+        );
       } else {
         reject(new Error(`the embedded broker cannot listen on ${host}:${port}: ${err.message}`));
       }

@@ -12,7 +12,8 @@ export function handleConnect(s: Session, m: Connect, now: number, ctx: SessionC
     // A CONNECT on a session in progress is the client retrying it (§6.13): answer the step it is at.
     if (s.state === "awaitingWillTopic") out.push({ kind: "send", message: { type: MsgType.WillTopicReq } });
     else if (s.state === "awaitingWillMsg") out.push({ kind: "send", message: { type: MsgType.WillMsgReq } });
-    else if (s.state === "active") out.push({ kind: "send", message: { type: MsgType.ConnAck, returnCode: ReturnCode.Accepted } });
+    else if (s.state === "active")
+      out.push({ kind: "send", message: { type: MsgType.ConnAck, returnCode: ReturnCode.Accepted } });
     return;
   }
   s.clientId = m.clientId;
@@ -72,7 +73,14 @@ export function handleWillMsg(s: Session, m: WillMsg, now: number, ctx: SessionC
  * (bad credentials, client id rejected) is "not supported", an unreachable or slow broker "congestion".
  * During a will update it is the answer to WILLTOPICUPD / WILLMSGUPD instead.
  */
-export function handleUpConnack(s: Session, ok: boolean, refused: boolean, now: number, ctx: SessionContext, out: Effect[]): void {
+export function handleUpConnack(
+  s: Session,
+  ok: boolean,
+  refused: boolean,
+  now: number,
+  ctx: SessionContext,
+  out: Effect[],
+): void {
   if (s.willUpdate !== undefined) {
     const type = s.willUpdate === "topic" ? MsgType.WillTopicResp : MsgType.WillMsgResp;
     s.willUpdate = undefined;
@@ -85,7 +93,10 @@ export function handleUpConnack(s: Session, ok: boolean, refused: boolean, now: 
   }
   if (s.state !== "connectingUpstream") return;
   if (!ok) {
-    out.push({ kind: "send", message: { type: MsgType.ConnAck, returnCode: refused ? ReturnCode.NotSupported : ReturnCode.Congestion } });
+    out.push({
+      kind: "send",
+      message: { type: MsgType.ConnAck, returnCode: refused ? ReturnCode.NotSupported : ReturnCode.Congestion },
+    });
     endSession(s, "disconnected", refused ? "broker refused CONNECT" : "broker unreachable", true, ctx, out);
     return;
   }
@@ -109,7 +120,12 @@ export function handleWillTopicUpd(s: Session, m: WillTopic, ctx: SessionContext
   const will: Will | undefined =
     m.willTopic.length === 0
       ? undefined
-      : { topic: m.willTopic, payload: s.will !== undefined ? s.will.payload : new Uint8Array(0), qos: m.qos as WillQos, retain: m.retain };
+      : {
+          topic: m.willTopic,
+          payload: s.will !== undefined ? s.will.payload : new Uint8Array(0),
+          qos: m.qos as WillQos,
+          retain: m.retain,
+        };
   s.will = will;
   s.willUpdate = "topic";
   out.push({ kind: "upReplaceWill", will });

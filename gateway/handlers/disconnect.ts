@@ -13,5 +13,14 @@ export function handleDisconnect(s: Session, m: Disconnect, now: number, ctx: Se
     return;
   }
   out.push({ kind: "send", message: { type: MsgType.Disconnect, duration: undefined } });
-  endSession(s, "disconnected", m.duration === undefined ? "DISCONNECT" : `DISCONNECT with duration ${m.duration} before the connection was accepted`, true, ctx, out);
+  endSession(
+    s,
+    "disconnected",
+    m.duration === undefined
+      ? "DISCONNECT"
+      : `DISCONNECT with duration ${m.duration} before the connection was accepted`,
+    true,
+    ctx,
+    out,
+  );
 }

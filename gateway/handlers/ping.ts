@@ -10,7 +10,12 @@ export function handlePingReq(s: Session, m: PingReq, now: number, ctx: SessionC
   if ((s.state === "asleep" || s.state === "awake") && s.sleep !== undefined) {
     if (m.clientId !== undefined && m.clientId !== s.clientId) {
       ctx.counters.spoofedWakeups++;
-      ctx.log.warn("wake-ignored", { clientId: s.clientId, key: s.key, claimed: m.clientId, reason: "PINGREQ carries another client id" });
+      ctx.log.warn("wake-ignored", {
+        clientId: s.clientId,
+        key: s.key,
+        claimed: m.clientId,
+        reason: "PINGREQ carries another client id",
+      });
       return;
     }
     wake(s, now, ctx, out);

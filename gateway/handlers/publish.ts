@@ -30,7 +30,10 @@ export function handleClientPublish(s: Session, m: Publish, ctx: SessionContext,
   const topic = publishTopic(s, m);
   if (topic === undefined) {
     // §6.6: unknown topic id → PUBACK "invalid topic id"; the client registers again.
-    out.push({ kind: "send", message: { type: MsgType.PubAck, topicId: m.topicId, msgId: m.msgId, returnCode: ReturnCode.InvalidTopicId } });
+    out.push({
+      kind: "send",
+      message: { type: MsgType.PubAck, topicId: m.topicId, msgId: m.msgId, returnCode: ReturnCode.InvalidTopicId },
+    });
     return;
   }
   if (m.qos <= 0) {
@@ -45,11 +48,21 @@ export function handleClientPublish(s: Session, m: Publish, ctx: SessionContext,
   if (s.upstreamPending.size + s.qos2Received.size >= ctx.maxInflight) {
     ctx.counters.congestionRefusals++;
     ctx.log.warn("limit-hit", { clientId: s.clientId, limit: "limits.maxInflight", value: ctx.maxInflight });
-    out.push({ kind: "send", message: { type: MsgType.PubAck, topicId: m.topicId, msgId: m.msgId, returnCode: ReturnCode.Congestion } });
+    out.push({
+      kind: "send",
+      message: { type: MsgType.PubAck, topicId: m.topicId, msgId: m.msgId, returnCode: ReturnCode.Congestion },
+    });
     return;
   }
   s.upstreamPending.set(m.msgId, m.qos * 0x10000 + m.topicId);
-  out.push({ kind: "upPublish", topic, payload: payloadOf(m), qos: m.qos === 2 ? 2 : 1, retain: m.retain, msgId: m.msgId });
+  out.push({
+    kind: "upPublish",
+    topic,
+    payload: payloadOf(m),
+    qos: m.qos === 2 ? 2 : 1,
+    retain: m.retain,
+    msgId: m.msgId,
+  });
 }
 
 /** The broker acknowledged (or failed) a forwarded QoS 1/2 PUBLISH. */
@@ -82,14 +95,22 @@ export function handlePubRel(s: Session, m: PubFlow, _ctx: SessionContext, out: 
 export function handlePubAck(s: Session, m: PubAck, now: number, ctx: SessionContext, out: Effect[]): void {
   const f = s.inFlight;
   if (f === undefined || f.kind !== "publish" || f.msgId !== m.msgId) return;
-  if (m.returnCode === ReturnCode.InvalidTopicId && !f.delivery.reregistered && (f.message as Publish).topicIdType === TopicIdType.Normal) {
+  if (
+    m.returnCode === ReturnCode.InvalidTopicId &&
+    !f.delivery.reregistered &&
+    (f.message as Publish).topicIdType === TopicIdType.Normal
+  ) {
     s.topics.remove(f.topicId);
     f.delivery.reregistered = true;
     s.outQueue.unshift(f.delivery);
   } else {
     if (m.returnCode !== ReturnCode.Accepted) {
       ctx.counters.deliveriesDropped++;
-      ctx.log.warn("delivery-dropped", { clientId: s.clientId, topic: f.delivery.topic, reason: `client answered PUBACK with return code ${m.returnCode}` });
+      ctx.log.warn("delivery-dropped", {
+        clientId: s.clientId,
+        topic: f.delivery.topic,
+        reason: `client answered PUBACK with return code ${m.returnCode}`,
+      });
     }
     if (f.delivery.token !== undefined) out.push({ kind: "upAck", token: f.delivery.token });
   }

@@ -5,17 +5,30 @@ import type { Effect, Session, SessionContext } from "../session/types";
 /** §6.5 client → gateway: REGISTER(name) → REGACK(id); a full table answers "congestion". */
 export function handleRegister(s: Session, m: Register, ctx: SessionContext, out: Effect[]): void {
   if (hasWildcard(m.topicName)) {
-    out.push({ kind: "send", message: { type: MsgType.RegAck, topicId: 0, msgId: m.msgId, returnCode: ReturnCode.NotSupported } });
+    out.push({
+      kind: "send",
+      message: { type: MsgType.RegAck, topicId: 0, msgId: m.msgId, returnCode: ReturnCode.NotSupported },
+    });
     return;
   }
   const id = s.topics.register(m.topicName);
   if (id === undefined) {
     ctx.counters.congestionRefusals++;
-    ctx.log.warn("limit-hit", { clientId: s.clientId, limit: "limits.maxTopicsPerClient", value: ctx.maxTopicsPerClient });
-    out.push({ kind: "send", message: { type: MsgType.RegAck, topicId: 0, msgId: m.msgId, returnCode: ReturnCode.Congestion } });
+    ctx.log.warn("limit-hit", {
+      clientId: s.clientId,
+      limit: "limits.maxTopicsPerClient",
+      value: ctx.maxTopicsPerClient,
+    });
+    out.push({
+      kind: "send",
+      message: { type: MsgType.RegAck, topicId: 0, msgId: m.msgId, returnCode: ReturnCode.Congestion },
+    });
     return;
   }
-  out.push({ kind: "send", message: { type: MsgType.RegAck, topicId: id, msgId: m.msgId, returnCode: ReturnCode.Accepted } });
+  out.push({
+    kind: "send",
+    message: { type: MsgType.RegAck, topicId: id, msgId: m.msgId, returnCode: ReturnCode.Accepted },
+  });
 }
 
 /**
@@ -30,7 +43,11 @@ export function handleRegAck(s: Session, m: RegAck, now: number, ctx: SessionCon
   } else {
     s.outQueue.shift();
     ctx.counters.deliveriesDropped++;
-    ctx.log.warn("delivery-dropped", { clientId: s.clientId, topic: f.delivery.topic, reason: `client refused REGISTER with return code ${m.returnCode}` });
+    ctx.log.warn("delivery-dropped", {
+      clientId: s.clientId,
+      topic: f.delivery.topic,
+      reason: `client refused REGISTER with return code ${m.returnCode}`,
+    });
     if (f.delivery.token !== undefined) out.push({ kind: "upAck", token: f.delivery.token });
   }
   completeInFlight(s, now, ctx, out);

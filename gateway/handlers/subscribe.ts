@@ -30,7 +30,11 @@ export function handleSubscribe(s: Session, m: Subscribe, ctx: SessionContext, o
     const id = s.topics.register(filter);
     if (id === undefined) {
       ctx.counters.congestionRefusals++;
-      ctx.log.warn("limit-hit", { clientId: s.clientId, limit: "limits.maxTopicsPerClient", value: ctx.maxTopicsPerClient });
+      ctx.log.warn("limit-hit", {
+        clientId: s.clientId,
+        limit: "limits.maxTopicsPerClient",
+        value: ctx.maxTopicsPerClient,
+      });
       return reply(0, ReturnCode.Congestion);
     }
     topicId = id;
@@ -50,7 +54,13 @@ export function handleUpSubAck(s: Session, msgId: number, granted: number, out: 
   const ok = granted >= 0 && granted <= 2;
   out.push({
     kind: "send",
-    message: { type: MsgType.SubAck, qos: ok ? (granted as 0 | 1 | 2) : 0, topicId, msgId, returnCode: ok ? ReturnCode.Accepted : ReturnCode.NotSupported },
+    message: {
+      type: MsgType.SubAck,
+      qos: ok ? (granted as 0 | 1 | 2) : 0,
+      topicId,
+      msgId,
+      returnCode: ok ? ReturnCode.Accepted : ReturnCode.NotSupported,
+    },
   });
 }
 

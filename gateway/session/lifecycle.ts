@@ -21,7 +21,14 @@ export function violation(s: Session, what: string, ctx: SessionContext, out: Ef
 }
 
 /** Leaves the session for good: upstream closed (gracefully, or dropped so the broker publishes the will). */
-export function endSession(s: Session, to: "disconnected" | "lost", reason: string, graceful: boolean, ctx: SessionContext, out: Effect[]): void {
+export function endSession(
+  s: Session,
+  to: "disconnected" | "lost",
+  reason: string,
+  graceful: boolean,
+  ctx: SessionContext,
+  out: Effect[],
+): void {
   const hadUpstream = s.state !== "new" && s.state !== "awaitingWillTopic" && s.state !== "awaitingWillMsg";
   if (to === "lost") ctx.counters.clientsLost++;
   transition(s, to, reason, ctx);
@@ -31,4 +38,3 @@ export function endSession(s: Session, to: "disconnected" | "lost", reason: stri
   s.deadline = Infinity;
   out.push({ kind: "end" });
 }
-

@@ -19,7 +19,14 @@
  * where a sleeping client's messages will be held back.
  */
 import { MsgType } from "../../protocol";
-import { handleConnect, handleUpConnack, handleWillMsg, handleWillMsgUpd, handleWillTopic, handleWillTopicUpd } from "../handlers/connect";
+import {
+  handleConnect,
+  handleUpConnack,
+  handleWillMsg,
+  handleWillMsgUpd,
+  handleWillTopic,
+  handleWillTopicUpd,
+} from "../handlers/connect";
 import { handleDisconnect } from "../handlers/disconnect";
 import { handlePingReq } from "../handlers/ping";
 import {
@@ -94,7 +101,13 @@ function onTick(s: Session, now: number, ctx: SessionContext, out: Effect[]): vo
   }
 }
 
-function onFrame(s: Session, event: Extract<SessionEvent, { kind: "frame" }>, now: number, ctx: SessionContext, out: Effect[]): void {
+function onFrame(
+  s: Session,
+  event: Extract<SessionEvent, { kind: "frame" }>,
+  now: number,
+  ctx: SessionContext,
+  out: Effect[],
+): void {
   const m = event.message;
   s.lastHeard = now;
   switch (m.type) {

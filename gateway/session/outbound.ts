@@ -23,7 +23,11 @@ export function deliver(s: Session, d: Delivery, now: number, ctx: SessionContex
       // Full of QoS 1/2 messages: this one is not acknowledged to the broker, which keeps it (a persistent
       // session gets it again on the next connection); never acknowledged and then dropped.
       ctx.counters.deliveriesDropped++;
-      ctx.log.warn("delivery-dropped", { clientId: s.clientId, topic: d.topic, reason: `queue full (limits.maxInflight = ${ctx.maxInflight}); left unacknowledged at the broker` });
+      ctx.log.warn("delivery-dropped", {
+        clientId: s.clientId,
+        topic: d.topic,
+        reason: `queue full (limits.maxInflight = ${ctx.maxInflight}); left unacknowledged at the broker`,
+      });
       return;
     }
     ctx.counters.deliveriesDropped++;
@@ -62,7 +66,11 @@ export function pump(s: Session, now: number, ctx: SessionContext, out: Effect[]
         if (id === undefined) {
           s.outQueue.shift();
           ctx.counters.deliveriesDropped++;
-          ctx.log.warn("delivery-dropped", { clientId: s.clientId, topic: d.topic, reason: `topic table full (limits.maxTopicsPerClient = ${ctx.maxTopicsPerClient})` });
+          ctx.log.warn("delivery-dropped", {
+            clientId: s.clientId,
+            topic: d.topic,
+            reason: `topic table full (limits.maxTopicsPerClient = ${ctx.maxTopicsPerClient})`,
+          });
           if (d.token !== undefined) out.push({ kind: "upAck", token: d.token });
           continue;
         }

@@ -74,7 +74,10 @@ export class TopicTable {
   }
 }
 
-export function predefinedMaps(global: Record<string, number>, perClient: Record<string, number> | undefined): {
+export function predefinedMaps(
+  global: Record<string, number>,
+  perClient: Record<string, number> | undefined,
+): {
   idByName: Map<string, number>;
   nameById: Map<number, string>;
 } {

@@ -30,7 +30,13 @@ export function closeUpstream(shell: Shell, clientId: string, u: UpstreamSession
   });
 }
 
-export function endClient(shell: Shell, c: Client, to: "disconnected" | "lost", reason: string, graceful: boolean): void {
+export function endClient(
+  shell: Shell,
+  c: Client,
+  to: "disconnected" | "lost",
+  reason: string,
+  graceful: boolean,
+): void {
   if (c.ended) return;
   if (to === "lost") shell.counters.clientsLost++;
   transition(c.session, to, reason, shell.ctx);
@@ -41,6 +47,7 @@ export function endClient(shell: Shell, c: Client, to: "disconnected" | "lost", 
 export function topicTableFor(shell: Shell, clientId: string): TopicTable {
   const config = shell.config;
   const perClient = config.predefinedTopics.clients[clientId];
-  const maps = perClient === undefined ? shell.globalPredefined : predefinedMaps(config.predefinedTopics.global, perClient);
+  const maps =
+    perClient === undefined ? shell.globalPredefined : predefinedMaps(config.predefinedTopics.global, perClient);
   return new TopicTable(config.limits.maxTopicsPerClient, maps.idByName, maps.nameById);
 }

@@ -10,14 +10,23 @@ import { discardKept, recordActive, takeKept } from "./durable-sleep";
 import { sendTo } from "./send";
 
 /** A CONNECT from a link address: a new session, replacing or taking over an older one of the same client id. */
-export function onConnect(shell: Shell, link: Link, table: Map<string, Client>, key: string, address: string, nodeId: Bytes | undefined, m: Message & { type: MsgType.Connect }): void {
+export function onConnect(
+  shell: Shell,
+  link: Link,
+  table: Map<string, Client>,
+  key: string,
+  address: string,
+  nodeId: Bytes | undefined,
+  m: Message & { type: MsgType.Connect },
+): void {
   const { config, counters, log } = shell;
   const t = shell.now();
   const here = table.get(key);
   // §6.14: a CONNECT from a sleeping client starts a new session that delivers what the old one held.
   let carried: Client | undefined;
   if (here !== undefined) {
-    const inHandshake = here.session.state !== "active" && here.session.state !== "awake" && here.session.state !== "asleep";
+    const inHandshake =
+      here.session.state !== "active" && here.session.state !== "awake" && here.session.state !== "asleep";
     if (here.session.clientId === m.clientId && isSleeping(here.session)) carried = here;
     if (here.session.clientId === m.clientId && inHandshake) {
       shell.run(here, { kind: "frame", message: m });
@@ -27,14 +36,25 @@ export function onConnect(shell: Shell, link: Link, table: Map<string, Client>, 
     // is gone (its address was reused), so it is treated as lost and its will published.
     const sameClient = here.session.clientId === m.clientId;
     if (!sameClient) log.info("session-replaced", { key, oldClientId: here.session.clientId, clientId: m.clientId });
-    endClient(shell, here, sameClient ? "disconnected" : "lost", sameClient ? "new CONNECT" : `address taken by client ${m.clientId}`, sameClient);
+    endClient(
+      shell,
+      here,
+      sameClient ? "disconnected" : "lost",
+      sameClient ? "new CONNECT" : `address taken by client ${m.clientId}`,
+      sameClient,
+    );
   }
   const previous = shell.byClientId.get(m.clientId);
-  let adopt: TopicTable | undefined = here !== undefined && here.session.clientId === m.clientId ? here.session.topics : undefined;
+  let adopt: TopicTable | undefined =
+    here !== undefined && here.session.clientId === m.clientId ? here.session.topics : undefined;
   if (previous !== undefined && previous !== here) {
     // Takeover: the same client id from a new address (NAT rebinding, a new radio path).
     counters.takeovers++;
-    log.info("session-takeover", { clientId: m.clientId, from: `${previous.link.name} ${previous.address}`, to: `${link.name} ${address}` });
+    log.info("session-takeover", {
+      clientId: m.clientId,
+      from: `${previous.link.name} ${previous.address}`,
+      to: `${link.name} ${address}`,
+    });
     adopt = previous.session.topics;
     if (isSleeping(previous.session)) carried = previous;
     endClient(shell, previous, "disconnected", `taken over from ${link.name} ${address}`, true);
@@ -70,12 +90,31 @@ export function onConnect(shell: Shell, link: Link, table: Map<string, Client>, 
  * wake-up, ignored and counted, unless sleep.allowAddressChange lists the client id (NAT or NB-IoT
  * rebinding): then the session moves to the new address and wakes.
  */
-export function onWakeFromElsewhere(shell: Shell, c: Client, link: Link, table: Map<string, Client>, key: string, address: string, nodeId: Bytes | undefined, m: Message): void {
+export function onWakeFromElsewhere(
+  shell: Shell,
+  c: Client,
+  link: Link,
+  table: Map<string, Client>,
+  key: string,
+  address: string,
+  nodeId: Bytes | undefined,
+  m: Message,
+): void {
   const clientId = c.session.clientId;
-  const source = wakeSource({ link: c.link.name, address: c.session.key }, { link: link.name, address: key }, clientId, shell.allowAddressChange);
+  const source = wakeSource(
+    { link: c.link.name, address: c.session.key },
+    { link: link.name, address: key },
+    clientId,
+    shell.allowAddressChange,
+  );
   if (source !== "moved") {
     shell.counters.spoofedWakeups++;
-    shell.log.warn("wake-ignored", { clientId, from: `${link.name} ${address}`, sleepingAt: `${c.link.name} ${c.address}`, reason: "PINGREQ from another address; list the client id in sleep.allowAddressChange if it may move" });
+    shell.log.warn("wake-ignored", {
+      clientId,
+      from: `${link.name} ${address}`,
+      sleepingAt: `${c.link.name} ${c.address}`,
+      reason: "PINGREQ from another address; list the client id in sleep.allowAddressChange if it may move",
+    });
     return;
   }
   const oldTable = shell.byLink.get(c.link);

@@ -26,7 +26,18 @@ export interface Client {
 }
 
 export function newClient(session: Session, link: Link, address: string, nodeId: Bytes | undefined): Client {
-  return { session, link, address, nodeId, upstream: undefined, ended: false, subscriptions: new Map(), persisted: false, writing: false, backlog: [] };
+  return {
+    session,
+    link,
+    address,
+    nodeId,
+    upstream: undefined,
+    ended: false,
+    subscriptions: new Map(),
+    persisted: false,
+    writing: false,
+    backlog: [],
+  };
 }
 
 /** Everything the parts of the gateway's I/O shell share: one object per running gateway. */

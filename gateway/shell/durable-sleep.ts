@@ -27,7 +27,8 @@ export function storedSession(c: Client, state: StoredSession["state"]): StoredS
     subscriptions: [...c.subscriptions].map(([topicFilter, qos]) => ({ topicFilter, qos })),
     topicIds: [],
   };
-  if (s.will !== undefined) record.will = { topicName: s.will.topic, payload: s.will.payload, qos: s.will.qos, retain: s.will.retain };
+  if (s.will !== undefined)
+    record.will = { topicName: s.will.topic, payload: s.will.payload, qos: s.will.qos, retain: s.will.retain };
   return record;
 }
 
@@ -39,7 +40,8 @@ export function recordAsleep(shell: Shell, c: Client): void {
   c.persisted = true;
   store.putSession(storedSession(c, "asleep")).then(
     (ok) => {
-      if (!ok) shell.log.warn("limit-hit", { limit: "sleep.store.maxSessions", value: store.limits.maxSessions, clientId });
+      if (!ok)
+        shell.log.warn("limit-hit", { limit: "sleep.store.maxSessions", value: store.limits.maxSessions, clientId });
     },
     (err: Error) => shell.log.error("store-failed", { op: "putSession", clientId, error: err.message }),
   );
@@ -69,10 +71,19 @@ function keepForReconnect(shell: Shell, clientId: string, kept: Held[], reason: 
   shell.kept.delete(clientId);
   const oldest = shell.kept.entries().next();
   if (shell.kept.size >= shell.config.sleep.store.maxSessions && oldest.done !== true) {
-    discardKept(shell, oldest.value[0], `limit sleep.store.maxSessions (${shell.config.sleep.store.maxSessions}) of ended sessions holding messages reached`);
+    discardKept(
+      shell,
+      oldest.value[0],
+      `limit sleep.store.maxSessions (${shell.config.sleep.store.maxSessions}) of ended sessions holding messages reached`,
+    );
   }
   shell.kept.set(clientId, kept);
-  shell.log.info("sleep-messages-kept", { clientId, messages: kept.length, reason, until: "CONNECT with CleanSession 0" });
+  shell.log.info("sleep-messages-kept", {
+    clientId,
+    messages: kept.length,
+    reason,
+    until: "CONNECT with CleanSession 0",
+  });
 }
 
 /** Discards the messages kept for an ended session (a CONNECT with CleanSession 1, or the table full): logged, counted, deleted from the store. */
@@ -109,7 +120,16 @@ function drainBacklog(c: Client): void {
  * acknowledged upstream. Messages arriving meanwhile wait, so the order of arrival is kept. No room in
  * the buffer or the store: it stays unacknowledged upstream.
  */
-export function holdDurably(shell: Shell, c: Client, topic: string, payload: Uint8Array, qos: 1 | 2, retain: boolean, ack: () => void, store: SessionStore): void {
+export function holdDurably(
+  shell: Shell,
+  c: Client,
+  topic: string,
+  payload: Uint8Array,
+  qos: 1 | 2,
+  retain: boolean,
+  ack: () => void,
+  store: SessionStore,
+): void {
   if (!wouldHold(c.session, topic, payload)) {
     shell.run(c, { kind: "upMessage", delivery: { topic, payload, qos, retain, token: ack, reregistered: false } });
     return;
@@ -125,13 +145,25 @@ export function holdDurably(shell: Shell, c: Client, topic: string, payload: Uin
   store.addMessage(clientId, { topicName: topic, payload, qos, retain }).then(
     (result) => {
       if (!result.stored) {
-        shell.log.warn("limit-hit", { limit: `sleep.store.${result.reason === "messages" ? "maxMessages" : "maxBytes"}`, clientId, topic });
+        shell.log.warn("limit-hit", {
+          limit: `sleep.store.${result.reason === "messages" ? "maxMessages" : "maxBytes"}`,
+          clientId,
+          topic,
+        });
         done(refused);
         return;
       }
       // On disk: now the broker may have its acknowledgement.
       ack();
-      done({ topic, payload, qos, retain, token: deleteToken(shell, store, clientId, result.seq), reregistered: false, durable: true });
+      done({
+        topic,
+        payload,
+        qos,
+        retain,
+        token: deleteToken(shell, store, clientId, result.seq),
+        reregistered: false,
+        durable: true,
+      });
     },
     (err: Error) => {
       shell.log.error("store-failed", { op: "addMessage", clientId, error: err.message, path: store.location });

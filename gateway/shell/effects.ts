@@ -13,13 +13,19 @@ function execute(shell: Shell, c: Client, e: Effect): void {
       return;
     case "upConnect":
       c.upstream = shell.upstream.open(
-        { clientId: c.session.clientId, cleanSession: c.session.cleanSession, keepAlive: c.session.duration, will: e.will },
+        {
+          clientId: c.session.clientId,
+          cleanSession: c.session.cleanSession,
+          keepAlive: c.session.duration,
+          will: e.will,
+        },
         sinkFor(shell, c),
         shell.upstreamClosing.get(c.session.clientId),
       );
       return;
     case "upPublish":
-      if (c.upstream !== undefined && !c.upstream.publish(e.topic, e.payload, e.qos, e.retain, e.msgId)) shell.counters.upstreamDropped++;
+      if (c.upstream !== undefined && !c.upstream.publish(e.topic, e.payload, e.qos, e.retain, e.msgId))
+        shell.counters.upstreamDropped++;
       return;
     case "upSubscribe":
       c.subscriptions.set(e.filter, e.qos);
@@ -36,7 +42,8 @@ function execute(shell: Shell, c: Client, e: Effect): void {
       e.token();
       return;
     case "upClose":
-      if (c.upstream !== undefined && !shell.shuttingDown) closeUpstream(shell, c.session.clientId, c.upstream, e.graceful);
+      if (c.upstream !== undefined && !shell.shuttingDown)
+        closeUpstream(shell, c.session.clientId, c.upstream, e.graceful);
       return;
     case "end":
       dropRecord(shell, c);
@@ -46,7 +53,8 @@ function execute(shell: Shell, c: Client, e: Effect): void {
       recordAsleep(shell, c);
       return;
     case "publishWill":
-      if (c.session.will !== undefined) shell.upstream.publishAnonymous(c.session.will.topic, c.session.will.payload, c.session.will.retain);
+      if (c.session.will !== undefined)
+        shell.upstream.publishAnonymous(c.session.will.topic, c.session.will.payload, c.session.will.retain);
       return;
   }
 }

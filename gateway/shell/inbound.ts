@@ -1,4 +1,13 @@
-import { decode, DecodeErrorCode, MsgType, ReturnCode, TopicIdType, type Bytes, type Message, type Publish } from "../../protocol";
+import {
+  decode,
+  DecodeErrorCode,
+  MsgType,
+  ReturnCode,
+  TopicIdType,
+  type Bytes,
+  type Message,
+  type Publish,
+} from "../../protocol";
 import type { Link } from "../../transports/link";
 import { gwInfo } from "../handlers/discovery";
 import { isSleeping } from "../sleep/transitions";
@@ -16,7 +25,8 @@ function nodeKey(nodeId: Bytes): string {
 function onQosMinusOne(shell: Shell, m: Publish): void {
   let topic: string | undefined;
   if (m.topicIdType === TopicIdType.Predefined) topic = shell.globalPredefined.nameById.get(m.topicId);
-  else if (m.topicIdType === TopicIdType.Short) topic = String.fromCharCode(Math.floor(m.topicId / 256), m.topicId % 256);
+  else if (m.topicIdType === TopicIdType.Short)
+    topic = String.fromCharCode(Math.floor(m.topicId / 256), m.topicId % 256);
   if (topic === undefined) {
     shell.counters.qosMinusOneDropped++;
     return;
@@ -26,7 +36,13 @@ function onQosMinusOne(shell: Shell, m: Publish): void {
 }
 
 /** One frame from a link: decoded, unwrapped from a forwarder's encapsulation (§5.5), and dispatched. */
-export function onFrame(shell: Shell, link: Link, table: Map<string, Client>, frame: Uint8Array, address: string): void {
+export function onFrame(
+  shell: Shell,
+  link: Link,
+  table: Map<string, Client>,
+  frame: Uint8Array,
+  address: string,
+): void {
   const { config, counters, log } = shell;
   const decoded = decode(frame as unknown as Bytes, 0, frame.length, shell.decodeOptions);
   if (decoded.type === "error") {
@@ -49,8 +65,19 @@ export function onFrame(shell: Shell, link: Link, table: Map<string, Client>, fr
   }
   if (m.type === MsgType.Publish && frame.length > config.limits.maxMessageSize) {
     counters.congestionRefusals++;
-    log.warn("limit-hit", { limit: "limits.maxMessageSize", value: config.limits.maxMessageSize, size: frame.length, address });
-    if (m.qos > 0) sendTo(link, address, nodeId, { type: MsgType.PubAck, topicId: m.topicId, msgId: m.msgId, returnCode: ReturnCode.Congestion });
+    log.warn("limit-hit", {
+      limit: "limits.maxMessageSize",
+      value: config.limits.maxMessageSize,
+      size: frame.length,
+      address,
+    });
+    if (m.qos > 0)
+      sendTo(link, address, nodeId, {
+        type: MsgType.PubAck,
+        topicId: m.topicId,
+        msgId: m.msgId,
+        returnCode: ReturnCode.Congestion,
+      });
     return;
   }
   const c = table.get(key);

@@ -19,16 +19,40 @@ export async function restoreSleepers(shell: Shell, links: Link[], store: Sessio
     if (record.state !== "asleep" && record.state !== "awake") continue;
     const link = links.find((l) => l.name === record.link);
     const table = link === undefined ? undefined : shell.byLink.get(link);
-    if (link === undefined || table === undefined || shell.clientCount >= config.limits.maxClients || table.has(record.address)) {
-      log.warn("session-not-restored", { clientId: record.clientId, link: record.link, address: record.address, reason: link === undefined ? "no such link in this configuration" : "limits.maxClients reached or address in use" });
+    if (
+      link === undefined ||
+      table === undefined ||
+      shell.clientCount >= config.limits.maxClients ||
+      table.has(record.address)
+    ) {
+      log.warn("session-not-restored", {
+        clientId: record.clientId,
+        link: record.link,
+        address: record.address,
+        reason:
+          link === undefined ? "no such link in this configuration" : "limits.maxClients reached or address in use",
+      });
       continue;
     }
     const clientId = record.clientId;
     const messages = await store.messages(clientId);
-    const c = newClient(newSession(record.address, topicTableFor(shell, clientId), shell.now()), link, record.address, undefined);
+    const c = newClient(
+      newSession(record.address, topicTableFor(shell, clientId), shell.now()),
+      link,
+      record.address,
+      undefined,
+    );
     for (const x of record.subscriptions) c.subscriptions.set(x.topicFilter, x.qos);
     c.persisted = true;
-    const will = record.will === undefined ? undefined : { topic: record.will.topicName, payload: record.will.payload, qos: record.will.qos, retain: record.will.retain };
+    const will =
+      record.will === undefined
+        ? undefined
+        : {
+            topic: record.will.topicName,
+            payload: record.will.payload,
+            qos: record.will.qos,
+            retain: record.will.retain,
+          };
     const held = messages.map((m) => ({
       topicName: m.topicName,
       payload: m.payload,
@@ -36,10 +60,23 @@ export async function restoreSleepers(shell: Shell, links: Link[], store: Sessio
       retain: m.retain,
       token: deleteToken(shell, store, clientId, m.seq),
     }));
-    const refused = restoreSleeping(c.session, { clientId, keepAlive: record.keepAlive, duration: record.duration, lastHeardAt: record.lastHeardAt, will }, held, ctx);
-    if (refused > 0) log.warn("sleep-buffer-refused", { clientId, messages: refused, action: "kept in the store only (buffer limits lowered since they were stored)" });
+    const refused = restoreSleeping(
+      c.session,
+      { clientId, keepAlive: record.keepAlive, duration: record.duration, lastHeardAt: record.lastHeardAt, will },
+      held,
+      ctx,
+    );
+    if (refused > 0)
+      log.warn("sleep-buffer-refused", {
+        clientId,
+        messages: refused,
+        action: "kept in the store only (buffer limits lowered since they were stored)",
+      });
     addClient(shell, table, record.address, clientId, c);
-    c.upstream = shell.upstream.open({ clientId, cleanSession: false, keepAlive: record.keepAlive, will }, sinkFor(shell, c));
+    c.upstream = shell.upstream.open(
+      { clientId, cleanSession: false, keepAlive: record.keepAlive, will },
+      sinkFor(shell, c),
+    );
     // The broker may have lost the session (the embedded broker restarts with the gateway): subscribe again.
     for (const [filter, qos] of c.subscriptions) c.upstream.subscribe(filter, qos, 0);
     c.session.deadline = computeDeadline(c.session, ctx);
@@ -51,7 +88,18 @@ export async function restoreSleepers(shell: Shell, links: Link[], store: Sessio
 async function restoreKept(shell: Shell, store: SessionStore, clientId: string): Promise<void> {
   const messages = await store.messages(clientId);
   if (messages.length === 0) return;
-  const held = messages.map((m) => ({ topicName: m.topicName, payload: m.payload, qos: m.qos, retain: m.retain, token: deleteToken(shell, store, clientId, m.seq) }));
+  const held = messages.map((m) => ({
+    topicName: m.topicName,
+    payload: m.payload,
+    qos: m.qos,
+    retain: m.retain,
+    token: deleteToken(shell, store, clientId, m.seq),
+  }));
   shell.kept.set(clientId, held);
-  shell.log.info("sleep-messages-kept", { clientId, messages: held.length, reason: "restored from the session store after a restart", until: "CONNECT with CleanSession 0" });
+  shell.log.info("sleep-messages-kept", {
+    clientId,
+    messages: held.length,
+    reason: "restored from the session store after a restart",
+    until: "CONNECT with CleanSession 0",
+  });
 }

@@ -9,6 +9,7 @@ export function encodeFrame(message: Message): Buffer {
 
 /** Sends to a client; behind a forwarder (a node id) wrapped in its encapsulation, §5.5. */
 export function sendTo(link: Link, address: string, nodeId: Bytes | undefined, message: Message): void {
-  const wrapped: Message = nodeId === undefined ? message : { type: MsgType.Encapsulated, radius: 0, wirelessNodeId: nodeId, message };
+  const wrapped: Message =
+    nodeId === undefined ? message : { type: MsgType.Encapsulated, radius: 0, wirelessNodeId: nodeId, message };
   link.send(address, encodeFrame(wrapped));
 }

@@ -33,7 +33,11 @@ export function sessionContextFor(config: GatewayConfig, counters: Counters, log
  * The durable store, and whether it holds sessions to resume. It is opened here when it does, otherwise
  * when a persistent client first sleeps.
  */
-export async function openStore(config: GatewayConfig, given: SessionStore | undefined, log: Log): Promise<{ store: SessionStore | undefined; resume: boolean }> {
+export async function openStore(
+  config: GatewayConfig,
+  given: SessionStore | undefined,
+  log: Log,
+): Promise<{ store: SessionStore | undefined; resume: boolean }> {
   let store = given;
   let resume = store !== undefined;
   if (store === undefined && config.sleep.store.path !== "") {
@@ -87,7 +91,13 @@ function advertiseTargetFor(setting: string, host: string, port: number): string
 export function udpLinksFor(config: GatewayConfig, log: Log): UdpLink[] {
   return config.udp.map((spec) => {
     const target = advertiseTargetFor(config.advertiseTarget, spec.host, spec.port);
-    return new UdpLink({ host: spec.host, port: spec.port, mtu: Math.max(config.limits.maxMessageSize, 1232), log, ...(target !== undefined ? { broadcastTarget: target } : {}) });
+    return new UdpLink({
+      host: spec.host,
+      port: spec.port,
+      mtu: Math.max(config.limits.maxMessageSize, 1232),
+      log,
+      ...(target !== undefined ? { broadcastTarget: target } : {}),
+    });
   });
 }
 

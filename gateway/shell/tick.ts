@@ -20,7 +20,8 @@ export function startTicking(shell: Shell, links: Link[]): () => void {
     }
     if (advertiseMs > 0 && t >= nextAdvertise) {
       nextAdvertise = t + advertiseMs;
-      for (const link of links) link.broadcast(encodeFrame(advertise(config.gatewayId, config.timers.advertiseIntervalS)));
+      for (const link of links)
+        link.broadcast(encodeFrame(advertise(config.gatewayId, config.timers.advertiseIntervalS)));
     }
   }
   tick();

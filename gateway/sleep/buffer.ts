@@ -58,7 +58,9 @@ export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
 
   constructor(readonly limits: SleepBufferLimits) {
     if (!(limits.maxMessages >= 1) || !(limits.maxBytes >= 1)) {
-      throw new RangeError(`sleep buffer limits must be at least 1 (maxMessages ${limits.maxMessages}, maxBytes ${limits.maxBytes})`);
+      throw new RangeError(
+        `sleep buffer limits must be at least 1 (maxMessages ${limits.maxMessages}, maxBytes ${limits.maxBytes})`,
+      );
     }
   }
 

@@ -44,7 +44,8 @@ function int(key: string, value: unknown, min: number, max: number): number {
 
 function known(key: string, value: Record<string, unknown>, keys: string[]): void {
   for (const k of Object.keys(value)) {
-    if (!keys.includes(k)) throw new ConfigError(`${key}.${k}`, value[k], `no such key; known keys: ${keys.join(", ")}`);
+    if (!keys.includes(k))
+      throw new ConfigError(`${key}.${k}`, value[k], `no such key; known keys: ${keys.join(", ")}`);
   }
 }
 
@@ -55,10 +56,12 @@ function clientLimits(key: string, value: unknown): Record<string, Partial<Sleep
   const out: Record<string, Partial<SleepBufferLimits>> = {};
   for (const [clientId, limits] of Object.entries(value)) {
     const k = `${key}.${clientId}`;
-    if (!isObject(limits)) throw new ConfigError(k, limits, 'an object {"maxMessages": n, "maxBytes": n} (either may be left out)');
+    if (!isObject(limits))
+      throw new ConfigError(k, limits, 'an object {"maxMessages": n, "maxBytes": n} (either may be left out)');
     known(k, limits, ["maxMessages", "maxBytes"]);
     const own: Partial<SleepBufferLimits> = {};
-    if (limits.maxMessages !== undefined) own.maxMessages = int(`${k}.maxMessages`, limits.maxMessages, 1, LIMIT_MAX.maxMessages);
+    if (limits.maxMessages !== undefined)
+      own.maxMessages = int(`${k}.maxMessages`, limits.maxMessages, 1, LIMIT_MAX.maxMessages);
     if (limits.maxBytes !== undefined) own.maxBytes = int(`${k}.maxBytes`, limits.maxBytes, 1, LIMIT_MAX.maxBytes);
     out[clientId] = own;
   }
@@ -76,27 +79,43 @@ function clientIdList(key: string, value: unknown): string[] {
  * Checks the "sleep" section of a config file and merges it over `base`. Throws ConfigError naming the
  * first bad or unknown key.
  */
-export function validateSleepConfig(key: string, value: unknown, base: SleepConfig = defaultSleepConfig()): SleepConfig {
-  if (!isObject(value)) throw new ConfigError(key, value, "an object with keys maxMessages, maxBytes, clients, graceMs, allowAddressChange, store");
+export function validateSleepConfig(
+  key: string,
+  value: unknown,
+  base: SleepConfig = defaultSleepConfig(),
+): SleepConfig {
+  if (!isObject(value))
+    throw new ConfigError(
+      key,
+      value,
+      "an object with keys maxMessages, maxBytes, clients, graceMs, allowAddressChange, store",
+    );
   known(key, value, ["maxMessages", "maxBytes", "clients", "graceMs", "allowAddressChange", "store"]);
   const out: SleepConfig = structuredClone(base);
-  if (value.maxMessages !== undefined) out.maxMessages = int(`${key}.maxMessages`, value.maxMessages, 1, LIMIT_MAX.maxMessages);
+  if (value.maxMessages !== undefined)
+    out.maxMessages = int(`${key}.maxMessages`, value.maxMessages, 1, LIMIT_MAX.maxMessages);
   if (value.maxBytes !== undefined) out.maxBytes = int(`${key}.maxBytes`, value.maxBytes, 1, LIMIT_MAX.maxBytes);
   if (value.clients !== undefined) out.clients = clientLimits(`${key}.clients`, value.clients);
   if (value.graceMs !== undefined) out.graceMs = int(`${key}.graceMs`, value.graceMs, 0, 3_600_000);
-  if (value.allowAddressChange !== undefined) out.allowAddressChange = clientIdList(`${key}.allowAddressChange`, value.allowAddressChange);
+  if (value.allowAddressChange !== undefined)
+    out.allowAddressChange = clientIdList(`${key}.allowAddressChange`, value.allowAddressChange);
   if (value.store !== undefined) {
     const store = value.store;
     const k = `${key}.store`;
-    if (!isObject(store)) throw new ConfigError(k, store, "an object with keys path, maxMessages, maxBytes, maxSessions");
+    if (!isObject(store))
+      throw new ConfigError(k, store, "an object with keys path, maxMessages, maxBytes, maxSessions");
     known(k, store, ["path", "maxMessages", "maxBytes", "maxSessions"]);
     if (store.path !== undefined) {
-      if (typeof store.path !== "string") throw new ConfigError(`${k}.path`, store.path, 'a directory path, or "" to keep sessions in memory only');
+      if (typeof store.path !== "string")
+        throw new ConfigError(`${k}.path`, store.path, 'a directory path, or "" to keep sessions in memory only');
       out.store.path = store.path;
     }
-    if (store.maxMessages !== undefined) out.store.maxMessages = int(`${k}.maxMessages`, store.maxMessages, 1, 100_000_000);
-    if (store.maxBytes !== undefined) out.store.maxBytes = int(`${k}.maxBytes`, store.maxBytes, 1, Number.MAX_SAFE_INTEGER);
-    if (store.maxSessions !== undefined) out.store.maxSessions = int(`${k}.maxSessions`, store.maxSessions, 1, 10_000_000);
+    if (store.maxMessages !== undefined)
+      out.store.maxMessages = int(`${k}.maxMessages`, store.maxMessages, 1, 100_000_000);
+    if (store.maxBytes !== undefined)
+      out.store.maxBytes = int(`${k}.maxBytes`, store.maxBytes, 1, Number.MAX_SAFE_INTEGER);
+    if (store.maxSessions !== undefined)
+      out.store.maxSessions = int(`${k}.maxSessions`, store.maxSessions, 1, 10_000_000);
   }
   return out;
 }

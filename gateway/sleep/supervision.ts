@@ -23,7 +23,12 @@ export interface Endpoint {
  * - "moved": another address, and the client id is listed in sleep.allowAddressChange (NAT or NB-IoT rebinding);
  * - "spoofed": another address, not allowed: the PINGREQ is ignored and counted.
  */
-export function wakeSource(sleeping: Endpoint, from: Endpoint, clientId: string, allowAddressChange: ReadonlySet<string>): "same-address" | "moved" | "spoofed" {
+export function wakeSource(
+  sleeping: Endpoint,
+  from: Endpoint,
+  clientId: string,
+  allowAddressChange: ReadonlySet<string>,
+): "same-address" | "moved" | "spoofed" {
   if (sleeping.link === from.link && sleeping.address === from.address) return "same-address";
   return allowAddressChange.has(clientId) ? "moved" : "spoofed";
 }

@@ -54,7 +54,10 @@ export interface SleepContext {
 }
 
 const defaults = defaultSleepConfig();
-const defaultSleepContext: SleepContext = { limitsFor: (clientId) => limitsFor(defaults, clientId), graceMs: defaults.graceMs };
+const defaultSleepContext: SleepContext = {
+  limitsFor: (clientId) => limitsFor(defaults, clientId),
+  graceMs: defaults.graceMs,
+};
 
 function sleepContext(ctx: SessionContext): SleepContext {
   return ctx.sleep ?? defaultSleepContext;
@@ -64,7 +67,12 @@ function sleepContext(ctx: SessionContext): SleepContext {
 export function goToSleep(s: Session, duration: number, now: number, ctx: SessionContext, out: Effect[]): void {
   out.push({ kind: "send", message: { type: MsgType.Disconnect, duration: undefined } });
   if (s.sleep === undefined) {
-    s.sleep = { duration, buffer: new SleepBuffer<Held>(sleepContext(ctx).limitsFor(s.clientId)), pingRespOwed: false, upstreamPaused: false };
+    s.sleep = {
+      duration,
+      buffer: new SleepBuffer<Held>(sleepContext(ctx).limitsFor(s.clientId)),
+      pingRespOwed: false,
+      upstreamPaused: false,
+    };
   } else {
     s.sleep.duration = duration;
     s.sleep.pingRespOwed = false;
@@ -89,15 +97,33 @@ export function goToSleep(s: Session, duration: number, now: number, ctx: Sessio
 export function hold(s: Session, d: Delivery, ctx: SessionContext, out: Effect[]): void {
   const sleep = s.sleep as SleepState;
   const durable = d.durable === true;
-  const held: Held = { topicName: d.topic, payload: new Uint8Array(d.payload), qos: d.qos, retain: d.retain, token: durable ? d.token : undefined };
+  const held: Held = {
+    topicName: d.topic,
+    payload: new Uint8Array(d.payload),
+    qos: d.qos,
+    retain: d.retain,
+    token: durable ? d.token : undefined,
+  };
   const result: OfferResult<Held> | { kept: false; reason: "store"; dropped: Held[] } =
     d.storeRefused === true ? { kept: false, reason: "store", dropped: [] } : sleep.buffer.offer(held);
   for (const dropped of result.dropped) {
     ctx.counters.sleepDropped++;
-    ctx.log.warn("sleep-buffer-drop", { clientId: s.clientId, topic: dropped.topicName, qos: 0, maxMessages: sleep.buffer.limits.maxMessages, maxBytes: sleep.buffer.limits.maxBytes });
+    ctx.log.warn("sleep-buffer-drop", {
+      clientId: s.clientId,
+      topic: dropped.topicName,
+      qos: 0,
+      maxMessages: sleep.buffer.limits.maxMessages,
+      maxBytes: sleep.buffer.limits.maxBytes,
+    });
   }
   if (result.kept) {
-    ctx.log.debug("sleep-held", { clientId: s.clientId, topic: held.topicName, qos: held.qos, durable, held: sleep.buffer.length });
+    ctx.log.debug("sleep-held", {
+      clientId: s.clientId,
+      topic: held.topicName,
+      qos: held.qos,
+      durable,
+      held: sleep.buffer.length,
+    });
     if (!durable && d.token !== undefined) out.push({ kind: "upAck", token: d.token });
     return;
   }
@@ -110,27 +136,45 @@ export function hold(s: Session, d: Delivery, ctx: SessionContext, out: Effect[]
     return;
   }
   if (!s.cleanSession && d.token !== undefined) {
-    ctx.log.warn("sleep-buffer-refused", { ...fields, action: "left unacknowledged upstream; upstream paused until the client wakes" });
+    ctx.log.warn("sleep-buffer-refused", {
+      ...fields,
+      action: "left unacknowledged upstream; upstream paused until the client wakes",
+    });
     if (!sleep.upstreamPaused) {
       sleep.upstreamPaused = true;
       out.push({ kind: "upClose", graceful: true });
     }
     return;
   }
-  ctx.log.warn("sleep-buffer-refused", { ...fields, action: "dropped: a CleanSession 1 client has no persistent session at the broker to keep it" });
+  ctx.log.warn("sleep-buffer-refused", {
+    ...fields,
+    action: "dropped: a CleanSession 1 client has no persistent session at the broker to keep it",
+  });
   if (d.token !== undefined) out.push({ kind: "upAck", token: d.token });
 }
 
 /** Whether a QoS 1/2 message would be held now (the shell asks before writing it to the store). */
 export function wouldHold(s: Session, topicName: string, payload: Uint8Array): boolean {
-  return s.sleep !== undefined && s.state === "asleep" && !s.sleep.upstreamPaused && s.sleep.buffer.wouldKeep({ topicName, payload });
+  return (
+    s.sleep !== undefined &&
+    s.state === "asleep" &&
+    !s.sleep.upstreamPaused &&
+    s.sleep.buffer.wouldKeep({ topicName, payload })
+  );
 }
 
 /** Moves the buffered messages to the outbound queue, oldest first, and reconnects a paused upstream. */
 function release(s: Session, out: Effect[]): void {
   const sleep = s.sleep as SleepState;
   for (const h of sleep.buffer.drain()) {
-    s.outQueue.push({ topic: h.topicName, payload: h.payload, qos: h.qos, retain: h.retain, token: h.token, reregistered: false });
+    s.outQueue.push({
+      topic: h.topicName,
+      payload: h.payload,
+      qos: h.qos,
+      retain: h.retain,
+      token: h.token,
+      reregistered: false,
+    });
   }
   if (sleep.upstreamPaused) {
     sleep.upstreamPaused = false;
@@ -171,7 +215,14 @@ export function takeOver(old: Session, into: Session): void {
   old.inFlight = undefined;
   if (old.sleep !== undefined) {
     for (const h of old.sleep.buffer.drain()) {
-      into.outQueue.push({ topic: h.topicName, payload: h.payload, qos: h.qos, retain: h.retain, token: h.token, reregistered: false });
+      into.outQueue.push({
+        topic: h.topicName,
+        payload: h.payload,
+        qos: h.qos,
+        retain: h.retain,
+        token: h.token,
+        reregistered: false,
+      });
     }
   }
   for (const d of old.outQueue.splice(0)) into.outQueue.push(d);
@@ -195,7 +246,15 @@ export function takeAcknowledged(s: Session): { kept: Held[]; discarded: number 
 /** The messages kept from an ended session, queued for the session a CONNECT with CleanSession 0 starts: first, in order. */
 export function carryKept(into: Session, kept: Held[]): void {
   const newer = into.outQueue.splice(0);
-  for (const h of kept) into.outQueue.push({ topic: h.topicName, payload: h.payload, qos: h.qos, retain: h.retain, token: h.token, reregistered: false });
+  for (const h of kept)
+    into.outQueue.push({
+      topic: h.topicName,
+      payload: h.payload,
+      qos: h.qos,
+      retain: h.retain,
+      token: h.token,
+      reregistered: false,
+    });
   for (const d of newer) into.outQueue.push(d);
 }
 
@@ -217,7 +276,14 @@ export function checkSleepExpiry(s: Session, now: number, ctx: SessionContext, o
   if (now < sleepDeadline(s.lastHeard, sleep.duration, sleepContext(ctx).graceMs)) return false;
   ctx.counters.sleepExpired++;
   const paused = sleep.upstreamPaused;
-  endSession(s, "lost", `nothing heard within the sleep duration ${sleep.duration} s plus ${sleepContext(ctx).graceMs} ms`, false, ctx, out);
+  endSession(
+    s,
+    "lost",
+    `nothing heard within the sleep duration ${sleep.duration} s plus ${sleepContext(ctx).graceMs} ms`,
+    false,
+    ctx,
+    out,
+  );
   if (paused) out.push({ kind: "publishWill" });
   return true;
 }

@@ -1,6 +1,13 @@
 import { accessSync, constants, existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import type { AddMessageResult, NewStoredMessage, SessionStore, SessionStoreUsage, StoredMessage, StoredSession } from "./session-store";
+import type {
+  AddMessageResult,
+  NewStoredMessage,
+  SessionStore,
+  SessionStoreUsage,
+  StoredMessage,
+  StoredSession,
+} from "./session-store";
 
 /**
  * A SessionStore opened on first use: a gateway that never has a sleeping persistent client never takes
@@ -110,7 +117,9 @@ export function storePathExists(path: string): boolean {
   try {
     accessSync(dir, constants.W_OK);
   } catch {
-    throw new Error(`sleep.store.path ${path}: ${dir} is not writable, so the session store cannot be created there; give a writable directory, or "" to keep sleeping sessions in memory only`);
+    throw new Error(
+      `sleep.store.path ${path}: ${dir} is not writable, so the session store cannot be created there; give a writable directory, or "" to keep sleeping sessions in memory only`,
+    );
   }
   return false;
 }

@@ -62,7 +62,9 @@ export class LevelSessionStore implements SessionStore {
         cause?.code === "LEVEL_LOCKED"
           ? "another process (a second gateway?) holds it: stop that process or give this gateway another store path"
           : "check that the directory is writable, or give the gateway another store path";
-      const error = new Error(`cannot open the session store at ${this.location}: ${(err as Error).message}; ${hint}`, { cause: err });
+      const error = new Error(`cannot open the session store at ${this.location}: ${(err as Error).message}; ${hint}`, {
+        cause: err,
+      });
       if (cause?.code === "LEVEL_LOCKED") (error as Error & { code: string }).code = "STORE_LOCKED";
       throw error;
     }

@@ -82,7 +82,14 @@ export class MemorySessionStore implements SessionStore {
     }
     this.nextSeq++;
     const queue = this.queues.get(clientId) ?? [];
-    queue.push({ clientId, seq, topicName: message.topicName, payload: message.payload.slice(), qos: message.qos, retain: message.retain });
+    queue.push({
+      clientId,
+      seq,
+      topicName: message.topicName,
+      payload: message.payload.slice(),
+      qos: message.qos,
+      retain: message.retain,
+    });
     this.queues.set(clientId, queue);
     return { stored: true, seq };
   }

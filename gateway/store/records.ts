@@ -82,7 +82,8 @@ interface SessionJson extends Omit<StoredSession, "will"> {
 
 export function encodeSession(session: StoredSession): Uint8Array {
   const { will, ...rest } = session;
-  const json: SessionJson = will === undefined ? rest : { ...rest, will: { ...will, payload: Buffer.from(will.payload).toString("base64") } };
+  const json: SessionJson =
+    will === undefined ? rest : { ...rest, will: { ...will, payload: Buffer.from(will.payload).toString("base64") } };
   const body = utf8.encode(JSON.stringify(json));
   const out = new Uint8Array(1 + body.length);
   out[0] = VERSION;
@@ -108,8 +109,12 @@ export function decodeSession(value: Uint8Array): StoredSession | undefined {
   if (!isCount(s.duration) || !isCount(s.keepAlive) || !isCount(s.lastHeardAt)) return undefined;
   if (typeof s.link !== "string" || typeof s.address !== "string") return undefined;
   if (!Array.isArray(s.subscriptions) || !Array.isArray(s.topicIds)) return undefined;
-  const subscriptions = s.subscriptions.filter((x): x is StoredSession["subscriptions"][number] => typeof x?.topicFilter === "string" && isQoS(x?.qos));
-  const topicIds = s.topicIds.filter((x): x is StoredSession["topicIds"][number] => typeof x?.topicName === "string" && isCount(x?.topicId));
+  const subscriptions = s.subscriptions.filter(
+    (x): x is StoredSession["subscriptions"][number] => typeof x?.topicFilter === "string" && isQoS(x?.qos),
+  );
+  const topicIds = s.topicIds.filter(
+    (x): x is StoredSession["topicIds"][number] => typeof x?.topicName === "string" && isCount(x?.topicId),
+  );
   if (subscriptions.length !== s.subscriptions.length || topicIds.length !== s.topicIds.length) return undefined;
   const session: StoredSession = {
     clientId: s.clientId,
@@ -124,8 +129,21 @@ export function decodeSession(value: Uint8Array): StoredSession | undefined {
   };
   if (s.will !== undefined) {
     const w = s.will as Record<string, unknown>;
-    if (typeof w !== "object" || w === null || typeof w.topicName !== "string" || typeof w.payload !== "string" || !isQoS(w.qos) || typeof w.retain !== "boolean") return undefined;
-    session.will = { topicName: w.topicName, payload: new Uint8Array(Buffer.from(w.payload, "base64")), qos: w.qos, retain: w.retain };
+    if (
+      typeof w !== "object" ||
+      w === null ||
+      typeof w.topicName !== "string" ||
+      typeof w.payload !== "string" ||
+      !isQoS(w.qos) ||
+      typeof w.retain !== "boolean"
+    )
+      return undefined;
+    session.will = {
+      topicName: w.topicName,
+      payload: new Uint8Array(Buffer.from(w.payload, "base64")),
+      qos: w.qos,
+      retain: w.retain,
+    };
   }
   return session;
 }

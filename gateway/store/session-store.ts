@@ -178,6 +178,7 @@ export class StoreAccounting {
 
 export function checkLimits(limits: SessionStoreLimits): void {
   for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isInteger(value) || value < 1) throw new RangeError(`session store limit ${name} must be an integer of at least 1, got ${String(value)}`);
+    if (!Number.isInteger(value) || value < 1)
+      throw new RangeError(`session store limit ${name} must be an integer of at least 1, got ${String(value)}`);
   }
 }

@@ -141,10 +141,17 @@ export class TransparentUpstream implements Upstream {
   publishAnonymous(topic: string, payload: Uint8Array, retain: boolean): void {
     if (this.anonymous === undefined) {
       this.anonymous = mqtt.connect(this.options.url, {
-        ...this.clientOptions({ clientId: this.options.gatewayClientId, cleanSession: true, keepAlive: 60, will: undefined }),
+        ...this.clientOptions({
+          clientId: this.options.gatewayClientId,
+          cleanSession: true,
+          keepAlive: 60,
+          will: undefined,
+        }),
         reconnectPeriod: 5000,
       });
-      this.anonymous.on("error", (err) => this.options.log.warn("upstream-error", { clientId: this.options.gatewayClientId, error: err.message }));
+      this.anonymous.on("error", (err) =>
+        this.options.log.warn("upstream-error", { clientId: this.options.gatewayClientId, error: err.message }),
+      );
     }
     this.anonymous.publish(topic, toBuffer(payload), { qos: 0, retain });
   }
@@ -177,8 +184,15 @@ class TransparentSession implements UpstreamSession {
   }
 
   /** Creates the mqtt.js client; it sends CONNECT at once, or once `after` has settled. Publishes made meanwhile are queued by mqtt.js. */
-  private connect(options: UpstreamSessionOptions, restore?: Map<string, 0 | 1 | 2>, after?: Promise<void>): MqttClient {
-    const client = mqtt.connect(this.owner.url, { ...this.owner.clientOptions(options), manualConnect: after !== undefined });
+  private connect(
+    options: UpstreamSessionOptions,
+    restore?: Map<string, 0 | 1 | 2>,
+    after?: Promise<void>,
+  ): MqttClient {
+    const client = mqtt.connect(this.owner.url, {
+      ...this.owner.clientOptions(options),
+      manualConnect: after !== undefined,
+    });
     if (after !== undefined) {
       void after.then(() => {
         if (client === this.client && !this.closing) client.connect();
@@ -190,7 +204,10 @@ class TransparentSession implements UpstreamSession {
     // mqtt.js hands it over, so messages of every QoS keep the order the broker sent them in (sleeping
     // clients get them in that order). A PUBLISH resent before PUBREL is answered, not handed over again;
     // PUBCOMP goes once both the PUBREL has come and the client has the message.
-    const qos2 = new Map<number, { released: boolean; delivered: boolean; packet: { qos: number; messageId?: number | undefined } }>();
+    const qos2 = new Map<
+      number,
+      { released: boolean; delivered: boolean; packet: { qos: number; messageId?: number | undefined } }
+    >();
     const completeQoS2 = (id: number): void => {
       const entry = qos2.get(id);
       if (entry === undefined || !entry.released || !entry.delivered) return;
@@ -280,7 +297,9 @@ class TransparentSession implements UpstreamSession {
       this.client.publish(topic, toBuffer(payload), retain ? QOS0_RETAIN : QOS0);
       return true;
     }
-    this.client.publish(topic, toBuffer(payload), { qos, retain }, (err) => this.sink.published(msgId, err === undefined || err === null));
+    this.client.publish(topic, toBuffer(payload), { qos, retain }, (err) =>
+      this.sink.published(msgId, err === undefined || err === null),
+    );
     return true;
   }
 
@@ -306,7 +325,11 @@ class TransparentSession implements UpstreamSession {
     const old = this.client;
     this.options = { ...this.options, will };
     const oldClosed = endWithin(old, !old.connected);
-    this.client = this.connect(this.options, this.options.cleanSession ? new Map(this.subscriptions) : undefined, oldClosed);
+    this.client = this.connect(
+      this.options,
+      this.options.cleanSession ? new Map(this.subscriptions) : undefined,
+      oldClosed,
+    );
   }
 
   close(graceful: boolean): Promise<void> {

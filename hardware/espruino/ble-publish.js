@@ -12,20 +12,42 @@
  * (the console moves to LoopbackA). Press the board's button to give the console back to Bluetooth and
  * pause the program until the next reset, e.g. to connect the Web IDE or the espruino tool.
  */
-var MQTTSN_BLE_DEFAULTS = { clientId: "puck-1", topic: "sensors/puck", qos: 1, interval: 60, count: 0, keepAlive: 300, retryMs: 3000 };
+var MQTTSN_BLE_DEFAULTS = {
+  clientId: "puck-1",
+  topic: "sensors/puck",
+  qos: 1,
+  interval: 60,
+  count: 0,
+  keepAlive: 300,
+  retryMs: 3000,
+};
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- the global a user inspects on the console
 var mqttsnBle = (function () {
   var cfg = typeof MQTTSN_CONFIG !== "undefined" ? MQTTSN_CONFIG : {};
   var key;
   for (key in MQTTSN_BLE_DEFAULTS) if (cfg[key] === undefined) cfg[key] = MQTTSN_BLE_DEFAULTS[key];
 
-  var END = 0xc0, ESC = 0xdb, ESC_END = 0xdc, ESC_ESC = 0xdd, MAX = 128;
-  var rx = [], escaped = false;
+  var END = 0xc0,
+    ESC = 0xdb,
+    ESC_END = 0xdc,
+    ESC_ESC = 0xdd,
+    MAX = 128;
+  var rx = [],
+    escaped = false;
   var paused = false;
-  var state = "idle", msgId = 0, topicId = 0, sent = 0, pending = null, retryTimer, publishTimer, pingTimer;
+  var state = "idle",
+    msgId = 0,
+    topicId = 0,
+    sent = 0,
+    pending = null,
+    retryTimer,
+    publishTimer,
+    pingTimer;
 
   function crc16(bytes) {
-    var crc = 0xffff, i, b;
+    var crc = 0xffff,
+      i,
+      b;
     for (i = 0; i < bytes.length; i++) {
       crc ^= bytes[i] << 8;
       for (b = 0; b < 8; b++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
@@ -34,7 +56,11 @@ var mqttsnBle = (function () {
   }
 
   function slip(message) {
-    var crc = crc16(message), body = message.concat([crc >> 8, crc & 0xff]), out = [END], i, o;
+    var crc = crc16(message),
+      body = message.concat([crc >> 8, crc & 0xff]),
+      out = [END],
+      i,
+      o;
     for (i = 0; i < body.length; i++) {
       o = body[i];
       if (o === END) out.push(ESC, ESC_END);
@@ -46,7 +72,8 @@ var mqttsnBle = (function () {
   }
 
   function text(s) {
-    var out = [], i;
+    var out = [],
+      i;
     for (i = 0; i < s.length; i++) out.push(s.charCodeAt(i) & 0xff);
     return out;
   }
@@ -120,9 +147,12 @@ var mqttsnBle = (function () {
       sent = 0;
       publish();
       if (cfg.count === 0 || sent < cfg.count) publishTimer = setInterval(publish, cfg.interval * 1000);
-      pingTimer = setInterval(function () {
-        send(message(0x16, []));
-      }, (cfg.keepAlive * 1000) / 2);
+      pingTimer = setInterval(
+        function () {
+          send(message(0x16, []));
+        },
+        (cfg.keepAlive * 1000) / 2
+      );
     } else if (type === 0x0d && pending && ((m[4] << 8) | m[5]) === ((pending[5] << 8) | pending[6])) {
       answered();
     } else if (type === 0x18) {
@@ -188,5 +218,12 @@ var mqttsnBle = (function () {
     );
   }
   if (cfg.name) NRF.setAdvertising({}, { name: cfg.name });
-  return { state: function () { return state; }, sent: function () { return sent; } };
+  return {
+    state: function () {
+      return state;
+    },
+    sent: function () {
+      return sent;
+    },
+  };
 })();

@@ -7,14 +7,24 @@ import { Harness, bytes } from "./support/harness";
 describe("device client core: bounds and hostile input", () => {
   it("never throws on random datagrams in any state, and stays usable", () => {
     fc.assert(
-      fc.property(fc.array(fc.uint8Array({ minLength: 0, maxLength: 40 }), { maxLength: 30 }), fc.boolean(), (datagrams, active) => {
-        const h = new Harness();
-        if (active) h.connect();
-        else h.client.start(0);
-        for (const d of datagrams) h.client.receive(d as unknown as number[], d.length, true);
-        h.advance(1);
-        expect([ClientState.Connecting, ClientState.Active, ClientState.Lost, ClientState.Asleep, ClientState.Disconnected]).toContain(h.client.state);
-      }),
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 0, maxLength: 40 }), { maxLength: 30 }),
+        fc.boolean(),
+        (datagrams, active) => {
+          const h = new Harness();
+          if (active) h.connect();
+          else h.client.start(0);
+          for (const d of datagrams) h.client.receive(d as unknown as number[], d.length, true);
+          h.advance(1);
+          expect([
+            ClientState.Connecting,
+            ClientState.Active,
+            ClientState.Lost,
+            ClientState.Asleep,
+            ClientState.Disconnected,
+          ]).toContain(h.client.state);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -51,7 +61,18 @@ describe("device client core: bounds and hostile input", () => {
     const h = new Harness((o) => (o.maxIncomingQos2 = 1));
     h.connect();
     const p = (msgId: number) =>
-      h.fromGateway({ type: MsgType.Publish, dup: false, qos: 2, retain: false, topicIdType: 1, topicId: 5, msgId, data: bytes("x"), dataOffset: 0, dataLength: 1 });
+      h.fromGateway({
+        type: MsgType.Publish,
+        dup: false,
+        qos: 2,
+        retain: false,
+        topicIdType: 1,
+        topicId: 5,
+        msgId,
+        data: bytes("x"),
+        dataOffset: 0,
+        dataLength: 1,
+      });
     p(1);
     p(2);
     expect(h.take()).toEqual([{ type: MsgType.PubRec, msgId: 1 }]);

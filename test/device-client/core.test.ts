@@ -20,14 +20,20 @@ describe("device client core: connect and will", () => {
     });
     h.client.start(0);
     expect(h.selected).toEqual([-1]);
-    expect(h.take()).toEqual([{ type: MsgType.Connect, will: true, cleanSession: true, duration: 60, clientId: "dev-1" }]);
+    expect(h.take()).toEqual([
+      { type: MsgType.Connect, will: true, cleanSession: true, duration: 60, clientId: "dev-1" },
+    ]);
     h.fromGateway({ type: MsgType.WillTopicReq });
     expect(h.take()).toEqual([{ type: MsgType.WillTopic, qos: 1, retain: true, willTopic: "dev/status" }]);
     h.fromGateway({ type: MsgType.WillMsgReq });
     const [willMsg] = h.take();
     expect(willMsg?.type).toBe(MsgType.WillMsg);
     if (willMsg?.type === MsgType.WillMsg) {
-      expect(Buffer.from(willMsg.willMsg.slice(willMsg.willMsgOffset, willMsg.willMsgOffset + willMsg.willMsgLength)).toString()).toBe("gone");
+      expect(
+        Buffer.from(
+          willMsg.willMsg.slice(willMsg.willMsgOffset, willMsg.willMsgOffset + willMsg.willMsgLength),
+        ).toString(),
+      ).toBe("gone");
     }
     h.fromGateway({ type: MsgType.ConnAck, returnCode: ReturnCode.Accepted });
     expect(h.client.state).toBe(ClientState.Active);
@@ -79,7 +85,14 @@ describe("device client core: publish", () => {
     expect(register).toEqual({ type: MsgType.Register, topicId: 0, msgId: 1, topicName: "a/b" });
     h.fromGateway({ type: MsgType.RegAck, topicId: 77, msgId: 1, returnCode: 0 });
     const [publish] = h.take();
-    expect(publish).toMatchObject({ type: MsgType.Publish, qos: 1, topicId: 77, msgId: 2, dup: false, topicIdType: TopicIdType.Normal });
+    expect(publish).toMatchObject({
+      type: MsgType.Publish,
+      qos: 1,
+      topicId: 77,
+      msgId: 2,
+      dup: false,
+      topicIdType: TopicIdType.Normal,
+    });
     h.fromGateway({ type: MsgType.PubAck, topicId: 77, msgId: 2, returnCode: 0 });
     expect(h.takeEvents()).toEqual([`done ${MsgType.Publish} 2 0 77`]);
     expect(h.client.publish("a/b", bytes("2"), 0, 1, 0, true)).toBe(0);
@@ -99,7 +112,9 @@ describe("device client core: publish", () => {
     const h = new Harness();
     h.connect();
     const id = h.client.publishId(TopicIdType.Predefined, 5, bytes("q2"), 0, 2, 2, false);
-    expect(h.take()).toMatchObject([{ type: MsgType.Publish, qos: 2, topicIdType: TopicIdType.Predefined, topicId: 5, msgId: id }]);
+    expect(h.take()).toMatchObject([
+      { type: MsgType.Publish, qos: 2, topicIdType: TopicIdType.Predefined, topicId: 5, msgId: id },
+    ]);
     h.fromGateway({ type: MsgType.PubRec, msgId: id });
     expect(h.take()).toEqual([{ type: MsgType.PubRel, msgId: id }]);
     h.advance(T_RETRY);
@@ -111,7 +126,9 @@ describe("device client core: publish", () => {
   it("sends QoS -1 on short and predefined topics without a connection (§6.8), never on a name", () => {
     const h = new Harness();
     expect(h.client.publishId(TopicIdType.Short, shortTopicId("ab"), bytes("x"), 0, 1, -1, false)).toBe(0);
-    expect(h.take()).toMatchObject([{ type: MsgType.Publish, qos: -1, topicIdType: TopicIdType.Short, topicId: shortTopicId("ab") }]);
+    expect(h.take()).toMatchObject([
+      { type: MsgType.Publish, qos: -1, topicIdType: TopicIdType.Short, topicId: shortTopicId("ab") },
+    ]);
     expect(h.client.publishId(TopicIdType.Normal, 3, bytes("x"), 0, 1, -1, false)).toBe(-1);
     expect(h.client.publishId(TopicIdType.Predefined, 3, bytes("x"), 0, 1, 0, false)).toBe(-1);
   });
@@ -174,7 +191,18 @@ describe("device client core: subscribe and incoming PUBLISH", () => {
       order.push("handler");
       return events(...items);
     };
-    h.fromGateway({ type: MsgType.Publish, dup: false, qos: 1, retain: false, topicIdType: 0, topicId: 12, msgId: 40, data: bytes("hi"), dataOffset: 0, dataLength: 2 });
+    h.fromGateway({
+      type: MsgType.Publish,
+      dup: false,
+      qos: 1,
+      retain: false,
+      topicIdType: 0,
+      topicId: 12,
+      msgId: 40,
+      data: bytes("hi"),
+      dataOffset: 0,
+      dataLength: 2,
+    });
     expect(order).toEqual(["sent", "handler"]);
     expect(h.take()).toEqual([{ type: MsgType.PubAck, topicId: 12, msgId: 40, returnCode: 0 }]);
     expect(h.takeEvents()).toEqual(["message s/t|0|12|hi|1|false"]);
@@ -192,7 +220,18 @@ describe("device client core: subscribe and incoming PUBLISH", () => {
     h.takeEvents();
     h.fromGateway({ type: MsgType.Register, topicId: 33, msgId: 500, topicName: "w/x" });
     expect(h.take()).toEqual([{ type: MsgType.RegAck, topicId: 33, msgId: 500, returnCode: 0 }]);
-    const publish: Message = { type: MsgType.Publish, dup: false, qos: 2, retain: false, topicIdType: 0, topicId: 33, msgId: 501, data: bytes("v"), dataOffset: 0, dataLength: 1 };
+    const publish: Message = {
+      type: MsgType.Publish,
+      dup: false,
+      qos: 2,
+      retain: false,
+      topicIdType: 0,
+      topicId: 33,
+      msgId: 501,
+      data: bytes("v"),
+      dataOffset: 0,
+      dataLength: 1,
+    };
     h.fromGateway(publish);
     h.fromGateway({ ...publish, dup: true });
     expect(h.take()).toEqual([
@@ -207,7 +246,18 @@ describe("device client core: subscribe and incoming PUBLISH", () => {
   it("answers a PUBLISH on an unknown topic id with PUBACK 'invalid topic id' and does not deliver it", () => {
     const h = new Harness();
     h.connect();
-    h.fromGateway({ type: MsgType.Publish, dup: false, qos: 1, retain: false, topicIdType: 0, topicId: 99, msgId: 7, data: bytes("z"), dataOffset: 0, dataLength: 1 });
+    h.fromGateway({
+      type: MsgType.Publish,
+      dup: false,
+      qos: 1,
+      retain: false,
+      topicIdType: 0,
+      topicId: 99,
+      msgId: 7,
+      data: bytes("z"),
+      dataOffset: 0,
+      dataLength: 1,
+    });
     expect(h.take()).toEqual([{ type: MsgType.PubAck, topicId: 99, msgId: 7, returnCode: ReturnCode.InvalidTopicId }]);
     expect(h.takeEvents()).toEqual([]);
   });
@@ -255,7 +305,18 @@ describe("device client core: keep-alive, sleep and gateway loss", () => {
     expect(h.take()).toEqual([]);
     h.advance(1);
     expect(h.take()).toEqual([{ type: MsgType.PingReq, clientId: "dev-1" }]);
-    h.fromGateway({ type: MsgType.Publish, dup: false, qos: 1, retain: false, topicIdType: 0, topicId: 4, msgId: 9, data: bytes("b"), dataOffset: 0, dataLength: 1 });
+    h.fromGateway({
+      type: MsgType.Publish,
+      dup: false,
+      qos: 1,
+      retain: false,
+      topicIdType: 0,
+      topicId: 4,
+      msgId: 9,
+      data: bytes("b"),
+      dataOffset: 0,
+      dataLength: 1,
+    });
     expect(types(h.take())).toEqual([MsgType.PubAck]);
     h.fromGateway({ type: MsgType.PingResp });
     expect(h.client.state).toBe(ClientState.Asleep);

@@ -102,9 +102,10 @@ describe("device client against the real gateway and broker", () => {
     for (const b of builds) {
       const r = runs.get(b) as Run;
       expect(r.ok, `${b}: ${r.lines.join("\n")}`).toBe(true);
-      expect(r.lines.filter((l) => l.startsWith("received ")), b).toEqual(
-        Array.from({ length: s.count }, (_, i) => `received echo/a msg-${i + 1}`),
-      );
+      expect(
+        r.lines.filter((l) => l.startsWith("received ")),
+        b,
+      ).toEqual(Array.from({ length: s.count }, (_, i) => `received echo/a msg-${i + 1}`));
       expect(r.upstream, b).toEqual(expectedUpstream(s.topic, s.count));
       expect([...r.transcript].sort(), b).toEqual([...reference.transcript].sort());
     }

@@ -25,11 +25,13 @@ describe("device client discovery and reconnection against the real gateway", ()
     options.searchDelay = 200;
     const states: number[] = [];
     // The configured address is a dead port: only the GWINFO's sender can lead the client to the gateway.
-    const udp = new NodeUdpClient(
-      { stateChanged: (s) => states.push(s), message: () => {}, done: () => {} },
-      options,
-      { host: "127.0.0.1", port: 9, broadcastHost: "127.0.0.1", broadcastPort: port, tickInterval: 10 },
-    );
+    const udp = new NodeUdpClient({ stateChanged: (s) => states.push(s), message: () => {}, done: () => {} }, options, {
+      host: "127.0.0.1",
+      port: 9,
+      broadcastHost: "127.0.0.1",
+      broadcastPort: port,
+      tickInterval: 10,
+    });
     try {
       await udp.start();
       await until("Active", () => udp.client.state === ClientState.Active);
@@ -65,7 +67,10 @@ describe("device client discovery and reconnection against the real gateway", ()
       await first.close();
       await until("Lost", () => udp.client.state === ClientState.Lost);
       second = await startGateway({ udp: [{ host: "127.0.0.1", port }], embeddedPort: 0 });
-      await until("Active again", () => udp.client.state === ClientState.Active && states.lastIndexOf(ClientState.Lost) >= 0);
+      await until(
+        "Active again",
+        () => udp.client.state === ClientState.Active && states.lastIndexOf(ClientState.Lost) >= 0,
+      );
       expect(udp.client.topics.findName("re/connect")).toBe(-1);
       const again = udp.client.publish("re/connect", [3], 0, 1, 1, false);
       await until("PUBACK from the new gateway", () => done.includes(`${MsgType.Publish} ${again} 0`));
@@ -91,11 +96,15 @@ describe("device client will against the real gateway and broker", () => {
     options.willMessageLength = 10;
     const done: string[] = [];
     const port = Number((gateway.udpAddresses[0] as string).split(":").pop());
-    const udp = new NodeUdpClient({ stateChanged: () => {}, message: () => {}, done: (t, id, rc) => done.push(`${t} ${id} ${rc}`) }, options, {
-      host: "127.0.0.1",
-      port,
-      tickInterval: 10,
-    });
+    const udp = new NodeUdpClient(
+      { stateChanged: () => {}, message: () => {}, done: (t, id, rc) => done.push(`${t} ${id} ${rc}`) },
+      options,
+      {
+        host: "127.0.0.1",
+        port,
+        tickInterval: 10,
+      },
+    );
     try {
       await udp.start();
       await until("Active", () => udp.client.state === ClientState.Active);

@@ -44,7 +44,8 @@ describe.skipIf(!hasSocat)("Espruino client over a serial line to the gateway", 
     await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
     try {
       const serial1 = {
-        on: (_event: "data", listener: (data: string) => void) => port.on("data", (b: Buffer) => listener(b.toString("latin1"))),
+        on: (_event: "data", listener: (data: string) => void) =>
+          port.on("data", (b: Buffer) => listener(b.toString("latin1"))),
         write: (data: string) => {
           port.write(Buffer.from(data, "latin1"));
         },

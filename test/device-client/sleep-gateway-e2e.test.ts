@@ -28,7 +28,9 @@ describe("device client sleep cycle against the real gateway", () => {
       {
         stateChanged: (s) => events.push(`state ${stateNames[s] ?? s}`),
         message: (name, _type, _id, data, offset, length, qos) =>
-          events.push(`message ${name} ${Buffer.from((data as unknown as Uint8Array).subarray(offset, offset + length)).toString()} qos ${qos}`),
+          events.push(
+            `message ${name} ${Buffer.from((data as unknown as Uint8Array).subarray(offset, offset + length)).toString()} qos ${qos}`,
+          ),
         done: (type, msgId, rc) => done.push(`${type} ${msgId} ${rc}`),
       },
       defaultOptions("sleepy-gw-1", Math.random),
@@ -46,7 +48,11 @@ describe("device client sleep cycle against the real gateway", () => {
       await new Promise((r) => setTimeout(r, 300));
       expect(events.slice(asleepAt)).toEqual([]);
       await until("the wake-up and the return to sleep", () => events.length >= asleepAt + 3, 8_000);
-      expect(events.slice(asleepAt, asleepAt + 3)).toEqual(["state Awake", "message sleepy/in while-asleep qos 1", "state Asleep"]);
+      expect(events.slice(asleepAt, asleepAt + 3)).toEqual([
+        "state Awake",
+        "message sleepy/in while-asleep qos 1",
+        "state Asleep",
+      ]);
       expect(udp.client.connect()).toBe(true);
       await until("active again", () => udp.client.state === ClientState.Active);
       expect(udp.client.disconnect()).toBe(true);

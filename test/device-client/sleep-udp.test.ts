@@ -30,7 +30,9 @@ describe("device client sleep cycle over real UDP (Node build, scripted gateway)
       {
         stateChanged: (s) => events.push(`state ${stateNames[s] ?? s}`),
         message: (name, _type, _id, data, offset, length, qos) =>
-          events.push(`message ${name} ${Buffer.from((data as unknown as Uint8Array).subarray(offset, offset + length)).toString()} qos ${qos}`),
+          events.push(
+            `message ${name} ${Buffer.from((data as unknown as Uint8Array).subarray(offset, offset + length)).toString()} qos ${qos}`,
+          ),
         done: (type, msgId, rc) => done.push(`${type} ${msgId} ${rc}`),
       },
       options,

@@ -25,7 +25,8 @@ function deviceEncode(m: Uint8Array): Uint8Array {
 function deviceDecode(stream: Uint8Array, size = 64): { frames: string[]; dropped: number } {
   const frames: string[] = [];
   const r = new SlipReceiver(new Uint8Array(size) as unknown as number[], size, {
-    frame: (buf, length) => frames.push(Buffer.from((buf as unknown as Uint8Array).subarray(0, length)).toString("hex")),
+    frame: (buf, length) =>
+      frames.push(Buffer.from((buf as unknown as Uint8Array).subarray(0, length)).toString("hex")),
   });
   for (const octet of stream) r.push(octet);
   return { frames, dropped: r.dropped };
@@ -48,16 +49,24 @@ describe("device client SLIP framing", () => {
 
   it("decodes the gateway's frames, with noise between them, and the gateway decodes the client's", () => {
     fc.assert(
-      fc.property(fc.array(message, { minLength: 1, maxLength: 5 }), fc.uint8Array({ maxLength: 8 }), (messages, noise) => {
-        const parts: Uint8Array[] = [];
-        for (const m of messages) parts.push(noise.filter((o) => o !== 0xc0), encodeSlip(m));
-        const got = deviceDecode(Buffer.concat(parts));
-        expect(got.frames).toEqual(messages.map((m) => Buffer.from(m).toString("hex")));
-        const back: string[] = [];
-        const gateway = new SlipDecoder(64, (f) => back.push(Buffer.from(f).toString("hex")));
-        for (const m of messages) gateway.push(deviceEncode(m));
-        expect(back).toEqual(messages.map((m) => Buffer.from(m).toString("hex")));
-      }),
+      fc.property(
+        fc.array(message, { minLength: 1, maxLength: 5 }),
+        fc.uint8Array({ maxLength: 8 }),
+        (messages, noise) => {
+          const parts: Uint8Array[] = [];
+          for (const m of messages)
+            parts.push(
+              noise.filter((o) => o !== 0xc0),
+              encodeSlip(m),
+            );
+          const got = deviceDecode(Buffer.concat(parts));
+          expect(got.frames).toEqual(messages.map((m) => Buffer.from(m).toString("hex")));
+          const back: string[] = [];
+          const gateway = new SlipDecoder(64, (f) => back.push(Buffer.from(f).toString("hex")));
+          for (const m of messages) gateway.push(deviceEncode(m));
+          expect(back).toEqual(messages.map((m) => Buffer.from(m).toString("hex")));
+        },
+      ),
     );
   });
 
@@ -86,7 +95,11 @@ afterAll(() => {
 
 describe.skipIf(!hasLua)("device client SLIP framing in Lua", () => {
   it("computes the CRC, frames and unframes like the reference on lua5.1 and lua5.3", () => {
-    const messages = [Uint8Array.from([3, 0x0c, 0xc0]), Uint8Array.from([4, 0xdb, 0xc0, 0xdb]), Uint8Array.from(Buffer.from("0b0c2000c00001", "hex"))];
+    const messages = [
+      Uint8Array.from([3, 0x0c, 0xc0]),
+      Uint8Array.from([4, 0xdb, 0xc0, 0xdb]),
+      Uint8Array.from(Buffer.from("0b0c2000c00001", "hex")),
+    ];
     const script = `
       package.path = ${JSON.stringify(dir + "/?.lua;")} .. package.path
       local m = require("mqttsn-client")
@@ -110,7 +123,11 @@ describe.skipIf(!hasLua)("device client SLIP framing in Lua", () => {
     const lastOut = new Uint8Array(64);
     for (const f of frames) lastOut.set(f);
     const crcs = ["29b1", referenceCrc16(lastOut).toString(16).padStart(4, "0")].join("\t");
-    const expected = [...frames.map((f) => Buffer.from(f).toString("hex")), messages.map((m) => Buffer.from(m).toString("hex")).join(" "), crcs];
+    const expected = [
+      ...frames.map((f) => Buffer.from(f).toString("hex")),
+      messages.map((m) => Buffer.from(m).toString("hex")).join(" "),
+      crcs,
+    ];
     for (const lua of ["lua5.1", "lua5.3"]) {
       expect(execFileSync(lua, ["-e", script], { input, encoding: "utf8" }).trim().split("\n"), lua).toEqual(expected);
     }

@@ -32,7 +32,8 @@ async function readyLine(r: Running, timeoutMs = 15_000): Promise<{ udp: string;
   for (;;) {
     const m = /ready: MQTT-SN on udp (\S+?);? .*broker (mqtts?:\/\/\S+)/.exec(r.stdout());
     if (m !== null) return { udp: (m[1] as string).replace(/,$/, ""), broker: m[2] as string };
-    if (Date.now() > deadline || r.child.exitCode !== null) throw new Error(`no ready line; stdout: ${r.stdout()} stderr: ${r.stderr()}`);
+    if (Date.now() > deadline || r.child.exitCode !== null)
+      throw new Error(`no ready line; stdout: ${r.stdout()} stderr: ${r.stderr()}`);
     await sleep(50);
   }
 }
@@ -101,32 +102,37 @@ describe("mqttsn-gateway command", () => {
     }
   });
 
-  it.runIf(systemHas(["mosquitto"], "sudo apt-get install -y mosquitto"))("closes upstream sessions cleanly on SIGTERM: no will is published", async () => {
-    const mosquitto = await startMosquitto();
-    const watcher = await Watcher.connect(mosquitto.url);
-    const r = run(["--udp", "127.0.0.1:0", "--broker", mosquitto.url]);
-    started.push(r);
-    const c = await SnClient.open((await readyLine(r)).udp);
-    try {
-      expect(await c.connect("cli-will", { will: { topic: "wills/cli-will", message: "should not appear" } })).toBe(0);
-      r.child.kill("SIGTERM");
-      expect(await r.exit).toBe(0);
-      await c.expect(MsgType.Disconnect);
-      await sleep(500);
-      expect(watcher.count((m) => m.topic === "wills/cli-will")).toBe(0);
-      // The same will does appear when the connection is dropped instead (the check above can fail).
-      const r2 = run(["--udp", "127.0.0.1:0", "--broker", mosquitto.url]);
-      started.push(r2);
-      const c2 = await SnClient.open((await readyLine(r2)).udp);
-      expect(await c2.connect("cli-will", { will: { topic: "wills/cli-will", message: "dropped" } })).toBe(0);
-      r2.child.kill("SIGKILL");
-      await r2.exit;
-      await c2.close();
-      expect((await watcher.waitFor((m) => m.topic === "wills/cli-will")).payload).toBe("dropped");
-    } finally {
-      await c.close();
-      await watcher.close();
-      await mosquitto.stop();
-    }
-  });
+  it.runIf(systemHas(["mosquitto"], "sudo apt-get install -y mosquitto"))(
+    "closes upstream sessions cleanly on SIGTERM: no will is published",
+    async () => {
+      const mosquitto = await startMosquitto();
+      const watcher = await Watcher.connect(mosquitto.url);
+      const r = run(["--udp", "127.0.0.1:0", "--broker", mosquitto.url]);
+      started.push(r);
+      const c = await SnClient.open((await readyLine(r)).udp);
+      try {
+        expect(await c.connect("cli-will", { will: { topic: "wills/cli-will", message: "should not appear" } })).toBe(
+          0,
+        );
+        r.child.kill("SIGTERM");
+        expect(await r.exit).toBe(0);
+        await c.expect(MsgType.Disconnect);
+        await sleep(500);
+        expect(watcher.count((m) => m.topic === "wills/cli-will")).toBe(0);
+        // The same will does appear when the connection is dropped instead (the check above can fail).
+        const r2 = run(["--udp", "127.0.0.1:0", "--broker", mosquitto.url]);
+        started.push(r2);
+        const c2 = await SnClient.open((await readyLine(r2)).udp);
+        expect(await c2.connect("cli-will", { will: { topic: "wills/cli-will", message: "dropped" } })).toBe(0);
+        r2.child.kill("SIGKILL");
+        await r2.exit;
+        await c2.close();
+        expect((await watcher.waitFor((m) => m.topic === "wills/cli-will")).payload).toBe("dropped");
+      } finally {
+        await c.close();
+        await watcher.close();
+        await mosquitto.stop();
+      }
+    },
+  );
 });

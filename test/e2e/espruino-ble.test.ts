@@ -30,7 +30,10 @@ function boot(peripheral: FakePeripheral, config: Record<string, unknown>) {
         if (peripheral.subscribed) peripheral.notify(Uint8Array.from(data));
       },
     },
-    NRF: { on: (event: string, fn: (arg?: unknown) => void) => on(`nrf:${event}`, fn), setAdvertising: () => undefined },
+    NRF: {
+      on: (event: string, fn: (arg?: unknown) => void) => on(`nrf:${event}`, fn),
+      setAdvertising: () => undefined,
+    },
     E: { getTemperature: () => 21.5 },
     LoopbackA: { setConsole: () => undefined },
     setInterval: (fn: () => void, ms: number) => {
@@ -73,8 +76,19 @@ describe("hardware/espruino/ble-publish.js", () => {
   it("publishes the temperature through a BleLink into the broker, QoS 1", async () => {
     const noble = new FakeNoble();
     noble.setState("poweredOn");
-    const peripheral = new FakePeripheral({ id: "f00d00000001", address: "f0:0d:00:00:00:01", localName: "Puck.js mqttsn" });
-    const running = boot(peripheral, { clientId: "puck-e2e", topic: "sensors/puck-e2e", qos: 1, interval: 0.2, count: 3, retryMs: 300 });
+    const peripheral = new FakePeripheral({
+      id: "f00d00000001",
+      address: "f0:0d:00:00:00:01",
+      localName: "Puck.js mqttsn",
+    });
+    const running = boot(peripheral, {
+      clientId: "puck-e2e",
+      topic: "sensors/puck-e2e",
+      qos: 1,
+      interval: 0.2,
+      count: 3,
+      retryMs: 300,
+    });
     board = running;
     gateway = await startGateway(
       { udp: ["127.0.0.1:0"], broker: "embedded", embeddedPort: 0, timers: { advertiseIntervalS: 0 } },
@@ -85,7 +99,8 @@ describe("hardware/espruino/ble-publish.js", () => {
     const w = watcher;
     await w.waitFor((m) => m.topic === "sensors/puck-e2e", 8000);
     const deadline = Date.now() + 8000;
-    while (w.count((m) => m.topic === "sensors/puck-e2e") < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (w.count((m) => m.topic === "sensors/puck-e2e") < 3 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     const got = w.messages.filter((m) => m.topic === "sensors/puck-e2e");
     expect(got.map((m) => m.payload)).toEqual(["21.5", "21.5", "21.5"]);
     expect(got.every((m) => m.qos === 1)).toBe(true);

@@ -4,7 +4,9 @@ import { SnClient, payloadText } from "../support/sn-client";
 import { systemHas } from "../support/system";
 import { brokers, sleep, startHarness, type Harness } from "./helpers";
 
-const available = brokers.filter((b) => b.name !== "mosquitto" || systemHas(["mosquitto"], "sudo apt-get install -y mosquitto"));
+const available = brokers.filter(
+  (b) => b.name !== "mosquitto" || systemHas(["mosquitto"], "sudo apt-get install -y mosquitto"),
+);
 
 describe.each(available)("gateway over UDP with $name", (brokerUnderTest) => {
   let broker: { broker: string; stop(): Promise<void> };
@@ -50,7 +52,11 @@ describe.each(available)("gateway over UDP with $name", (brokerUnderTest) => {
     c.send({ type: MsgType.PubRel, msgId: q2 });
     expect((await c.expect(MsgType.PubComp)).msgId).toBe(q2);
 
-    for (const [payload, qos] of [["q0", 0], ["q1", 1], ["q2", 2]] as const) {
+    for (const [payload, qos] of [
+      ["q0", 0],
+      ["q1", 1],
+      ["q2", 2],
+    ] as const) {
       const m = await watcher.waitFor((x) => x.payload === payload);
       expect(m.topic).toBe("sensors/up-1/temp");
       expect(m.qos).toBe(qos);
@@ -118,7 +124,11 @@ describe.each(available)("gateway over UDP with $name", (brokerUnderTest) => {
 
     await watcher.client.publishAsync("down/x", "d0", { qos: 0 });
     const p0 = await c.expect(MsgType.Publish);
-    expect({ topicId: p0.topicId, qos: p0.qos, text: payloadText(p0) }).toEqual({ topicId: byName.topicId, qos: 0, text: "d0" });
+    expect({ topicId: p0.topicId, qos: p0.qos, text: payloadText(p0) }).toEqual({
+      topicId: byName.topicId,
+      qos: 0,
+      text: "d0",
+    });
 
     await watcher.client.publishAsync("down/x", "d1", { qos: 1 });
     const p1 = await c.expect(MsgType.Publish);
@@ -135,12 +145,20 @@ describe.each(available)("gateway over UDP with $name", (brokerUnderTest) => {
 
     await watcher.client.publishAsync("cmd/down-1", "pre", { qos: 1 });
     const pp = await c.expect(MsgType.Publish);
-    expect({ topicIdType: pp.topicIdType, topicId: pp.topicId, text: payloadText(pp) }).toEqual({ topicIdType: 1, topicId: 3, text: "pre" });
+    expect({ topicIdType: pp.topicIdType, topicId: pp.topicId, text: payloadText(pp) }).toEqual({
+      topicIdType: 1,
+      topicId: 3,
+      text: "pre",
+    });
     c.send({ type: MsgType.PubAck, topicId: pp.topicId, msgId: pp.msgId, returnCode: 0 });
 
     await watcher.client.publishAsync("zz", "short", { qos: 0 });
     const ps = await c.expect(MsgType.Publish);
-    expect({ topicIdType: ps.topicIdType, topicId: ps.topicId, text: payloadText(ps) }).toEqual({ topicIdType: 2, topicId: 0x7a7a, text: "short" });
+    expect({ topicIdType: ps.topicIdType, topicId: ps.topicId, text: payloadText(ps) }).toEqual({
+      topicIdType: 2,
+      topicId: 0x7a7a,
+      text: "short",
+    });
 
     c.send({ type: MsgType.Unsubscribe, topicIdType: 0, msgId: 900, topicName: "down/x", topicId: 0 });
     expect((await c.expect(MsgType.UnsubAck)).msgId).toBe(900);
@@ -161,7 +179,11 @@ describe.each(available)("gateway over UDP with $name", (brokerUnderTest) => {
     await c.expectNone(MsgType.Publish, 300);
     c.send({ type: MsgType.RegAck, topicId: reg.topicId, msgId: reg.msgId, returnCode: 0 });
     const p = await c.expect(MsgType.Publish);
-    expect({ topicId: p.topicId, topicIdType: p.topicIdType, text: payloadText(p) }).toEqual({ topicId: reg.topicId, topicIdType: 0, text: "w1" });
+    expect({ topicId: p.topicId, topicIdType: p.topicIdType, text: payloadText(p) }).toEqual({
+      topicId: reg.topicId,
+      topicIdType: 0,
+      text: "w1",
+    });
     c.send({ type: MsgType.PubAck, topicId: p.topicId, msgId: p.msgId, returnCode: 0 });
     // The id is known now: the next message on that topic needs no REGISTER.
     await watcher.client.publishAsync("wild/a/t", "w2", { qos: 0 });
@@ -240,41 +262,44 @@ describe.each(available)("gateway over UDP with $name", (brokerUnderTest) => {
   });
 
   // QoS 1 only: for QoS 2 the broker hands the message over at PUBREC (MQTT §4.3.3), which mqtt.js sends at once.
-  it.each([1] as const)("acknowledges a QoS %i message to the broker only once the client has it (persistent session)", async (qos) => {
-    const { watcher } = await setup();
-    const c = await client();
-    await c.connect(`durable-${qos}`, { cleanSession: false });
-    await c.subscribe("durable/t", qos);
-    await watcher.client.publishAsync("durable/t", "unanswered", { qos });
-    const first = await c.expect(MsgType.Publish);
-    expect(payloadText(first)).toBe("unanswered");
-    // The client goes away without PUBACK: the broker still holds the message and sends it again.
-    c.send({ type: MsgType.Disconnect, duration: undefined });
-    await c.expect(MsgType.Disconnect);
-    await sleep(200);
-    c.clear();
-    await c.connect(`durable-${qos}`, { cleanSession: false });
-    // The gateway kept no registrations after DISCONNECT, so it registers the topic again first.
-    const reg = await c.expect(MsgType.Register);
-    expect(reg.topicName).toBe("durable/t");
-    c.send({ type: MsgType.RegAck, topicId: reg.topicId, msgId: reg.msgId, returnCode: 0 });
-    const again = await c.expect(MsgType.Publish);
-    expect(payloadText(again)).toBe("unanswered");
-    if (qos === 1) c.send({ type: MsgType.PubAck, topicId: again.topicId, msgId: again.msgId, returnCode: 0 });
-    else {
-      c.send({ type: MsgType.PubRec, msgId: again.msgId });
-      await c.expect(MsgType.PubRel);
-      c.send({ type: MsgType.PubComp, msgId: again.msgId });
-    }
-    await sleep(300);
-    // Answered now: a third connection gets nothing.
-    c.send({ type: MsgType.Disconnect, duration: undefined });
-    await c.expect(MsgType.Disconnect);
-    await sleep(200);
-    c.clear();
-    await c.connect(`durable-${qos}`, { cleanSession: false });
-    await c.expectNone(MsgType.Publish, 500);
-  });
+  it.each([1] as const)(
+    "acknowledges a QoS %i message to the broker only once the client has it (persistent session)",
+    async (qos) => {
+      const { watcher } = await setup();
+      const c = await client();
+      await c.connect(`durable-${qos}`, { cleanSession: false });
+      await c.subscribe("durable/t", qos);
+      await watcher.client.publishAsync("durable/t", "unanswered", { qos });
+      const first = await c.expect(MsgType.Publish);
+      expect(payloadText(first)).toBe("unanswered");
+      // The client goes away without PUBACK: the broker still holds the message and sends it again.
+      c.send({ type: MsgType.Disconnect, duration: undefined });
+      await c.expect(MsgType.Disconnect);
+      await sleep(200);
+      c.clear();
+      await c.connect(`durable-${qos}`, { cleanSession: false });
+      // The gateway kept no registrations after DISCONNECT, so it registers the topic again first.
+      const reg = await c.expect(MsgType.Register);
+      expect(reg.topicName).toBe("durable/t");
+      c.send({ type: MsgType.RegAck, topicId: reg.topicId, msgId: reg.msgId, returnCode: 0 });
+      const again = await c.expect(MsgType.Publish);
+      expect(payloadText(again)).toBe("unanswered");
+      if (qos === 1) c.send({ type: MsgType.PubAck, topicId: again.topicId, msgId: again.msgId, returnCode: 0 });
+      else {
+        c.send({ type: MsgType.PubRec, msgId: again.msgId });
+        await c.expect(MsgType.PubRel);
+        c.send({ type: MsgType.PubComp, msgId: again.msgId });
+      }
+      await sleep(300);
+      // Answered now: a third connection gets nothing.
+      c.send({ type: MsgType.Disconnect, duration: undefined });
+      await c.expect(MsgType.Disconnect);
+      await sleep(200);
+      c.clear();
+      await c.connect(`durable-${qos}`, { cleanSession: false });
+      await c.expectNone(MsgType.Publish, 500);
+    },
+  );
 
   it("retransmits REGISTER until answered", async () => {
     const { watcher } = await setup({ timers: { tRetryMs: 200, nRetry: 3 } });
@@ -389,7 +414,11 @@ describe.each(available)("gateway over UDP with $name", (brokerUnderTest) => {
   it("answers SEARCHGW with GWINFO and sends ADVERTISE to the configured target", async () => {
     const listener = await SnClient.open("127.0.0.1:9");
     clients.push(listener);
-    await setup({ gatewayId: 42, advertiseTarget: `127.0.0.1:${listener.localPort}`, timers: { advertiseIntervalS: 1 } });
+    await setup({
+      gatewayId: 42,
+      advertiseTarget: `127.0.0.1:${listener.localPort}`,
+      timers: { advertiseIntervalS: 1 },
+    });
     const adv = await listener.expect(MsgType.Advertise);
     expect(adv).toMatchObject({ gwId: 42, duration: 1 });
     const c = await client();
@@ -433,7 +462,18 @@ describe.each(available)("gateway over UDP with $name", (brokerUnderTest) => {
     expect(Array.from(regack.wirelessNodeId)).toEqual(nodeA);
     const id = (regack.message as { topicId: number }).topicId;
     const data = Buffer.from("via forwarder");
-    wrap(nodeA, { type: MsgType.Publish, dup: false, qos: 0, retain: false, topicIdType: 0, topicId: id, msgId: 0, data: data as unknown as Bytes, dataOffset: 0, dataLength: data.length });
+    wrap(nodeA, {
+      type: MsgType.Publish,
+      dup: false,
+      qos: 0,
+      retain: false,
+      topicIdType: 0,
+      topicId: id,
+      msgId: 0,
+      data: data as unknown as Bytes,
+      dataOffset: 0,
+      dataLength: data.length,
+    });
     expect((await watcher.waitFor((m) => m.payload === "via forwarder")).topic).toBe("fwd/a");
   });
 });
@@ -443,7 +483,11 @@ describe("gateway with an unreachable broker", () => {
     const { freePort } = await import("../support/mosquitto");
     const { startGateway } = await import("../../gateway/index");
     const port = await freePort();
-    const gateway = await startGateway({ udp: ["127.0.0.1:0"], broker: `mqtt://127.0.0.1:${port}`, timers: { advertiseIntervalS: 0 } });
+    const gateway = await startGateway({
+      udp: ["127.0.0.1:0"],
+      broker: `mqtt://127.0.0.1:${port}`,
+      timers: { advertiseIntervalS: 0 },
+    });
     const c = await SnClient.open(gateway.udpAddresses[0] as string);
     try {
       expect(await c.connect("nobody-home")).toBe(1);
@@ -504,61 +548,75 @@ describe("gateway on IPv6", () => {
   });
 });
 
-describe.runIf(systemHas(["mosquitto", "mosquitto_passwd"], "sudo apt-get install -y mosquitto"))("gateway with a broker that requires a password", () => {
-  it("answers CONNACK 'not supported' when the broker refuses, and connects with the configured credentials", async () => {
-    const { execFileSync } = await import("node:child_process");
-    const { chmodSync, mkdtempSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
-    const { join } = await import("node:path");
-    const { startMosquitto } = await import("../support/mosquitto");
-    const { startGateway } = await import("../../gateway/index");
-    const dir = mkdtempSync(join(tmpdir(), "mqpw-"));
-    // Mosquitto started as root reads its files as the user "mosquitto".
-    chmodSync(dir, 0o755);
-    const passwords = join(dir, "passwords");
-    execFileSync("mosquitto_passwd", ["-c", "-b", passwords, "gw", "s3cret"]);
-    chmodSync(passwords, 0o644);
-    const mosquitto = await startMosquitto(["allow_anonymous false", `password_file ${passwords}`]);
-    const anonymous = await startGateway({ udp: ["127.0.0.1:0"], broker: mosquitto.url, timers: { advertiseIntervalS: 0 } });
-    const withPassword = await startGateway({
-      udp: ["127.0.0.1:0"],
-      broker: mosquitto.url,
-      timers: { advertiseIntervalS: 0 },
-      upstream: { username: "gw", password: "s3cret" },
+describe.runIf(systemHas(["mosquitto", "mosquitto_passwd"], "sudo apt-get install -y mosquitto"))(
+  "gateway with a broker that requires a password",
+  () => {
+    it("answers CONNACK 'not supported' when the broker refuses, and connects with the configured credentials", async () => {
+      const { execFileSync } = await import("node:child_process");
+      const { chmodSync, mkdtempSync } = await import("node:fs");
+      const { tmpdir } = await import("node:os");
+      const { join } = await import("node:path");
+      const { startMosquitto } = await import("../support/mosquitto");
+      const { startGateway } = await import("../../gateway/index");
+      const dir = mkdtempSync(join(tmpdir(), "mqpw-"));
+      // Mosquitto started as root reads its files as the user "mosquitto".
+      chmodSync(dir, 0o755);
+      const passwords = join(dir, "passwords");
+      execFileSync("mosquitto_passwd", ["-c", "-b", passwords, "gw", "s3cret"]);
+      chmodSync(passwords, 0o644);
+      const mosquitto = await startMosquitto(["allow_anonymous false", `password_file ${passwords}`]);
+      const anonymous = await startGateway({
+        udp: ["127.0.0.1:0"],
+        broker: mosquitto.url,
+        timers: { advertiseIntervalS: 0 },
+      });
+      const withPassword = await startGateway({
+        udp: ["127.0.0.1:0"],
+        broker: mosquitto.url,
+        timers: { advertiseIntervalS: 0 },
+        upstream: { username: "gw", password: "s3cret" },
+      });
+      const a = await SnClient.open(anonymous.udpAddresses[0] as string);
+      const b = await SnClient.open(withPassword.udpAddresses[0] as string);
+      try {
+        expect(await a.connect("refused-1")).toBe(3);
+        expect(anonymous.sessionCount()).toBe(0);
+        expect(await b.connect("allowed-1")).toBe(0);
+      } finally {
+        await a.close();
+        await b.close();
+        await anonymous.close();
+        await withPassword.close();
+        await mosquitto.stop();
+      }
     });
-    const a = await SnClient.open(anonymous.udpAddresses[0] as string);
-    const b = await SnClient.open(withPassword.udpAddresses[0] as string);
-    try {
-      expect(await a.connect("refused-1")).toBe(3);
-      expect(anonymous.sessionCount()).toBe(0);
-      expect(await b.connect("allowed-1")).toBe(0);
-    } finally {
-      await a.close();
-      await b.close();
-      await anonymous.close();
-      await withPassword.close();
-      await mosquitto.stop();
-    }
-  });
-});
+  },
+);
 
-describe.runIf(systemHas(["mosquitto"], "sudo apt-get install -y mosquitto"))("gateway when the broker goes away", () => {
-  it("tells connected clients with DISCONNECT and frees their sessions", async () => {
-    const { startMosquitto } = await import("../support/mosquitto");
-    const { startGateway } = await import("../../gateway/index");
-    const mosquitto = await startMosquitto();
-    const gateway = await startGateway({ udp: ["127.0.0.1:0"], broker: mosquitto.url, timers: { advertiseIntervalS: 0 } });
-    const c = await SnClient.open(gateway.udpAddresses[0] as string);
-    try {
-      expect(await c.connect("orphan-1")).toBe(0);
-      await mosquitto.stop();
-      await c.expect(MsgType.Disconnect, 5000);
-      expect(gateway.sessionCount()).toBe(0);
-      // Reconnecting while the broker is down is refused, not met with silence.
-      expect(await c.connect("orphan-1")).toBe(1);
-    } finally {
-      await c.close();
-      await gateway.close();
-    }
-  });
-});
+describe.runIf(systemHas(["mosquitto"], "sudo apt-get install -y mosquitto"))(
+  "gateway when the broker goes away",
+  () => {
+    it("tells connected clients with DISCONNECT and frees their sessions", async () => {
+      const { startMosquitto } = await import("../support/mosquitto");
+      const { startGateway } = await import("../../gateway/index");
+      const mosquitto = await startMosquitto();
+      const gateway = await startGateway({
+        udp: ["127.0.0.1:0"],
+        broker: mosquitto.url,
+        timers: { advertiseIntervalS: 0 },
+      });
+      const c = await SnClient.open(gateway.udpAddresses[0] as string);
+      try {
+        expect(await c.connect("orphan-1")).toBe(0);
+        await mosquitto.stop();
+        await c.expect(MsgType.Disconnect, 5000);
+        expect(gateway.sessionCount()).toBe(0);
+        // Reconnecting while the broker is down is refused, not met with silence.
+        expect(await c.connect("orphan-1")).toBe(1);
+      } finally {
+        await c.close();
+        await gateway.close();
+      }
+    });
+  },
+);

@@ -37,11 +37,16 @@ export interface Received {
 export class Watcher {
   readonly messages: Received[] = [];
   private constructor(readonly client: MqttClient) {
-    client.on("message", (topic, payload, packet) => this.messages.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain }));
+    client.on("message", (topic, payload, packet) =>
+      this.messages.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain }),
+    );
   }
 
   static async connect(url: string, filter = "#"): Promise<Watcher> {
-    const client = await mqtt.connectAsync(url, { reconnectPeriod: 0, clientId: `watcher-${Math.random().toString(16).slice(2)}` });
+    const client = await mqtt.connectAsync(url, {
+      reconnectPeriod: 0,
+      clientId: `watcher-${Math.random().toString(16).slice(2)}`,
+    });
     await client.subscribeAsync(filter, { qos: 2 });
     return new Watcher(client);
   }
@@ -51,7 +56,8 @@ export class Watcher {
     for (;;) {
       const m = this.messages.find(predicate);
       if (m !== undefined) return m;
-      if (Date.now() > deadline) throw new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.messages)}`);
+      if (Date.now() > deadline)
+        throw new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.messages)}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
@@ -74,7 +80,12 @@ export interface Harness {
 
 /** A gateway on 127.0.0.1 port 0 with short timers, the given broker, and a watcher subscribed to "#". */
 export async function startHarness(broker: string, overrides: Record<string, unknown> = {}): Promise<Harness> {
-  const { timers, limits, sleep: sleepConfig, ...rest } = overrides as { timers?: object; limits?: object; sleep?: { store?: object } };
+  const {
+    timers,
+    limits,
+    sleep: sleepConfig,
+    ...rest
+  } = overrides as { timers?: object; limits?: object; sleep?: { store?: object } };
   const gateway = await startGateway({
     udp: ["127.0.0.1:0"],
     broker,

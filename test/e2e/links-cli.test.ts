@@ -16,7 +16,18 @@ describe("serial and BLE settings", () => {
     const dir = mkdtempSync(join(tmpdir(), "mqttsn-cli-"));
     const file = join(dir, "config.json");
     writeFileSync(file, JSON.stringify({ serial: [{ path: "/dev/ttyAMA0", baudRate: 9600, framing: "raw" }] }));
-    const cli = parseCli(["--config", file, "--serial", "/dev/ttyUSB0", "--serial", "/dev/ttyUSB1", "--serial-baud", "57600", "--serial-framing", "raw"]);
+    const cli = parseCli([
+      "--config",
+      file,
+      "--serial",
+      "/dev/ttyUSB0",
+      "--serial",
+      "/dev/ttyUSB1",
+      "--serial-baud",
+      "57600",
+      "--serial-framing",
+      "raw",
+    ]);
     if (cli.kind !== "run") throw new Error("expected a run");
     expect(cli.config.serial).toEqual([
       { path: "/dev/ttyAMA0", baudRate: 9600, framing: "raw" },
@@ -31,20 +42,41 @@ describe("serial and BLE settings", () => {
   it.each([
     [["--serial-baud", "9600"], /add --serial PATH/],
     [["--serial", "/dev/x", "--serial-baud", "fast"], /--serial-baud "fast" is not allowed; allowed: an integer/],
-    [["--serial", "/dev/x", "--serial-framing", "cobs"], /--serial-framing "cobs" is not allowed; allowed: slip or raw/],
-    [["--serial", "/dev/x", "--serial-baud", "10"], /serial\[0\]\.baudRate = 10 is not allowed; allowed: an integer from 50/],
+    [
+      ["--serial", "/dev/x", "--serial-framing", "cobs"],
+      /--serial-framing "cobs" is not allowed; allowed: slip or raw/,
+    ],
+    [
+      ["--serial", "/dev/x", "--serial-baud", "10"],
+      /serial\[0\]\.baudRate = 10 is not allowed; allowed: an integer from 50/,
+    ],
   ])("refuses %j naming what is allowed", (args, message) => {
     expect(() => parseCli(args)).toThrow(message);
   });
 
   it.each([
     [{ serial: "/dev/ttyUSB0" }, /serial = "\/dev\/ttyUSB0" is not allowed; allowed: a list of/],
-    [{ serial: [{ path: "/dev/a", framing: "hdlc" }] }, /serial\[0\]\.framing = "hdlc" is not allowed; allowed: "raw" or "slip"/],
-    [{ serial: [{ path: "/dev/a" }, { path: "/dev/a" }] }, /serial\[1\]\.path = "\/dev\/a" is not allowed; allowed: a path not listed twice/],
-    [{ serial: [{ path: "/dev/a", baud: 9600 }] }, /serial\[0\]\.baud .*no such key; known keys: path, baudRate, framing, mtu/],
+    [
+      { serial: [{ path: "/dev/a", framing: "hdlc" }] },
+      /serial\[0\]\.framing = "hdlc" is not allowed; allowed: "raw" or "slip"/,
+    ],
+    [
+      { serial: [{ path: "/dev/a" }, { path: "/dev/a" }] },
+      /serial\[1\]\.path = "\/dev\/a" is not allowed; allowed: a path not listed twice/,
+    ],
+    [
+      { serial: [{ path: "/dev/a", baud: 9600 }] },
+      /serial\[0\]\.baud .*no such key; known keys: path, baudRate, framing, mtu/,
+    ],
     [{ ble: { peripherals: [{}] } }, /ble\.peripherals\[0\] = \{\} is not allowed/],
-    [{ ble: { peripherals: [{ address: "nope" }] } }, /ble\.peripherals\[0\]\.address = "nope" is not allowed; allowed: a Bluetooth address/],
-    [{ ble: { framing: "raw", scan: true } }, /ble\.scan = true is not allowed; allowed: no such key; known keys: peripherals, framing/],
+    [
+      { ble: { peripherals: [{ address: "nope" }] } },
+      /ble\.peripherals\[0\]\.address = "nope" is not allowed; allowed: a Bluetooth address/,
+    ],
+    [
+      { ble: { framing: "raw", scan: true } },
+      /ble\.scan = true is not allowed; allowed: no such key; known keys: peripherals, framing/,
+    ],
   ])("config %j is refused with key, value and what is allowed", (input, message) => {
     expect(() => validateConfig(input)).toThrow(message);
   });
@@ -89,7 +121,8 @@ describe.runIf(canRun)("mqttsn-gateway --serial", () => {
       running.stderr?.on("data", (d: Buffer) => (err += d.toString()));
       const deadline = Date.now() + 15_000;
       while (!out.includes("ready")) {
-        if (Date.now() > deadline || running.exitCode !== null) throw new Error(`no ready line; stdout: ${out} stderr: ${err}`);
+        if (Date.now() > deadline || running.exitCode !== null)
+          throw new Error(`no ready line; stdout: ${out} stderr: ${err}`);
         await new Promise((r) => setTimeout(r, 50));
       }
       expect(out).toContain(`serial:${pty.a}`);

@@ -33,7 +33,9 @@ interface RunningCommand {
 
 /** Starts the real mqttsn-gateway command and waits for its ready line. */
 async function startCommand(args: string[]): Promise<RunningCommand> {
-  const child = spawn(process.execPath, [command, ...args, "--log-level", "debug"], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [command, ...args, "--log-level", "debug"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let stdout = "";
   let stderr = "";
   let held = 0;
@@ -86,7 +88,10 @@ describe.each(brokers)("sleeping client across a SIGKILL of the gateway, $name",
     cleanup.push(() => broker.stop());
     const port = await freeUdpPort();
     const configFile = join(root, `config-${port}.json`);
-    await writeFile(configFile, JSON.stringify({ sleep: { store: { path: join(root, `store-${port}`) } }, timers: { advertiseIntervalS: 0 } }));
+    await writeFile(
+      configFile,
+      JSON.stringify({ sleep: { store: { path: join(root, `store-${port}`) } }, timers: { advertiseIntervalS: 0 } }),
+    );
     const args = ["--udp", `127.0.0.1:${port}`, "--config", configFile, ...broker.args];
 
     const first = await startCommand(args);

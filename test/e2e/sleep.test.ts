@@ -51,9 +51,18 @@ describe.each(available)("sleeping clients over UDP with $name", (brokerUnderTes
     h = undefined;
   });
 
-  async function setup(sleepConfig: Record<string, unknown> = {}, overrides: Record<string, unknown> = {}): Promise<Harness> {
-    h = await startHarness(broker.broker, { sleep: { store: { path: join(storeRoot, `s${storeSerial++}`) }, ...sleepConfig }, ...overrides });
-    publisher = await mqtt.connectAsync(h.gateway.brokerUrl, { reconnectPeriod: 0, clientId: `pub-${Math.random().toString(16).slice(2)}` });
+  async function setup(
+    sleepConfig: Record<string, unknown> = {},
+    overrides: Record<string, unknown> = {},
+  ): Promise<Harness> {
+    h = await startHarness(broker.broker, {
+      sleep: { store: { path: join(storeRoot, `s${storeSerial++}`) }, ...sleepConfig },
+      ...overrides,
+    });
+    publisher = await mqtt.connectAsync(h.gateway.brokerUrl, {
+      reconnectPeriod: 0,
+      clientId: `pub-${Math.random().toString(16).slice(2)}`,
+    });
     return h;
   }
 
@@ -72,7 +81,8 @@ describe.each(available)("sleeping clients over UDP with $name", (brokerUnderTes
     const gateway = (h as Harness).gateway;
     const deadline = Date.now() + 8000;
     while (gateway.heldFor(clientId) < held || !also()) {
-      if (Date.now() > deadline) throw new Error(`${clientId}: the gateway holds ${gateway.heldFor(clientId)} messages, expected ${held}`);
+      if (Date.now() > deadline)
+        throw new Error(`${clientId}: the gateway holds ${gateway.heldFor(clientId)} messages, expected ${held}`);
       await sleep(20);
     }
   }
@@ -141,7 +151,8 @@ describe.each(available)("sleeping clients over UDP with $name", (brokerUnderTes
     await d.subscribe("sleep/sleepy-4/#", 0);
     await d.goToSleep(60);
     // Each message counts 15 (topic) + 25 (payload) = 40 octets: two fit in 100.
-    for (let i = 0; i < 5; i++) await (publisher as MqttClient).publishAsync("sleep/sleepy-4/b", `${i}`.repeat(25), { qos: 0 });
+    for (let i = 0; i < 5; i++)
+      await (publisher as MqttClient).publishAsync("sleep/sleepy-4/b", `${i}`.repeat(25), { qos: 0 });
     await settle("sleepy-4", 2, () => gateway.counters.sleepDropped === 3);
     expect((await d.wake()).map((m) => m.payload)).toEqual(["3".repeat(25), "4".repeat(25)]);
     expect(gateway.counters.sleepDropped).toBe(3);
@@ -179,7 +190,10 @@ describe.each(available)("sleeping clients over UDP with $name", (brokerUnderTes
     const storeConfig = path === undefined ? {} : { store: { path } };
 
     /** Subscribed at QoS 1, asleep, three QoS 1 messages held (acknowledged to the broker). */
-    async function asleepHolding(clientId: string, sleepSeconds: number): Promise<{ gateway: Harness["gateway"]; watcher: Harness["watcher"] }> {
+    async function asleepHolding(
+      clientId: string,
+      sleepSeconds: number,
+    ): Promise<{ gateway: Harness["gateway"]; watcher: Harness["watcher"] }> {
       const { gateway, watcher } = await setup({ graceMs: 200, ...storeConfig });
       const d = await device(clientId);
       await d.connectPersistent({ will: { topic: `wills/${clientId}`, message: "gone" } });
@@ -196,7 +210,8 @@ describe.each(available)("sleeping clients over UDP with $name", (brokerUnderTes
       expect(gateway.counters.sleepExpired).toBe(1);
       // Published while the client is gone: the broker queues it in the persistent session.
       await (publisher as MqttClient).publishAsync("sleep/sleepy-k1/t", "m3", { qos: 1 });
-      if (gateway.store !== undefined) expect((await gateway.store.messages("sleepy-k1")).map((m) => m.qos)).toEqual([1, 1, 1]);
+      if (gateway.store !== undefined)
+        expect((await gateway.store.messages("sleepy-k1")).map((m) => m.qos)).toEqual([1, 1, 1]);
       const back = await device("sleepy-k1");
       const got = await back.reconnect();
       expect(got.map((m) => m.payload)).toEqual(["m0", "m1", "m2", "m3"]);
@@ -209,17 +224,18 @@ describe.each(available)("sleeping clients over UDP with $name", (brokerUnderTes
     });
 
     // Only the durable store outlives the gateway process: the memory-only variant has no restart case.
-    if (path === undefined) it("keeps them across a restart of the gateway on the same store", async () => {
-      const { gateway, watcher } = await asleepHolding("sleepy-k4", 2);
-      await watcher.waitFor((m) => m.topic === "wills/sleepy-k4" && m.payload === "gone", 6000);
-      const storePath = gateway.config.sleep.store.path;
-      await (h as Harness).close();
-      h = await startHarness(broker.broker, { sleep: { graceMs: 200, store: { path: storePath } } });
-      const back = await device("sleepy-k4");
-      // A new address: the harness listens on a new port.
-      expect((await back.reconnect()).map((m) => m.payload)).toEqual(["m0", "m1", "m2"]);
-      expect(await (h.gateway.store as NonNullable<Harness["gateway"]["store"]>).messages("sleepy-k4")).toEqual([]);
-    });
+    if (path === undefined)
+      it("keeps them across a restart of the gateway on the same store", async () => {
+        const { gateway, watcher } = await asleepHolding("sleepy-k4", 2);
+        await watcher.waitFor((m) => m.topic === "wills/sleepy-k4" && m.payload === "gone", 6000);
+        const storePath = gateway.config.sleep.store.path;
+        await (h as Harness).close();
+        h = await startHarness(broker.broker, { sleep: { graceMs: 200, store: { path: storePath } } });
+        const back = await device("sleepy-k4");
+        // A new address: the harness listens on a new port.
+        expect((await back.reconnect()).map((m) => m.payload)).toEqual(["m0", "m1", "m2"]);
+        expect(await (h.gateway.store as NonNullable<Harness["gateway"]["store"]>).messages("sleepy-k4")).toEqual([]);
+      });
 
     it("keeps them after DISCONNECT without Duration while asleep", async () => {
       const { gateway } = await asleepHolding("sleepy-k2", 60);

@@ -1,5 +1,14 @@
 import { createSocket, type Socket } from "node:dgram";
-import { decode, encode, encodingLength, MsgType, ReturnCode, TopicIdType, type Bytes, type Message } from "../../protocol";
+import {
+  decode,
+  encode,
+  encodingLength,
+  MsgType,
+  ReturnCode,
+  TopicIdType,
+  type Bytes,
+  type Message,
+} from "../../protocol";
 
 type Of<T extends MsgType> = Extract<Message, { type: T }>;
 
@@ -87,19 +96,34 @@ export class SleepyDevice {
 
   async expect<T extends MsgType>(type: T, timeoutMs = 4000): Promise<Of<T>> {
     const m = await this.next(timeoutMs);
-    if (m === undefined) throw new Error(`${this.clientId}: no message within ${timeoutMs} ms, expected type 0x${type.toString(16)}`);
-    if (m.type !== type) throw new Error(`${this.clientId}: got ${JSON.stringify(m)}, expected type 0x${type.toString(16)}`);
+    if (m === undefined)
+      throw new Error(`${this.clientId}: no message within ${timeoutMs} ms, expected type 0x${type.toString(16)}`);
+    if (m.type !== type)
+      throw new Error(`${this.clientId}: got ${JSON.stringify(m)}, expected type 0x${type.toString(16)}`);
     return m as Of<T>;
   }
 
-  async connectPersistent(options: { keepAlive?: number; will?: { topic: string; message: string } } = {}): Promise<void> {
-    this.send({ type: MsgType.Connect, will: options.will !== undefined, cleanSession: false, duration: options.keepAlive ?? 60, clientId: this.clientId });
+  async connectPersistent(
+    options: { keepAlive?: number; will?: { topic: string; message: string } } = {},
+  ): Promise<void> {
+    this.send({
+      type: MsgType.Connect,
+      will: options.will !== undefined,
+      cleanSession: false,
+      duration: options.keepAlive ?? 60,
+      clientId: this.clientId,
+    });
     if (options.will !== undefined) {
       await this.expect(MsgType.WillTopicReq);
       this.send({ type: MsgType.WillTopic, qos: 1, retain: false, willTopic: options.will.topic });
       await this.expect(MsgType.WillMsgReq);
       const data = Buffer.from(options.will.message);
-      this.send({ type: MsgType.WillMsg, willMsg: data as unknown as Bytes, willMsgOffset: 0, willMsgLength: data.length });
+      this.send({
+        type: MsgType.WillMsg,
+        willMsg: data as unknown as Bytes,
+        willMsgOffset: 0,
+        willMsgLength: data.length,
+      });
     }
     const ack = await this.expect(MsgType.ConnAck);
     if (ack.returnCode !== ReturnCode.Accepted) throw new Error(`${this.clientId}: CONNACK ${ack.returnCode}`);
@@ -107,9 +131,18 @@ export class SleepyDevice {
 
   async subscribe(filter: string, qos: 0 | 1 | 2): Promise<void> {
     const msgId = this.nextMsgId++;
-    this.send({ type: MsgType.Subscribe, dup: false, qos, topicIdType: TopicIdType.Normal, msgId, topicName: filter, topicId: 0 });
+    this.send({
+      type: MsgType.Subscribe,
+      dup: false,
+      qos,
+      topicIdType: TopicIdType.Normal,
+      msgId,
+      topicName: filter,
+      topicId: 0,
+    });
     const ack = await this.expect(MsgType.SubAck);
-    if (ack.msgId !== msgId || ack.returnCode !== ReturnCode.Accepted) throw new Error(`${this.clientId}: SUBACK ${JSON.stringify(ack)}`);
+    if (ack.msgId !== msgId || ack.returnCode !== ReturnCode.Accepted)
+      throw new Error(`${this.clientId}: SUBACK ${JSON.stringify(ack)}`);
   }
 
   async goToSleep(duration: number): Promise<void> {
@@ -124,7 +157,10 @@ export class SleepyDevice {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const m = await this.next(Math.max(1, deadline - Date.now()));
-      if (m === undefined) throw new Error(`${this.clientId}: no PINGRESP within ${timeoutMs} ms (delivered ${this.delivered.length - start})`);
+      if (m === undefined)
+        throw new Error(
+          `${this.clientId}: no PINGRESP within ${timeoutMs} ms (delivered ${this.delivered.length - start})`,
+        );
       if (m.type === MsgType.PingResp) break;
       this.answer(m);
     }
@@ -170,14 +206,17 @@ export class SleepyDevice {
         this.send({ type: MsgType.RegAck, topicId: m.topicId, msgId: m.msgId, returnCode: ReturnCode.Accepted });
         return;
       case MsgType.Publish: {
-        const payload = Buffer.from((m.data as unknown as Uint8Array).subarray(m.dataOffset, m.dataOffset + m.dataLength)).toString();
+        const payload = Buffer.from(
+          (m.data as unknown as Uint8Array).subarray(m.dataOffset, m.dataOffset + m.dataLength),
+        ).toString();
         const d: Delivered = { topic: this.topicOf(m), payload, qos: m.qos, msgId: m.msgId };
         const retransmission = m.qos === 2 && this.qos2Pending.has(m.msgId);
         if (!retransmission) {
           if (this.delivered.some((x) => x.payload === payload && x.topic === d.topic)) this.duplicates++;
           this.delivered.push(d);
         }
-        if (m.qos === 1) this.send({ type: MsgType.PubAck, topicId: m.topicId, msgId: m.msgId, returnCode: ReturnCode.Accepted });
+        if (m.qos === 1)
+          this.send({ type: MsgType.PubAck, topicId: m.topicId, msgId: m.msgId, returnCode: ReturnCode.Accepted });
         if (m.qos === 2) {
           this.qos2Pending.set(m.msgId, d);
           this.send({ type: MsgType.PubRec, msgId: m.msgId });

@@ -68,7 +68,18 @@ export class FrameClient {
   async publishQos1(topicId: number, text: string): Promise<void> {
     const data = Array.from(Buffer.from(text));
     const msgId = this.nextId++;
-    this.send({ type: MsgType.Publish, dup: false, qos: 1, retain: false, topicIdType: 0, topicId, msgId, data, dataOffset: 0, dataLength: data.length });
+    this.send({
+      type: MsgType.Publish,
+      dup: false,
+      qos: 1,
+      retain: false,
+      topicIdType: 0,
+      topicId,
+      msgId,
+      data,
+      dataOffset: 0,
+      dataLength: data.length,
+    });
     const ack = await this.expect(MsgType.PubAck);
     if (ack.msgId !== msgId || ack.returnCode !== 0) throw new Error(`${this.label}: PUBACK ${JSON.stringify(ack)}`);
   }
@@ -77,7 +88,8 @@ export class FrameClient {
 /** Decodes what a device received from the gateway; a frame that does not decode is an error of the gateway. */
 export function decodeFrame(frame: Uint8Array): Message {
   const m = decode(frame as unknown as Bytes, 0, frame.length);
-  if (m.type === "error") throw new Error(`gateway sent an undecodable frame: ${m.code} ${Buffer.from(frame).toString("hex")}`);
+  if (m.type === "error")
+    throw new Error(`gateway sent an undecodable frame: ${m.code} ${Buffer.from(frame).toString("hex")}`);
   return m;
 }
 

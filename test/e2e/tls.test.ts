@@ -17,41 +17,81 @@ function makeCertificates(): { dir: string; ca: string; cert: string; key: strin
   const run = (...args: string[]): void => {
     execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
   };
-  run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=test CA");
+  run(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "1",
+    "-subj",
+    "/CN=test CA",
+  );
   run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1");
   writeFileSync(join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1\n");
-  run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "1", "-extfile", "san.ext");
+  run(
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "server.pem",
+    "-days",
+    "1",
+    "-extfile",
+    "san.ext",
+  );
   for (const f of readdirSync(dir)) chmodSync(join(dir, f), 0o644);
   return { dir, ca: join(dir, "ca.pem"), cert: join(dir, "server.pem"), key: join(dir, "server.key") };
 }
 
-describe.runIf(systemHas(["mosquitto", "openssl"], "sudo apt-get install -y mosquitto openssl"))("gateway to a TLS broker (mqtts://)", () => {
-  it("connects with the configured CA and refuses a broker it cannot verify with CONNACK", async () => {
-    const tls = makeCertificates();
-    const mosquitto = await startMosquitto([`cafile ${tls.ca}`, `certfile ${tls.cert}`, `keyfile ${tls.key}`]);
-    const url = `mqtts://127.0.0.1:${mosquitto.port}`;
-    const trusting = await startGateway({ udp: ["127.0.0.1:0"], broker: url, timers: { advertiseIntervalS: 0 }, upstream: { caFile: tls.ca } });
-    const untrusting = await startGateway({ udp: ["127.0.0.1:0"], broker: url, timers: { advertiseIntervalS: 0 } });
-    const watcher = await mqtt.connectAsync(url, { ca: readFileSync(tls.ca), reconnectPeriod: 0 });
-    await watcher.subscribeAsync("tls/#");
-    const received = new Promise<string>((resolve) => watcher.once("message", (topic, payload) => resolve(`${topic} ${payload.toString()}`)));
-    const a = await SnClient.open(trusting.udpAddresses[0] as string);
-    const b = await SnClient.open(untrusting.udpAddresses[0] as string);
-    try {
-      expect(await a.connect("tls-1")).toBe(0);
-      const reg = await a.register("tls/t");
-      const msgId = a.publish(reg.topicId, "over tls", { qos: 1 });
-      expect(await a.expect(MsgType.PubAck)).toMatchObject({ msgId, returnCode: 0 });
-      expect(await received).toBe("tls/t over tls");
-      // Without the CA the certificate cannot be verified: the client hears a refusal, not silence.
-      expect(await b.connect("tls-2")).not.toBe(0);
-    } finally {
-      await watcher.endAsync();
-      await a.close();
-      await b.close();
-      await trusting.close();
-      await untrusting.close();
-      await mosquitto.stop();
-    }
-  });
-});
+describe.runIf(systemHas(["mosquitto", "openssl"], "sudo apt-get install -y mosquitto openssl"))(
+  "gateway to a TLS broker (mqtts://)",
+  () => {
+    it("connects with the configured CA and refuses a broker it cannot verify with CONNACK", async () => {
+      const tls = makeCertificates();
+      const mosquitto = await startMosquitto([`cafile ${tls.ca}`, `certfile ${tls.cert}`, `keyfile ${tls.key}`]);
+      const url = `mqtts://127.0.0.1:${mosquitto.port}`;
+      const trusting = await startGateway({
+        udp: ["127.0.0.1:0"],
+        broker: url,
+        timers: { advertiseIntervalS: 0 },
+        upstream: { caFile: tls.ca },
+      });
+      const untrusting = await startGateway({ udp: ["127.0.0.1:0"], broker: url, timers: { advertiseIntervalS: 0 } });
+      const watcher = await mqtt.connectAsync(url, { ca: readFileSync(tls.ca), reconnectPeriod: 0 });
+      await watcher.subscribeAsync("tls/#");
+      const received = new Promise<string>((resolve) =>
+        watcher.once("message", (topic, payload) => resolve(`${topic} ${payload.toString()}`)),
+      );
+      const a = await SnClient.open(trusting.udpAddresses[0] as string);
+      const b = await SnClient.open(untrusting.udpAddresses[0] as string);
+      try {
+        expect(await a.connect("tls-1")).toBe(0);
+        const reg = await a.register("tls/t");
+        const msgId = a.publish(reg.topicId, "over tls", { qos: 1 });
+        expect(await a.expect(MsgType.PubAck)).toMatchObject({ msgId, returnCode: 0 });
+        expect(await received).toBe("tls/t over tls");
+        // Without the CA the certificate cannot be verified: the client hears a refusal, not silence.
+        expect(await b.connect("tls-2")).not.toBe(0);
+      } finally {
+        await watcher.endAsync();
+        await a.close();
+        await b.close();
+        await trusting.close();
+        await untrusting.close();
+        await mosquitto.stop();
+      }
+    });
+  },
+);

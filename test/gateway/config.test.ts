@@ -22,7 +22,10 @@ describe("gateway config", () => {
       predefinedTopics: { global: { "a/b": 1 }, clients: { dev: { "c/d": 2 } } },
       upstream: { username: "u", password: "p" },
     });
-    expect(c.udp).toEqual([{ host: "0.0.0.0", port: 1884 }, { host: "::", port: 1885 }]);
+    expect(c.udp).toEqual([
+      { host: "0.0.0.0", port: 1884 },
+      { host: "::", port: 1885 },
+    ]);
     expect(c.limits.maxClients).toBe(5);
     expect(c.limits.maxTopicsPerClient).toBe(defaultConfig().limits.maxTopicsPerClient);
     expect(c.timers.tRetryMs).toBe(500);

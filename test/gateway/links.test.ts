@@ -41,7 +41,8 @@ class MemoryLink implements Link {
     for (;;) {
       const i = this.sent.findIndex((s) => s.address === address && s.message.type === type);
       if (i >= 0) return (this.sent.splice(i, 1)[0] as { message: Message }).message;
-      if (Date.now() > deadline) throw new Error(`nothing of type ${type} to ${address}; sent ${JSON.stringify(this.sent)}`);
+      if (Date.now() > deadline)
+        throw new Error(`nothing of type ${type} to ${address}; sent ${JSON.stringify(this.sent)}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }
@@ -57,7 +58,10 @@ describe("startGateway with extra links", () => {
   it("serves clients on links it did not build, keyed by link and address, and ADVERTISEs on them", async () => {
     const a = new MemoryLink("mem:a");
     const b = new MemoryLink("mem:b");
-    gateway = await startGateway({ udp: ["127.0.0.1:0"], embeddedPort: 0, timers: { advertiseIntervalS: 60 } }, { links: [a, b] });
+    gateway = await startGateway(
+      { udp: ["127.0.0.1:0"], embeddedPort: 0, timers: { advertiseIntervalS: 60 } },
+      { links: [a, b] },
+    );
     expect(gateway.links.map((l) => l.name)).toContain("mem:a");
     expect(a.broadcasts).toBe(1);
     // The same address on two links is two clients.

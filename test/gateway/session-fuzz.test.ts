@@ -11,7 +11,35 @@ const silent = { debug() {}, info() {}, warn() {}, error() {} };
 /** Frames a message type with an arbitrary body; only those that decode are fed to the session. */
 const anyMessage = fc
   .tuple(
-    fc.constantFrom(0x00, 0x01, 0x02, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x1a, 0x1b, 0x1c, 0x1d),
+    fc.constantFrom(
+      0x00,
+      0x01,
+      0x02,
+      0x04,
+      0x05,
+      0x06,
+      0x07,
+      0x08,
+      0x09,
+      0x0a,
+      0x0b,
+      0x0c,
+      0x0d,
+      0x0e,
+      0x0f,
+      0x10,
+      0x12,
+      0x13,
+      0x14,
+      0x15,
+      0x16,
+      0x17,
+      0x18,
+      0x1a,
+      0x1b,
+      0x1c,
+      0x1d,
+    ),
     fc.uint8Array({ maxLength: 12 }),
   )
   .map(([type, body]) => {
@@ -23,14 +51,47 @@ const anyMessage = fc
 
 const anyEvent: fc.Arbitrary<SessionEvent> = fc.oneof(
   { weight: 6, arbitrary: anyMessage.map((message) => ({ kind: "frame", message }) as SessionEvent) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("upConnack" as const), ok: fc.boolean(), refused: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("upPublished" as const), msgId: fc.integer({ min: 0, max: 8 }), ok: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("upSubAck" as const), msgId: fc.integer({ min: 0, max: 8 }), granted: fc.constantFrom(0, 1, 2, 128) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant("upConnack" as const), ok: fc.boolean(), refused: fc.boolean() }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("upPublished" as const),
+      msgId: fc.integer({ min: 0, max: 8 }),
+      ok: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant("upSubAck" as const),
+      msgId: fc.integer({ min: 0, max: 8 }),
+      granted: fc.constantFrom(0, 1, 2, 128),
+    }),
+  },
   {
     weight: 2,
-    arbitrary: fc.record({ topic: fc.constantFrom("ab", "a/b", "c/d/e", "x"), qos: fc.constantFrom(0 as const, 1 as const, 2 as const) }).map(
-      ({ topic, qos }) => ({ kind: "upMessage", delivery: { topic, payload: new Uint8Array(3), qos, retain: false, token: qos === 0 ? undefined : () => {}, reregistered: false } }) as SessionEvent,
-    ),
+    arbitrary: fc
+      .record({
+        topic: fc.constantFrom("ab", "a/b", "c/d/e", "x"),
+        qos: fc.constantFrom(0 as const, 1 as const, 2 as const),
+      })
+      .map(
+        ({ topic, qos }) =>
+          ({
+            kind: "upMessage",
+            delivery: {
+              topic,
+              payload: new Uint8Array(3),
+              qos,
+              retain: false,
+              token: qos === 0 ? undefined : () => {},
+              reregistered: false,
+            },
+          }) as SessionEvent,
+      ),
   },
   { weight: 2, arbitrary: fc.constant({ kind: "tick" } as SessionEvent) },
 );
@@ -51,10 +112,23 @@ describe("session state machine under arbitrary input", () => {
           counters: newCounters(),
           log: silent,
         };
-        const s = newSession("fuzz", new TopicTable(ctx.maxTopicsPerClient, new Map([["p/q", 1]]), new Map([[1, "p/q"]])), 0);
+        const s = newSession(
+          "fuzz",
+          new TopicTable(ctx.maxTopicsPerClient, new Map([["p/q", 1]]), new Map([[1, "p/q"]])),
+          0,
+        );
         // Start from a connected session half of the time so that the connected handlers are reached.
         const start: Effect[] = [];
-        step(s, { kind: "frame", message: { type: MsgType.Connect, will: false, cleanSession: true, duration: 2, clientId: "f" } }, 0, ctx, start);
+        step(
+          s,
+          {
+            kind: "frame",
+            message: { type: MsgType.Connect, will: false, cleanSession: true, duration: 2, clientId: "f" },
+          },
+          0,
+          ctx,
+          start,
+        );
         step(s, { kind: "upConnack", ok: true, refused: false }, 0, ctx, start);
         let now = 0;
         for (const [event, dt] of events) {

@@ -3,7 +3,14 @@ import { MsgType, type Bytes, type Message } from "../../protocol";
 import { step } from "../../gateway/session/machine";
 import { newSession } from "../../gateway/session/session";
 import { TopicTable } from "../../gateway/session/topics";
-import { newCounters, type Delivery, type Effect, type Session, type SessionContext, type SessionEvent } from "../../gateway/session/types";
+import {
+  newCounters,
+  type Delivery,
+  type Effect,
+  type Session,
+  type SessionContext,
+  type SessionEvent,
+} from "../../gateway/session/types";
 
 interface Fixture {
   s: Session;
@@ -44,9 +51,14 @@ function fixture(overrides: Partial<SessionContext> = {}, predefined: Record<str
 }
 
 const sent = (effects: Effect[]): Message[] => effects.flatMap((e) => (e.kind === "send" ? [e.message] : []));
-const kinds = (effects: Effect[]): string[] => effects.map((e) => (e.kind === "send" ? `send:${e.message.type}` : e.kind));
+const kinds = (effects: Effect[]): string[] =>
+  effects.map((e) => (e.kind === "send" ? `send:${e.message.type}` : e.kind));
 
-function connected(duration = 10, overrides: Partial<SessionContext> = {}, predefined: Record<string, number> = {}): Fixture {
+function connected(
+  duration = 10,
+  overrides: Partial<SessionContext> = {},
+  predefined: Record<string, number> = {},
+): Fixture {
   const f = fixture(overrides, predefined);
   f.frame({ type: MsgType.Connect, will: false, cleanSession: true, duration, clientId: "c1" }, 0);
   f.run({ kind: "upConnack", ok: true, refused: false }, 0);
@@ -54,37 +66,80 @@ function connected(duration = 10, overrides: Partial<SessionContext> = {}, prede
 }
 
 function delivery(topic: string, qos: 0 | 1 | 2, acks: string[] = []): Delivery {
-  return { topic, payload: Buffer.from("p"), qos, retain: false, token: qos === 0 ? undefined : () => acks.push(topic), reregistered: false };
+  return {
+    topic,
+    payload: Buffer.from("p"),
+    qos,
+    retain: false,
+    token: qos === 0 ? undefined : () => acks.push(topic),
+    reregistered: false,
+  };
 }
 
 function publish(topicId: number, qos: -1 | 0 | 1 | 2, msgId: number, dup = false): Message {
   const data = Buffer.from("x");
-  return { type: MsgType.Publish, dup, qos, retain: false, topicIdType: 0, topicId, msgId, data: data as unknown as Bytes, dataOffset: 0, dataLength: 1 };
+  return {
+    type: MsgType.Publish,
+    dup,
+    qos,
+    retain: false,
+    topicIdType: 0,
+    topicId,
+    msgId,
+    data: data as unknown as Bytes,
+    dataOffset: 0,
+    dataLength: 1,
+  };
 }
 
 describe("session state machine (fake clock)", () => {
   it("runs the will handshake, connects upstream with the will, and sends CONNACK only after the broker answered", () => {
     const f = fixture();
-    expect(sent(f.frame({ type: MsgType.Connect, will: true, cleanSession: true, duration: 30, clientId: "c1" }, 0))).toEqual([{ type: MsgType.WillTopicReq }]);
+    expect(
+      sent(f.frame({ type: MsgType.Connect, will: true, cleanSession: true, duration: 30, clientId: "c1" }, 0)),
+    ).toEqual([{ type: MsgType.WillTopicReq }]);
     expect(f.s.state).toBe("awaitingWillTopic");
-    expect(sent(f.frame({ type: MsgType.WillTopic, qos: 1, retain: true, willTopic: "w/t" }, 10))).toEqual([{ type: MsgType.WillMsgReq }]);
+    expect(sent(f.frame({ type: MsgType.WillTopic, qos: 1, retain: true, willTopic: "w/t" }, 10))).toEqual([
+      { type: MsgType.WillMsgReq },
+    ]);
     const msg = Buffer.from("bye");
-    const effects = f.frame({ type: MsgType.WillMsg, willMsg: msg as unknown as Bytes, willMsgOffset: 0, willMsgLength: 3 }, 20);
+    const effects = f.frame(
+      { type: MsgType.WillMsg, willMsg: msg as unknown as Bytes, willMsgOffset: 0, willMsgLength: 3 },
+      20,
+    );
     expect(effects).toHaveLength(1);
     const up = effects[0] as Extract<Effect, { kind: "upConnect" }>;
     expect(up.kind).toBe("upConnect");
-    expect({ topic: up.will?.topic, qos: up.will?.qos, retain: up.will?.retain, payload: Buffer.from(up.will?.payload ?? []).toString() }).toEqual({ topic: "w/t", qos: 1, retain: true, payload: "bye" });
+    expect({
+      topic: up.will?.topic,
+      qos: up.will?.qos,
+      retain: up.will?.retain,
+      payload: Buffer.from(up.will?.payload ?? []).toString(),
+    }).toEqual({ topic: "w/t", qos: 1, retain: true, payload: "bye" });
     expect(f.s.state).toBe("connectingUpstream");
-    expect(sent(f.run({ kind: "upConnack", ok: true, refused: false }, 30))).toEqual([{ type: MsgType.ConnAck, returnCode: 0 }]);
+    expect(sent(f.run({ kind: "upConnack", ok: true, refused: false }, 30))).toEqual([
+      { type: MsgType.ConnAck, returnCode: 0 },
+    ]);
     expect(f.s.state).toBe("active");
-    const transitions = f.logs.filter((l) => l.event === "session-state").map((l) => `${l.fields?.from}→${l.fields?.to}`);
-    expect(transitions).toEqual(["new→awaitingWillTopic", "awaitingWillTopic→awaitingWillMsg", "awaitingWillMsg→connectingUpstream", "connectingUpstream→active"]);
+    const transitions = f.logs
+      .filter((l) => l.event === "session-state")
+      .map((l) => `${l.fields?.from}→${l.fields?.to}`);
+    expect(transitions).toEqual([
+      "new→awaitingWillTopic",
+      "awaitingWillTopic→awaitingWillMsg",
+      "awaitingWillMsg→connectingUpstream",
+      "connectingUpstream→active",
+    ]);
   });
 
   it("answers CONNACK 'not supported' on a broker refusal and 'congestion' when the broker does not answer in time", () => {
     const refused = fixture();
     refused.frame({ type: MsgType.Connect, will: false, cleanSession: true, duration: 30, clientId: "c1" }, 0);
-    expect(kinds(refused.run({ kind: "upConnack", ok: false, refused: true }, 5))).toEqual([`send:${MsgType.ConnAck}`, "upClose", "end"]);
+    expect(kinds(refused.run({ kind: "upConnack", ok: false, refused: true }, 5))).toEqual([
+      `send:${MsgType.ConnAck}`,
+      "upClose",
+      "end",
+    ]);
     expect(refused.s.state).toBe("disconnected");
 
     const slow = fixture();
@@ -123,7 +178,9 @@ describe("session state machine (fake clock)", () => {
   it("retransmits PUBREL and completes QoS 2 toward the client, releasing the broker's ack at PUBREC", () => {
     const acks: string[] = [];
     const f = connected(0);
-    const [p] = sent(f.run({ kind: "upMessage", delivery: delivery("ab", 2, acks) }, 0)) as unknown as [{ msgId: number }];
+    const [p] = sent(f.run({ kind: "upMessage", delivery: delivery("ab", 2, acks) }, 0)) as unknown as [
+      { msgId: number },
+    ];
     const rel = f.frame({ type: MsgType.PubRec, msgId: p.msgId }, 10);
     expect(kinds(rel)).toEqual(["upAck", `send:${MsgType.PubRel}`]);
     (rel[0] as { token: () => void }).token();
@@ -147,7 +204,9 @@ describe("session state machine (fake clock)", () => {
     expect(f.s.topics.idOf("a/long/topic")).toBe(r.topicId);
 
     const g = connected(0);
-    const [r2] = sent(g.run({ kind: "upMessage", delivery: delivery("x/y", 1, acks) }, 0)) as [Extract<Message, { type: MsgType.Register }>];
+    const [r2] = sent(g.run({ kind: "upMessage", delivery: delivery("x/y", 1, acks) }, 0)) as [
+      Extract<Message, { type: MsgType.Register }>,
+    ];
     const refused = g.frame({ type: MsgType.RegAck, topicId: r2.topicId, msgId: r2.msgId, returnCode: 3 }, 5);
     expect(kinds(refused)).toEqual(["upAck"]);
     expect(g.s.topics.idOf("x/y")).toBeUndefined();
@@ -156,15 +215,21 @@ describe("session state machine (fake clock)", () => {
 
   it("registers again once when the client answers PUBACK 0x02", () => {
     const f = connected(0);
-    const [r] = sent(f.run({ kind: "upMessage", delivery: delivery("t/one", 1) }, 0)) as [Extract<Message, { type: MsgType.Register }>];
-    const [p] = sent(f.frame({ type: MsgType.RegAck, topicId: r.topicId, msgId: r.msgId, returnCode: 0 }, 1)) as unknown as [{ msgId: number }];
+    const [r] = sent(f.run({ kind: "upMessage", delivery: delivery("t/one", 1) }, 0)) as [
+      Extract<Message, { type: MsgType.Register }>,
+    ];
+    const [p] = sent(
+      f.frame({ type: MsgType.RegAck, topicId: r.topicId, msgId: r.msgId, returnCode: 0 }, 1),
+    ) as unknown as [{ msgId: number }];
     const again = sent(f.frame({ type: MsgType.PubAck, topicId: r.topicId, msgId: p.msgId, returnCode: 2 }, 2));
     expect(again[0]).toMatchObject({ type: MsgType.Register, topicName: "t/one" });
   });
 
   it("forwards a QoS 2 PUBLISH once however often it is duplicated, and answers every copy", () => {
     const f = connected(0);
-    const reg = sent(f.frame({ type: MsgType.Register, topicId: 0, msgId: 1, topicName: "q2/t" }, 0))[0] as { topicId: number };
+    const reg = sent(f.frame({ type: MsgType.Register, topicId: 0, msgId: 1, topicName: "q2/t" }, 0))[0] as {
+      topicId: number;
+    };
     const first = f.frame(publish(reg.topicId, 2, 9), 1);
     expect(kinds(first)).toEqual(["upPublish"]);
     expect(f.frame(publish(reg.topicId, 2, 9, true), 2)).toEqual([]);
@@ -177,19 +242,32 @@ describe("session state machine (fake clock)", () => {
 
   it("answers PUBACK congestion past maxInflight client publishes awaiting the broker", () => {
     const f = connected(0, { maxInflight: 2 });
-    const reg = sent(f.frame({ type: MsgType.Register, topicId: 0, msgId: 1, topicName: "t" }, 0))[0] as { topicId: number };
+    const reg = sent(f.frame({ type: MsgType.Register, topicId: 0, msgId: 1, topicName: "t" }, 0))[0] as {
+      topicId: number;
+    };
     expect(kinds(f.frame(publish(reg.topicId, 1, 1), 1))).toEqual(["upPublish"]);
     expect(kinds(f.frame(publish(reg.topicId, 1, 2), 1))).toEqual(["upPublish"]);
-    expect(sent(f.frame(publish(reg.topicId, 1, 3), 1))).toEqual([{ type: MsgType.PubAck, topicId: reg.topicId, msgId: 3, returnCode: 1 }]);
+    expect(sent(f.frame(publish(reg.topicId, 1, 3), 1))).toEqual([
+      { type: MsgType.PubAck, topicId: reg.topicId, msgId: 3, returnCode: 1 },
+    ]);
     f.run({ kind: "upPublished", msgId: 1, ok: true }, 2);
     expect(kinds(f.frame(publish(reg.topicId, 1, 4), 3))).toEqual(["upPublish"]);
   });
 
   it("answers REGACK congestion when the topic table is full", () => {
     const f = connected(0, { maxTopicsPerClient: 1 });
-    expect(sent(f.frame({ type: MsgType.Register, topicId: 0, msgId: 1, topicName: "a" }, 0))[0]).toMatchObject({ returnCode: 0, topicId: 1 });
-    expect(sent(f.frame({ type: MsgType.Register, topicId: 0, msgId: 2, topicName: "b" }, 0))[0]).toMatchObject({ returnCode: 1, topicId: 0 });
-    expect(sent(f.frame({ type: MsgType.Register, topicId: 0, msgId: 3, topicName: "a" }, 0))[0]).toMatchObject({ returnCode: 0, topicId: 1 });
+    expect(sent(f.frame({ type: MsgType.Register, topicId: 0, msgId: 1, topicName: "a" }, 0))[0]).toMatchObject({
+      returnCode: 0,
+      topicId: 1,
+    });
+    expect(sent(f.frame({ type: MsgType.Register, topicId: 0, msgId: 2, topicName: "b" }, 0))[0]).toMatchObject({
+      returnCode: 1,
+      topicId: 0,
+    });
+    expect(sent(f.frame({ type: MsgType.Register, topicId: 0, msgId: 3, topicName: "a" }, 0))[0]).toMatchObject({
+      returnCode: 0,
+      topicId: 1,
+    });
   });
 
   it("bounds the outbound queue: QoS 0 beyond maxInflight is dropped and counted", () => {
@@ -218,9 +296,14 @@ describe("session state machine (fake clock)", () => {
 
   it("answers SUBSCRIBE to a wildcard filter with topic id 0x0000 after the broker's SUBACK", () => {
     const f = connected(0);
-    const up = f.frame({ type: MsgType.Subscribe, dup: false, qos: 1, topicIdType: 0, msgId: 5, topicName: "a/+", topicId: 0 }, 0);
+    const up = f.frame(
+      { type: MsgType.Subscribe, dup: false, qos: 1, topicIdType: 0, msgId: 5, topicName: "a/+", topicId: 0 },
+      0,
+    );
     expect(up).toEqual([{ kind: "upSubscribe", filter: "a/+", qos: 1, msgId: 5 }]);
-    expect(sent(f.run({ kind: "upSubAck", msgId: 5, granted: 1 }, 1))).toEqual([{ type: MsgType.SubAck, qos: 1, topicId: 0, msgId: 5, returnCode: 0 }]);
+    expect(sent(f.run({ kind: "upSubAck", msgId: 5, granted: 1 }, 1))).toEqual([
+      { type: MsgType.SubAck, qos: 1, topicId: 0, msgId: 5, returnCode: 0 },
+    ]);
   });
 
   it("ends the session on a gateway-only message from the client (protocol violation)", () => {
@@ -234,7 +317,11 @@ describe("session state machine (fake clock)", () => {
   it("answers DISCONNECT and closes upstream gracefully (no will)", () => {
     const f = connected(0);
     const effects = f.frame({ type: MsgType.Disconnect, duration: undefined }, 0);
-    expect(effects).toEqual([{ kind: "send", message: { type: MsgType.Disconnect, duration: undefined } }, { kind: "upClose", graceful: true }, { kind: "end" }]);
+    expect(effects).toEqual([
+      { kind: "send", message: { type: MsgType.Disconnect, duration: undefined } },
+      { kind: "upClose", graceful: true },
+      { kind: "end" },
+    ]);
     expect(f.s.state).toBe("disconnected");
   });
 
@@ -251,7 +338,9 @@ describe("session state machine (fake clock)", () => {
     const effects = f.frame({ type: MsgType.WillTopicUpd, qos: 0, retain: false, willTopic: "w/new" }, 0);
     expect(effects).toHaveLength(1);
     expect(effects[0]).toMatchObject({ kind: "upReplaceWill", will: { topic: "w/new" } });
-    expect(sent(f.run({ kind: "upConnack", ok: true, refused: false }, 1))).toEqual([{ type: MsgType.WillTopicResp, returnCode: 0 }]);
+    expect(sent(f.run({ kind: "upConnack", ok: true, refused: false }, 1))).toEqual([
+      { type: MsgType.WillTopicResp, returnCode: 0 },
+    ]);
     expect(f.s.state).toBe("active");
   });
 });

@@ -63,7 +63,9 @@ describe("portable SLIP primitives", () => {
       fc.property(message, (m) => {
         const out = new Uint8Array(slipMaxFrameLength(m.length) + 4).fill(0x55);
         const n = encodeSlipFrame(asBytes(m), m.length, asBytes(out));
-        expect(Buffer.from(out.subarray(0, n)).toString("hex")).toBe(Buffer.from(referenceSlipFrame(m)).toString("hex"));
+        expect(Buffer.from(out.subarray(0, n)).toString("hex")).toBe(
+          Buffer.from(referenceSlipFrame(m)).toString("hex"),
+        );
         expect(n).toBeLessThanOrEqual(slipMaxFrameLength(m.length));
         expect(Array.from(out.subarray(n))).toEqual(new Array(out.length - n).fill(0x55));
       }),

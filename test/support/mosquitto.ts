@@ -43,7 +43,17 @@ export async function startMosquitto(extraConfig: string[] = []): Promise<Runnin
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     const conf = join(dir, "mosquitto.conf");
-    writeFileSync(conf, [`listener ${port} 127.0.0.1`, "allow_anonymous true", "persistence false", "log_dest none", ...extraConfig, ""].join("\n"));
+    writeFileSync(
+      conf,
+      [
+        `listener ${port} 127.0.0.1`,
+        "allow_anonymous true",
+        "persistence false",
+        "log_dest none",
+        ...extraConfig,
+        "",
+      ].join("\n"),
+    );
     const child: ChildProcess = spawn("mosquitto", ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));

@@ -2,7 +2,13 @@ import { createSocket, type Socket } from "node:dgram";
 import { decode, encode, encodingLength, MsgType, type Bytes, type Message } from "../../protocol";
 
 /** The message shape(s) whose type field admits T (PUBREC, PUBREL, PUBCOMP share one shape). */
-export type Of<T extends MsgType> = Message extends infer M ? (M extends { type: infer U } ? (T extends U ? M : never) : never) : never;
+export type Of<T extends MsgType> = Message extends infer M
+  ? M extends { type: infer U }
+    ? T extends U
+      ? M
+      : never
+    : never
+  : never;
 
 /**
  * A small MQTT-SN client over UDP for tests: sends messages, and waits for the next received message
@@ -69,7 +75,10 @@ export class SnClient {
       const i = this.received.findIndex((m) => m.type === type);
       if (i >= 0) return this.received.splice(i, 1)[0] as Of<T>;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no message of type 0x${type.toString(16)} within ${timeoutMs} ms; queued: ${this.received.map((m) => m.type.toString(16)).join(",")}`);
+      if (left <= 0)
+        throw new Error(
+          `no message of type 0x${type.toString(16)} within ${timeoutMs} ms; queued: ${this.received.map((m) => m.type.toString(16)).join(",")}`,
+        );
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -96,14 +105,37 @@ export class SnClient {
     this.received.length = 0;
   }
 
-  async connect(clientId: string, options: { duration?: number; cleanSession?: boolean; will?: { topic: string; message: string; qos?: 0 | 1 | 2; retain?: boolean } } = {}): Promise<number> {
-    this.send({ type: MsgType.Connect, will: options.will !== undefined, cleanSession: options.cleanSession ?? true, duration: options.duration ?? 60, clientId });
+  async connect(
+    clientId: string,
+    options: {
+      duration?: number;
+      cleanSession?: boolean;
+      will?: { topic: string; message: string; qos?: 0 | 1 | 2; retain?: boolean };
+    } = {},
+  ): Promise<number> {
+    this.send({
+      type: MsgType.Connect,
+      will: options.will !== undefined,
+      cleanSession: options.cleanSession ?? true,
+      duration: options.duration ?? 60,
+      clientId,
+    });
     if (options.will !== undefined) {
       await this.expect(MsgType.WillTopicReq);
-      this.send({ type: MsgType.WillTopic, qos: options.will.qos ?? 0, retain: options.will.retain ?? false, willTopic: options.will.topic });
+      this.send({
+        type: MsgType.WillTopic,
+        qos: options.will.qos ?? 0,
+        retain: options.will.retain ?? false,
+        willTopic: options.will.topic,
+      });
       await this.expect(MsgType.WillMsgReq);
       const data = Buffer.from(options.will.message);
-      this.send({ type: MsgType.WillMsg, willMsg: data as unknown as Bytes, willMsgOffset: 0, willMsgLength: data.length });
+      this.send({
+        type: MsgType.WillMsg,
+        willMsg: data as unknown as Bytes,
+        willMsgOffset: 0,
+        willMsgLength: data.length,
+      });
     }
     return (await this.expect(MsgType.ConnAck)).returnCode;
   }
@@ -116,17 +148,43 @@ export class SnClient {
     return ack;
   }
 
-  async subscribe(topic: string | { predefined: number } | { short: string }, qos: 0 | 1 | 2 = 0): Promise<Of<MsgType.SubAck>> {
+  async subscribe(
+    topic: string | { predefined: number } | { short: string },
+    qos: 0 | 1 | 2 = 0,
+  ): Promise<Of<MsgType.SubAck>> {
     const msgId = this.msgId();
-    if (typeof topic === "string") this.send({ type: MsgType.Subscribe, dup: false, qos, topicIdType: 0, msgId, topicName: topic, topicId: 0 });
-    else if ("predefined" in topic) this.send({ type: MsgType.Subscribe, dup: false, qos, topicIdType: 1, msgId, topicName: "", topicId: topic.predefined });
-    else this.send({ type: MsgType.Subscribe, dup: false, qos, topicIdType: 2, msgId, topicName: "", topicId: topic.short.charCodeAt(0) * 256 + topic.short.charCodeAt(1) });
+    if (typeof topic === "string")
+      this.send({ type: MsgType.Subscribe, dup: false, qos, topicIdType: 0, msgId, topicName: topic, topicId: 0 });
+    else if ("predefined" in topic)
+      this.send({
+        type: MsgType.Subscribe,
+        dup: false,
+        qos,
+        topicIdType: 1,
+        msgId,
+        topicName: "",
+        topicId: topic.predefined,
+      });
+    else
+      this.send({
+        type: MsgType.Subscribe,
+        dup: false,
+        qos,
+        topicIdType: 2,
+        msgId,
+        topicName: "",
+        topicId: topic.short.charCodeAt(0) * 256 + topic.short.charCodeAt(1),
+      });
     const ack = await this.expect(MsgType.SubAck);
     if (ack.msgId !== msgId) throw new Error(`SUBACK for ${ack.msgId}, expected ${msgId}`);
     return ack;
   }
 
-  publish(topicId: number, payload: string | Uint8Array, options: { qos?: -1 | 0 | 1 | 2; topicIdType?: 0 | 1 | 2; msgId?: number; dup?: boolean; retain?: boolean } = {}): number {
+  publish(
+    topicId: number,
+    payload: string | Uint8Array,
+    options: { qos?: -1 | 0 | 1 | 2; topicIdType?: 0 | 1 | 2; msgId?: number; dup?: boolean; retain?: boolean } = {},
+  ): number {
     const data = typeof payload === "string" ? Buffer.from(payload) : payload;
     const qos = options.qos ?? 0;
     const msgId = options.msgId ?? (qos > 0 ? this.msgId() : 0);

@@ -53,7 +53,11 @@ for (const framing of ["slip", "raw"] as const) {
     const two = device("c0ffee000002", "sensor-2", framing, 185);
     noble.advertise(one.peripheral);
     noble.advertise(two.peripheral);
-    const link = new BleLink({ noble, framing, peripherals: [{ name: "Puck.js 1a2b" }, { address: "C0:FF:EE:00:00:02" }] });
+    const link = new BleLink({
+      noble,
+      framing,
+      peripherals: [{ name: "Puck.js 1a2b" }, { address: "C0:FF:EE:00:00:02" }],
+    });
     return {
       link,
       peers: [one.peer, two.peer],
@@ -81,7 +85,12 @@ describe("BleLink behaviour", () => {
     const noble = poweredNoble();
     const wanted = device("aa0000000001", "wanted");
     const stranger = device("aa0000000002", "stranger");
-    const noUart = new FakePeripheral({ id: "aa0000000003", address: "aa:00:00:00:00:03", localName: "wanted-too", uart: false });
+    const noUart = new FakePeripheral({
+      id: "aa0000000003",
+      address: "aa:00:00:00:00:03",
+      localName: "wanted-too",
+      uart: false,
+    });
     for (const p of [wanted.peripheral, stranger.peripheral, noUart]) noble.advertise(p);
     const { link, opened } = start(noble, { peripherals: [{ name: "wanted" }, { name: "wanted-too" }] });
     await opened;
@@ -166,7 +175,9 @@ describe("BleLink behaviour", () => {
   });
 
   it("says what to install when the noble package does not load", async () => {
-    await expect(loadNoble("@stoprocent/noble-not-installed")).rejects.toThrow(/npm install @stoprocent\/noble-not-installed.*setcap/s);
+    await expect(loadNoble("@stoprocent/noble-not-installed")).rejects.toThrow(
+      /npm install @stoprocent\/noble-not-installed.*setcap/s,
+    );
   });
 
   it("refuses to construct without a peripheral to look for", () => {

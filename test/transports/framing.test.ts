@@ -3,11 +3,18 @@ import { crc16, type Bytes } from "../../protocol";
 import { RawDecoder } from "../../transports/serial/raw";
 import { encodeSlip, SlipDecoder } from "../../transports/serial/slip";
 
-const hex = (s: string) => Uint8Array.from(s.split(" ").filter(Boolean).map((h) => parseInt(h, 16)));
+const hex = (s: string) =>
+  Uint8Array.from(
+    s
+      .split(" ")
+      .filter(Boolean)
+      .map((h) => parseInt(h, 16)),
+  );
 const ascii = (s: string) => new TextEncoder().encode(s);
 const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
 /** The CRC the serial framing uses (protocol/slip.ts), over a Uint8Array. */
-const crc16CcittFalse = (b: Uint8Array, offset = 0, length = b.length - offset) => crc16(b as unknown as Bytes, offset, length);
+const crc16CcittFalse = (b: Uint8Array, offset = 0, length = b.length - offset) =>
+  crc16(b as unknown as Bytes, offset, length);
 
 describe("CRC-16/CCITT-FALSE of the serial framing", () => {
   it.each([
@@ -156,7 +163,11 @@ describe("the examples of hardware/serial-framing.md", () => {
   const publish = hex("0b 0c 20 00 c0 00 01 32 31 2e 35");
 
   it("CRC register after each octet of the PUBLISH", () => {
-    const after = Array.from(publish, (_, i) => crc16CcittFalse(publish, 0, i + 1).toString(16).padStart(4, "0"));
+    const after = Array.from(publish, (_, i) =>
+      crc16CcittFalse(publish, 0, i + 1)
+        .toString(16)
+        .padStart(4, "0"),
+    );
     expect(after).toEqual(["509b", "0079", "5d62", "e958", "ed4b", "6783", "8f60", "1676", "2285", "448c", "e2b6"]);
   });
 

@@ -15,12 +15,25 @@ const docs = readdirSync("hardware")
 const allText = docs.map((d) => d.text).join("\n");
 
 function blocks(lang: string): { file: string; body: string }[] {
-  return docs.flatMap((d) => [...d.text.matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g"))].map((m) => ({ file: d.file, body: m[1] as string })));
+  return docs.flatMap((d) =>
+    [...d.text.matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g"))].map((m) => ({
+      file: d.file,
+      body: m[1] as string,
+    })),
+  );
 }
 
 describe("hardware guides", () => {
   it("exist: Raspberry Pi, NodeMCU, Espruino, serial radio, serial framing", () => {
-    expect(docs.map((d) => d.file).sort()).toEqual(expect.arrayContaining(["esp-nodemcu.md", "espruino.md", "raspberry-pi.md", "serial-framing.md", "serial-radio.md"]));
+    expect(docs.map((d) => d.file).sort()).toEqual(
+      expect.arrayContaining([
+        "esp-nodemcu.md",
+        "espruino.md",
+        "raspberry-pi.md",
+        "serial-framing.md",
+        "serial-radio.md",
+      ]),
+    );
   });
 
   it("every JSON config example passes the gateway's validation", () => {
@@ -30,7 +43,9 @@ describe("hardware guides", () => {
   });
 
   it("every gateway command line parses (except those reading a config file)", () => {
-    const lines = [...allText.matchAll(/(?:mqttsn-gateway(?:\.js)?) ((?:--[a-z-]+ [^\s`]+ ?)+)/g)].map((m) => (m[1] as string).trim());
+    const lines = [...allText.matchAll(/(?:mqttsn-gateway(?:\.js)?) ((?:--[a-z-]+ [^\s`]+ ?)+)/g)].map((m) =>
+      (m[1] as string).trim(),
+    );
     expect(lines.length).toBeGreaterThanOrEqual(2);
     for (const line of lines) {
       if (line.includes("--config")) continue;
@@ -39,9 +54,20 @@ describe("hardware guides", () => {
   });
 
   it("names only files that exist in the project or that the builds produce", () => {
-    const paths = new Set([...allText.matchAll(/\b((?:hardware|dist|test|bin|transports|device-client)\/[\w./-]+\.(?:md|js|lua|ts|rules|service))\b/g)].map((m) => m[1] as string));
+    const paths = new Set(
+      [
+        ...allText.matchAll(
+          /\b((?:hardware|dist|test|bin|transports|device-client)\/[\w./-]+\.(?:md|js|lua|ts|rules|service))\b/g,
+        ),
+      ].map((m) => m[1] as string),
+    );
     expect(paths.size).toBeGreaterThan(5);
-    const builds = ["scripts/build-device-lua.mjs", "scripts/build-device-espruino.mjs", "scripts/build-lua.mjs", "scripts/build-espruino.mjs"]
+    const builds = [
+      "scripts/build-device-lua.mjs",
+      "scripts/build-device-espruino.mjs",
+      "scripts/build-lua.mjs",
+      "scripts/build-espruino.mjs",
+    ]
       .filter((f) => existsSync(f))
       .map((f) => readFileSync(f, "utf8"))
       .join("\n");
@@ -55,7 +81,9 @@ describe("hardware guides", () => {
   it("uses only the flags of the Lua publish example", () => {
     const usage = readFileSync("device-client/examples/lua/publish.lua", "utf8");
     const known = new Set([...usage.matchAll(/--([a-z-]+)/g)].map((m) => m[1]));
-    const used = [...allText.matchAll(/publish\.lua((?: --[a-z-]+ \S+)+)/g)].flatMap((m) => [...(m[1] as string).matchAll(/--([a-z-]+)/g)].map((f) => f[1]));
+    const used = [...allText.matchAll(/publish\.lua((?: --[a-z-]+ \S+)+)/g)].flatMap((m) =>
+      [...(m[1] as string).matchAll(/--([a-z-]+)/g)].map((f) => f[1]),
+    );
     expect(used.length).toBeGreaterThan(5);
     for (const flag of used) expect(known.has(flag), flag).toBe(true);
   });
@@ -67,7 +95,9 @@ describe("hardware guides", () => {
     for (const m of allText.matchAll(/MQTTSN_CONFIG = \{([^}]*)\}/g)) {
       const keys = [...(m[1] as string).matchAll(/(\w+)\s*[:=]/g)].map((k) => k[1] as string);
       for (const key of keys) {
-        const readBy = [espruino, nodemcu, ble].some((src) => new RegExp(`\\b(config|cfg)\\.${key}\\b|${key}:`).test(src));
+        const readBy = [espruino, nodemcu, ble].some((src) =>
+          new RegExp(`\\b(config|cfg)\\.${key}\\b|${key}:`).test(src),
+        );
         expect(readBy, `MQTTSN_CONFIG key ${key}`).toBe(true);
       }
     }
@@ -94,7 +124,12 @@ describe.runIf(canRun)("serial-radio.md's radio check", () => {
   it("a SLIP PINGREQ from an unknown client gets the DISCONNECT octets the guide shows", async () => {
     const pty = await ptyPair();
     cleanup.push(() => pty.dispose());
-    const gateway = await startGateway({ udp: ["127.0.0.1:0"], embeddedPort: 0, serial: [{ path: pty.a, baudRate: 9600, framing: "slip" }], timers: { advertiseIntervalS: 0 } });
+    const gateway = await startGateway({
+      udp: ["127.0.0.1:0"],
+      embeddedPort: 0,
+      serial: [{ path: pty.a, baudRate: 9600, framing: "slip" }],
+      timers: { advertiseIntervalS: 0 },
+    });
     cleanup.push(() => gateway.close());
     const peer = await openSerialPeer(pty.b, "slip");
     cleanup.push(() => peer.close());
@@ -103,7 +138,14 @@ describe.runIf(canRun)("serial-radio.md's radio check", () => {
     const guide = readFileSync("hardware/serial-radio.md", "utf8");
     const ask = /printf '((?:\\x[0-9a-f]{2})+)'/.exec(guide)?.[1] as string;
     const answer = /DISCONNECT \(`([0-9A-F ]+)`\)/.exec(guide)?.[1] as string;
-    await peer.writeRaw(Uint8Array.from(ask.split("\\x").filter(Boolean).map((h) => parseInt(h, 16))));
+    await peer.writeRaw(
+      Uint8Array.from(
+        ask
+          .split("\\x")
+          .filter(Boolean)
+          .map((h) => parseInt(h, 16)),
+      ),
+    );
     const deadline = Date.now() + 3000;
     while (replies.length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(Buffer.from(replies).toString("hex")).toBe(answer.replace(/ /g, "").toLowerCase());

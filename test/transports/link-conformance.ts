@@ -34,7 +34,11 @@ export interface ConformanceOptions {
  * The behaviour every Link promises (transports/link.ts), run against a fresh link and fresh peers per test.
  * Each link's test file calls this with a factory.
  */
-export function linkConformance(label: string, create: () => Promise<ConformanceSetup>, options: ConformanceOptions = {}): void {
+export function linkConformance(
+  label: string,
+  create: () => Promise<ConformanceSetup>,
+  options: ConformanceOptions = {},
+): void {
   const manyFrames = options.manyFrames ?? 100;
   const largestProbe = options.largestProbe ?? 4096;
 

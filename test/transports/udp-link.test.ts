@@ -13,7 +13,10 @@ const bind = (socket: Socket, port: number, host: string) =>
  * A UDP peer on 127.0.0.1: one socket it sends from and receives unicast on, and one listener on the
  * shared broadcast port (SO_REUSEADDR, so that every peer's listener gets each broadcast datagram).
  */
-async function udpPeer(link: UdpLink, broadcastPort: number): Promise<{ peer: ConformancePeer; broadcastPort: number; close: () => void }> {
+async function udpPeer(
+  link: UdpLink,
+  broadcastPort: number,
+): Promise<{ peer: ConformancePeer; broadcastPort: number; close: () => void }> {
   const received = new FrameQueue();
   const unicast = createSocket("udp4");
   await bind(unicast, 0, "127.0.0.1");

@@ -3,7 +3,15 @@ import { nextDelay, worthLogging, type Backoff } from "../serial/backoff";
 import { newFramingCounters, type FramingCounters } from "../serial/counters";
 import { createFramer, type Framer, type Framing } from "../serial/framing";
 import { silentLog } from "../silent-log";
-import { loadNoble, NUS_RX, NUS_SERVICE, NUS_TX, type CharacteristicApi, type NobleApi, type PeripheralApi } from "./noble-api";
+import {
+  loadNoble,
+  NUS_RX,
+  NUS_SERVICE,
+  NUS_TX,
+  type CharacteristicApi,
+  type NobleApi,
+  type PeripheralApi,
+} from "./noble-api";
 
 /** Which peripheral to serve: by advertised local name, or by address (aa:bb:cc:dd:ee:ff or noble's id). */
 export interface BlePeripheralMatch {
@@ -182,7 +190,11 @@ export class BleLink implements Link {
     if (!entry) return;
     entry.peripheral = peripheral;
     this.byId.set(peripheral.id, entry);
-    this.log.info("ble-found", { id: peripheral.id, address: peripheral.address, name: peripheral.advertisement.localName });
+    this.log.info("ble-found", {
+      id: peripheral.id,
+      address: peripheral.address,
+      name: peripheral.advertisement.localName,
+    });
     if (this.entries.every((e) => e.peripheral)) this.stopScanning();
     this.connect(entry);
   };
@@ -203,7 +215,10 @@ export class BleLink implements Link {
     noble.startScanning([NUS_SERVICE], false, (error) => {
       if (error) {
         this.scanning = false;
-        this.log.error("ble-scan-failed", { error: error.message, hint: "check that the adapter is up and node may use it" });
+        this.log.error("ble-scan-failed", {
+          error: error.message,
+          hint: "check that the adapter is up and node may use it",
+        });
       }
     });
   }
@@ -227,53 +242,66 @@ export class BleLink implements Link {
       if (this.closed) return;
       entry.attempts++;
       if (worthLogging(entry.attempts)) {
-        this.log.warn("ble-connect-failed", { id: peripheral.id, stage, attempt: entry.attempts, error: error?.message });
+        this.log.warn("ble-connect-failed", {
+          id: peripheral.id,
+          stage,
+          attempt: entry.attempts,
+          error: error?.message,
+        });
       }
       if (peripheral.state === "connecting" && peripheral.cancelConnect) peripheral.cancelConnect();
       else peripheral.disconnect();
       this.scheduleReconnect(entry);
     };
-    const timeout = setTimeout(() => fail("timeout", new Error(`no connection within ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
+    const timeout = setTimeout(
+      () => fail("timeout", new Error(`no connection within ${this.connectTimeoutMs} ms`)),
+      this.connectTimeoutMs,
+    );
     peripheral.connect((error) => {
       if (settled) return;
       if (error) return fail("connect", error);
-      peripheral.discoverSomeServicesAndCharacteristics([NUS_SERVICE], [NUS_RX, NUS_TX], (err, _services, characteristics) => {
-        if (settled) return;
-        if (err) return fail("discover", err);
-        const rx = characteristics.find((c) => c.uuid === NUS_RX);
-        const tx = characteristics.find((c) => c.uuid === NUS_TX);
-        if (!rx || !tx) return fail("discover", new Error("the peripheral lacks the Nordic UART RX or TX characteristic"));
-        const framer = createFramer(this.framing, this.mtu, (message) => this.onFrame?.(message, peripheral.id));
-        const connection: Connection = {
-          rx,
-          framer,
-          withoutResponse: rx.properties.includes("writeWithoutResponse"),
-          queue: [],
-          queued: 0,
-          writing: false,
-          idleTimer: undefined,
-        };
-        tx.removeAllListeners("data");
-        tx.on("data", (data) => this.receive(connection, data));
-        tx.subscribe((subscribeError) => {
+      peripheral.discoverSomeServicesAndCharacteristics(
+        [NUS_SERVICE],
+        [NUS_RX, NUS_TX],
+        (err, _services, characteristics) => {
           if (settled) return;
-          if (subscribeError) return fail("subscribe", subscribeError);
-          settled = true;
-          clearTimeout(timeout);
-          entry.connecting = false;
-          if (this.closed) {
-            peripheral.disconnect();
-            return;
-          }
-          entry.connection = connection;
-          entry.attempts = 0;
-          entry.lastDelay = undefined;
-          entry.onDisconnect = (reason) => this.onPeripheralDisconnect(entry, reason);
-          peripheral.once("disconnect", entry.onDisconnect);
-          this.totals.connects++;
-          this.log.info("ble-connected", { id: peripheral.id, address: peripheral.address });
-        });
-      });
+          if (err) return fail("discover", err);
+          const rx = characteristics.find((c) => c.uuid === NUS_RX);
+          const tx = characteristics.find((c) => c.uuid === NUS_TX);
+          if (!rx || !tx)
+            return fail("discover", new Error("the peripheral lacks the Nordic UART RX or TX characteristic"));
+          const framer = createFramer(this.framing, this.mtu, (message) => this.onFrame?.(message, peripheral.id));
+          const connection: Connection = {
+            rx,
+            framer,
+            withoutResponse: rx.properties.includes("writeWithoutResponse"),
+            queue: [],
+            queued: 0,
+            writing: false,
+            idleTimer: undefined,
+          };
+          tx.removeAllListeners("data");
+          tx.on("data", (data) => this.receive(connection, data));
+          tx.subscribe((subscribeError) => {
+            if (settled) return;
+            if (subscribeError) return fail("subscribe", subscribeError);
+            settled = true;
+            clearTimeout(timeout);
+            entry.connecting = false;
+            if (this.closed) {
+              peripheral.disconnect();
+              return;
+            }
+            entry.connection = connection;
+            entry.attempts = 0;
+            entry.lastDelay = undefined;
+            entry.onDisconnect = (reason) => this.onPeripheralDisconnect(entry, reason);
+            peripheral.once("disconnect", entry.onDisconnect);
+            this.totals.connects++;
+            this.log.info("ble-connected", { id: peripheral.id, address: peripheral.address });
+          });
+        },
+      );
     });
   }
 
@@ -324,7 +352,11 @@ export class BleLink implements Link {
     if (this.closed || !connection) return this.refuse("peripheral not connected", { address: entry.peripheral?.id });
     const wire = connection.framer.encode(frame);
     if (connection.queued + wire.length > this.maxWriteQueue) {
-      return this.refuse("write queue full", { address: entry.peripheral?.id, queued: connection.queued, limit: this.maxWriteQueue });
+      return this.refuse("write queue full", {
+        address: entry.peripheral?.id,
+        queued: connection.queued,
+        limit: this.maxWriteQueue,
+      });
     }
     for (let o = 0; o < wire.length; o += this.writeChunk) {
       connection.queue.push(wire.subarray(o, Math.min(o + this.writeChunk, wire.length)));

@@ -1,4 +1,12 @@
-import { encodeSlipFrame, SLIP_CRC_LENGTH, slipCrcMatches, slipMaxFrameLength, SlipOctet, slipUnescape, type Bytes } from "../../protocol/index";
+import {
+  encodeSlipFrame,
+  SLIP_CRC_LENGTH,
+  slipCrcMatches,
+  slipMaxFrameLength,
+  SlipOctet,
+  slipUnescape,
+  type Bytes,
+} from "../../protocol/index";
 import { newFramingCounters, type FramingCounters } from "./counters";
 
 /** The shortest MQTT-SN message (Length + MsgType). */

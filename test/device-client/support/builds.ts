@@ -43,17 +43,47 @@ function processRun(command: string, args: string[]): Promise<ExampleRun> {
 
 /** Runs the publish example of one build against 127.0.0.1:port; dir holds the bundles. */
 export async function runExample(build: Build, dir: string, port: number, s: Scenario): Promise<ExampleRun> {
-  const args = ["--host", "127.0.0.1", "--port", String(port), "--client-id", s.clientId, "--topic", s.topic, "--count", String(s.count), "--qos", String(s.qos)];
+  const args = [
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--client-id",
+    s.clientId,
+    "--topic",
+    s.topic,
+    "--count",
+    String(s.count),
+    "--qos",
+    String(s.qos),
+  ];
   if (s.subscribe) args.push("--subscribe", s.subscribe);
   if (build === "node") return processRun("node", ["--import", "tsx", "device-client/examples/publish.ts", ...args]);
   if (build === "espruino") {
-    const config = { host: "127.0.0.1", port, clientId: s.clientId, topic: s.topic, count: s.count, qos: s.qos, subscribe: s.subscribe || undefined };
+    const config = {
+      host: "127.0.0.1",
+      port,
+      clientId: s.clientId,
+      topic: s.topic,
+      count: s.count,
+      qos: s.qos,
+      subscribe: s.subscribe || undefined,
+    };
     const r = await runEspruino(join(dir, "espruino", "publish.min.js"), config);
     return { ok: r.ok, lines: r.lines.filter((l) => l !== "finished" && l !== "failed") };
   }
   if (build === "nodemcu") {
     const shim = ["test/device-client/support/nodemcu-shim.lua", join(dir, "lua"), "nodemcu-publish.lua"];
-    return processRun("lua5.1", [...shim, "127.0.0.1", String(port), s.clientId, s.topic, String(s.count), String(s.qos), s.subscribe]);
+    return processRun("lua5.1", [
+      ...shim,
+      "127.0.0.1",
+      String(port),
+      s.clientId,
+      s.topic,
+      String(s.count),
+      String(s.qos),
+      s.subscribe,
+    ]);
   }
   return processRun(build, [join(dir, "lua", "examples", "publish.lua"), ...args]);
 }

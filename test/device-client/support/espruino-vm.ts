@@ -16,7 +16,12 @@ export interface SerialStandIn {
   write(data: string): void;
 }
 
-export function runEspruino(bundleFile: string, config: object, serial?: SerialStandIn, timeoutMs = 15_000): Promise<{ lines: string[]; ok: boolean }> {
+export function runEspruino(
+  bundleFile: string,
+  config: object,
+  serial?: SerialStandIn,
+  timeoutMs = 15_000,
+): Promise<{ lines: string[]; ok: boolean }> {
   const lines: string[] = [];
   const sockets: dgram.Socket[] = [];
   const timers: NodeJS.Timeout[] = [];
@@ -40,7 +45,10 @@ export function runEspruino(bundleFile: string, config: object, serial?: SerialS
         sockets.push(s);
         return {
           on: (event: string, listener: (msg: string, rinfo: object) => void) => {
-            if (event === "message") s.on("message", (msg, r) => listener(msg.toString("latin1"), { address: r.address, port: r.port, size: msg.length }));
+            if (event === "message")
+              s.on("message", (msg, r) =>
+                listener(msg.toString("latin1"), { address: r.address, port: r.port, size: msg.length }),
+              );
           },
           bind: (port: number) => s.bind(port),
           send: (msg: string, port: number, address: string) => {
@@ -74,7 +82,10 @@ export function runEspruino(bundleFile: string, config: object, serial?: SerialS
       MQTTSN_CONFIG: config,
       ...(serial ? { Serial1: serial } : {}),
     });
-    vm.runInContext("delete globalThis.Map; delete globalThis.Set; delete globalThis.WeakMap; delete globalThis.Symbol; delete globalThis.Proxy; delete globalThis.Reflect;", context);
+    vm.runInContext(
+      "delete globalThis.Map; delete globalThis.Set; delete globalThis.WeakMap; delete globalThis.Symbol; delete globalThis.Proxy; delete globalThis.Reflect;",
+      context,
+    );
     try {
       vm.runInContext(readFileSync(bundleFile, "utf8"), context, { filename: bundleFile });
     } catch (e) {

@@ -38,7 +38,9 @@ export class Harness {
       {
         stateChanged: (s) => this.events.push(`state ${s}`),
         message: (name, type, id, data, offset, length, qos, retain) =>
-          this.events.push(`message ${name}|${type}|${id}|${Buffer.from((data as unknown as Uint8Array).subarray(offset, offset + length)).toString()}|${qos}|${retain}`),
+          this.events.push(
+            `message ${name}|${type}|${id}|${Buffer.from((data as unknown as Uint8Array).subarray(offset, offset + length)).toString()}|${qos}|${retain}`,
+          ),
         done: (type, msgId, rc, topicId) => this.events.push(`done ${type} ${msgId} ${rc} ${topicId}`),
       },
       { tx: new Uint8Array(128) as unknown as number[], inflight: inflight as unknown as number[][], size: 128 },

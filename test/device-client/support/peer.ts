@@ -143,8 +143,16 @@ export class ScriptedPeer {
   /** A PUBLISH from "upstream" on a topic the client knows: sent now, or buffered while it sleeps. */
   deliver(name: string, payload: string, qos: QoS): void {
     const publish: Message = {
-      type: MsgType.Publish, dup: false, qos, retain: false, topicIdType: 0, topicId: this.topicId(name),
-      msgId: qos > 0 ? this.nextMsgId++ : 0, data: Array.from(Buffer.from(payload)), dataOffset: 0, dataLength: payload.length,
+      type: MsgType.Publish,
+      dup: false,
+      qos,
+      retain: false,
+      topicIdType: 0,
+      topicId: this.topicId(name),
+      msgId: qos > 0 ? this.nextMsgId++ : 0,
+      data: Array.from(Buffer.from(payload)),
+      dataOffset: 0,
+      dataLength: payload.length,
     };
     if (this.asleep) this.buffered.push(publish);
     else this.send(publish);
@@ -156,8 +164,16 @@ export class ScriptedPeer {
       const q = Math.min(qos < 0 ? 0 : qos, s.qos) as QoS;
       const id = this.topicId(name);
       const publish: Message = {
-        type: MsgType.Publish, dup: false, qos: q, retain: false, topicIdType: 0, topicId: id,
-        msgId: q > 0 ? this.nextMsgId++ : 0, data: Array.from(data), dataOffset: 0, dataLength: data.length,
+        type: MsgType.Publish,
+        dup: false,
+        qos: q,
+        retain: false,
+        topicIdType: 0,
+        topicId: id,
+        msgId: q > 0 ? this.nextMsgId++ : 0,
+        data: Array.from(data),
+        dataOffset: 0,
+        dataLength: data.length,
       };
       if (this.known.has(id)) {
         this.send(publish);

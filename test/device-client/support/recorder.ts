@@ -11,7 +11,10 @@ export class RecordingRelay {
   private readonly back = dgram.createSocket("udp4");
   private client: { address: string; port: number } | undefined;
 
-  constructor(private readonly gatewayHost: string, private readonly gatewayPort: number) {}
+  constructor(
+    private readonly gatewayHost: string,
+    private readonly gatewayPort: number,
+  ) {}
 
   async start(): Promise<number> {
     this.front.on("message", (msg, rinfo) => {

@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { SleepBuffer, limitsFor, messageBytes, type BufferedMessage, type BufferedQoS } from "../../../gateway/sleep/buffer";
+import {
+  SleepBuffer,
+  limitsFor,
+  messageBytes,
+  type BufferedMessage,
+  type BufferedQoS,
+} from "../../../gateway/sleep/buffer";
 
 function msg(topicName: string, qos: BufferedQoS, payloadBytes = 1): BufferedMessage {
   return { topicName, payload: new Uint8Array(payloadBytes), qos, retain: false };
@@ -11,7 +17,8 @@ const topics = (messages: BufferedMessage[]) => messages.map((m) => m.topicName)
 describe("SleepBuffer", () => {
   it("keeps messages in arrival order and hands them out oldest first", () => {
     const buffer = new SleepBuffer({ maxMessages: 10, maxBytes: 1000 });
-    for (const [i, qos] of ([0, 1, 2, 0, 1] as BufferedQoS[]).entries()) expect(buffer.offer(msg(`t${i}`, qos)).kept).toBe(true);
+    for (const [i, qos] of ([0, 1, 2, 0, 1] as BufferedQoS[]).entries())
+      expect(buffer.offer(msg(`t${i}`, qos)).kept).toBe(true);
     expect(buffer.length).toBe(5);
     expect(buffer.peek()?.topicName).toBe("t0");
     expect(buffer.shift()?.topicName).toBe("t0");
@@ -117,47 +124,60 @@ describe("SleepBuffer", () => {
 
   it("holds under random traffic: bounds kept, order kept, QoS 1/2 never lost, every loss counted", () => {
     const op = fc.oneof(
-      fc.record({ kind: fc.constant("offer" as const), qos: fc.constantFrom<BufferedQoS>(0, 1, 2), size: fc.integer({ min: 0, max: 40 }) }),
+      fc.record({
+        kind: fc.constant("offer" as const),
+        qos: fc.constantFrom<BufferedQoS>(0, 1, 2),
+        size: fc.integer({ min: 0, max: 40 }),
+      }),
       fc.record({ kind: fc.constant("shift" as const) }),
     );
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 120 }), fc.array(op, { maxLength: 80 }), (maxMessages, maxBytes, ops) => {
-        const buffer = new SleepBuffer({ maxMessages, maxBytes });
-        let serial = 0;
-        const accepted: string[] = [];
-        const lost = new Set<string>();
-        const delivered: string[] = [];
-        let refusedQoS12 = 0;
-        for (const o of ops) {
-          if (o.kind === "shift") {
-            const m = buffer.shift();
-            if (m !== undefined) delivered.push(m.topicName);
-            continue;
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 120 }),
+        fc.array(op, { maxLength: 80 }),
+        (maxMessages, maxBytes, ops) => {
+          const buffer = new SleepBuffer({ maxMessages, maxBytes });
+          let serial = 0;
+          const accepted: string[] = [];
+          const lost = new Set<string>();
+          const delivered: string[] = [];
+          let refusedQoS12 = 0;
+          for (const o of ops) {
+            if (o.kind === "shift") {
+              const m = buffer.shift();
+              if (m !== undefined) delivered.push(m.topicName);
+              continue;
+            }
+            const m = msg(`m${serial++}`, o.qos, o.size);
+            const result = buffer.offer(m);
+            for (const d of result.dropped) {
+              expect(d.qos).toBe(0);
+              lost.add(d.topicName);
+            }
+            if (result.kept) accepted.push(m.topicName);
+            else if (m.qos !== 0) refusedQoS12++;
+            expect(buffer.length).toBeLessThanOrEqual(maxMessages);
+            expect(buffer.bytes).toBeLessThanOrEqual(maxBytes);
           }
-          const m = msg(`m${serial++}`, o.qos, o.size);
-          const result = buffer.offer(m);
-          for (const d of result.dropped) {
-            expect(d.qos).toBe(0);
-            lost.add(d.topicName);
-          }
-          if (result.kept) accepted.push(m.topicName);
-          else if (m.qos !== 0) refusedQoS12++;
-          expect(buffer.length).toBeLessThanOrEqual(maxMessages);
-          expect(buffer.bytes).toBeLessThanOrEqual(maxBytes);
-        }
-        delivered.push(...topics(buffer.drain()));
-        const expected = accepted.filter((t) => !lost.has(t));
-        expect(delivered).toEqual(expected);
-        expect(buffer.counters.refused).toBe(refusedQoS12);
-        expect(buffer.counters.dropped).toBe(lost.size);
-      }),
+          delivered.push(...topics(buffer.drain()));
+          const expected = accepted.filter((t) => !lost.has(t));
+          expect(delivered).toEqual(expected);
+          expect(buffer.counters.refused).toBe(refusedQoS12);
+          expect(buffer.counters.dropped).toBe(lost.size);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 });
 
 describe("limitsFor", () => {
-  const config = { maxMessages: 50, maxBytes: 4096, clients: { sensor1: { maxMessages: 5 }, big: { maxMessages: 500, maxBytes: 65536 } } };
+  const config = {
+    maxMessages: 50,
+    maxBytes: 4096,
+    clients: { sensor1: { maxMessages: 5 }, big: { maxMessages: 500, maxBytes: 65536 } },
+  };
 
   it("uses the client's own limits where set and the global ones otherwise", () => {
     expect(limitsFor(config, "sensor1")).toEqual({ maxMessages: 5, maxBytes: 4096 });

@@ -4,7 +4,14 @@ import { step } from "../../../gateway/session/machine";
 import { newSession } from "../../../gateway/session/session";
 import { TopicTable } from "../../../gateway/session/topics";
 import { carryKept, takeAcknowledged, takeOver } from "../../../gateway/sleep/transitions";
-import { newCounters, type Delivery, type Effect, type Session, type SessionContext, type SessionEvent } from "../../../gateway/session/types";
+import {
+  newCounters,
+  type Delivery,
+  type Effect,
+  type Session,
+  type SessionContext,
+  type SessionEvent,
+} from "../../../gateway/session/types";
 
 /**
  * Every sleeping-client transition of §6.14 on a fake clock: the session logic alone, time passed in,
@@ -54,21 +61,36 @@ function fixture(limits = { maxMessages: 10, maxBytes: 10_000 }, cleanSession = 
 }
 
 const sent = (effects: Effect[]): Message[] => effects.flatMap((e) => (e.kind === "send" ? [e.message] : []));
-const names: Record<number, string> = { [MsgType.Disconnect]: "Disconnect", [MsgType.PingResp]: "PingResp", [MsgType.Publish]: "Publish", [MsgType.Register]: "Register" };
-const kinds = (effects: Effect[]): string[] => effects.map((e) => (e.kind === "send" ? `send:${names[e.message.type] ?? e.message.type}` : e.kind));
+const names: Record<number, string> = {
+  [MsgType.Disconnect]: "Disconnect",
+  [MsgType.PingResp]: "PingResp",
+  [MsgType.Publish]: "Publish",
+  [MsgType.Register]: "Register",
+};
+const kinds = (effects: Effect[]): string[] =>
+  effects.map((e) => (e.kind === "send" ? `send:${names[e.message.type] ?? e.message.type}` : e.kind));
 const text = (m: Message): string => {
   const p = m as Publish;
   return Buffer.from((p.data as unknown as Uint8Array).subarray(p.dataOffset, p.dataOffset + p.dataLength)).toString();
 };
 
 function delivery(topic: string, payload: string, qos: 0 | 1 | 2, acks: string[] = [], durable = false): Delivery {
-  const d: Delivery = { topic, payload: Buffer.from(payload), qos, retain: false, token: qos === 0 ? undefined : () => acks.push(payload), reregistered: false };
+  const d: Delivery = {
+    topic,
+    payload: Buffer.from(payload),
+    qos,
+    retain: false,
+    token: qos === 0 ? undefined : () => acks.push(payload),
+    reregistered: false,
+  };
   if (durable) d.durable = true;
   return d;
 }
 
-const sleepFor = (f: Fixture, duration: number, now: number): Effect[] => f.frame({ type: MsgType.Disconnect, duration }, now);
-const ping = (f: Fixture, now: number, clientId: string | undefined = "sleepy"): Effect[] => f.frame({ type: MsgType.PingReq, clientId }, now);
+const sleepFor = (f: Fixture, duration: number, now: number): Effect[] =>
+  f.frame({ type: MsgType.Disconnect, duration }, now);
+const ping = (f: Fixture, now: number, clientId: string | undefined = "sleepy"): Effect[] =>
+  f.frame({ type: MsgType.PingReq, clientId }, now);
 
 describe("sleeping clients (fake clock), §6.14", () => {
   it("active → asleep on DISCONNECT with a duration: DISCONNECT answered, the record persisted, nothing sent while asleep", () => {
@@ -146,7 +168,9 @@ describe("sleeping clients (fake clock), §6.14", () => {
     const again = sent(f.run({ kind: "tick" }, 1100))[0] as Publish;
     expect(again).toMatchObject({ msgId: first.msgId, dup: true });
     expect(f.ctx.counters.retransmissions).toBe(1);
-    expect(sent(f.frame({ type: MsgType.PubAck, topicId: first.topicId, msgId: first.msgId, returnCode: 0 }, 1200))).toEqual([{ type: MsgType.PingResp }]);
+    expect(
+      sent(f.frame({ type: MsgType.PubAck, topicId: first.topicId, msgId: first.msgId, returnCode: 0 }, 1200)),
+    ).toEqual([{ type: MsgType.PingResp }]);
   });
 
   it("is supervised by its sleep duration plus grace only, not by its keep-alive; expiry → lost, upstream dropped so the will is published", () => {
@@ -206,7 +230,9 @@ describe("sleeping clients (fake clock), §6.14", () => {
     // … but once more, DUP set, when the client wakes, before the rest.
     const out = sent(ping(f, 3000));
     expect(out.map((m) => [text(m), (m as Publish).dup])).toEqual([["q1", true]]);
-    const rest = sent(f.frame({ type: MsgType.PubAck, topicId: first.topicId, msgId: first.msgId, returnCode: 0 }, 3100));
+    const rest = sent(
+      f.frame({ type: MsgType.PubAck, topicId: first.topicId, msgId: first.msgId, returnCode: 0 }, 3100),
+    );
     expect(rest.map((m) => (m.type === MsgType.PingResp ? "PINGRESP" : text(m)))).toEqual(["q0", "PINGRESP"]);
   });
 
@@ -244,7 +270,16 @@ describe("sleeping clients (fake clock), §6.14", () => {
       const s = newSession("127.0.0.1:1", new TopicTable(10, new Map(), new Map()), 200);
       takeOver(old.s, s);
       const out: Effect[] = [];
-      step(s, { kind: "frame", message: { type: MsgType.Connect, will: false, cleanSession: false, duration: 30, clientId: "sleepy" } }, 200, fresh.ctx, out);
+      step(
+        s,
+        {
+          kind: "frame",
+          message: { type: MsgType.Connect, will: false, cleanSession: false, duration: 30, clientId: "sleepy" },
+        },
+        200,
+        fresh.ctx,
+        out,
+      );
       expect(sent(out)).toEqual([]);
       const connack: Effect[] = [];
       step(s, { kind: "upConnack", ok: true, refused: false }, 210, fresh.ctx, connack);
@@ -253,7 +288,21 @@ describe("sleeping clients (fake clock), §6.14", () => {
       expect(first.slice(1).map(text)).toEqual(["h1"]);
       expect(s.state).toBe("active");
       const rest: Effect[] = [];
-      step(s, { kind: "frame", message: { type: MsgType.PubAck, topicId: (first[1] as Publish).topicId, msgId: (first[1] as Publish).msgId, returnCode: 0 } }, 220, fresh.ctx, rest);
+      step(
+        s,
+        {
+          kind: "frame",
+          message: {
+            type: MsgType.PubAck,
+            topicId: (first[1] as Publish).topicId,
+            msgId: (first[1] as Publish).msgId,
+            returnCode: 0,
+          },
+        },
+        220,
+        fresh.ctx,
+        rest,
+      );
       expect(sent(rest).map(text)).toEqual(["h0", "h2"]);
     }
   });
@@ -276,7 +325,16 @@ describe("sleeping clients (fake clock), §6.14", () => {
     const s = newSession("127.0.0.1:2", new TopicTable(10, new Map(), new Map()), 5000);
     s.outQueue.push(delivery("s/kept", "newer", 1));
     carryKept(s, kept);
-    step(s, { kind: "frame", message: { type: MsgType.Connect, will: false, cleanSession: false, duration: 30, clientId: "sleepy" } }, 5000, fresh.ctx, []);
+    step(
+      s,
+      {
+        kind: "frame",
+        message: { type: MsgType.Connect, will: false, cleanSession: false, duration: 30, clientId: "sleepy" },
+      },
+      5000,
+      fresh.ctx,
+      [],
+    );
     const connack: Effect[] = [];
     step(s, { kind: "upConnack", ok: true, refused: false }, 5010, fresh.ctx, connack);
     const first = sent(connack);
@@ -288,13 +346,24 @@ describe("sleeping clients (fake clock), §6.14", () => {
     for (let i = 0; i < 10 && next.length > 0; i++) {
       const out: Effect[] = [];
       for (const m of next) {
-        if (m.type === MsgType.Register) step(s, { kind: "frame", message: { type: MsgType.RegAck, topicId: m.topicId, msgId: m.msgId, returnCode: 0 } }, 5020, fresh.ctx, out);
+        if (m.type === MsgType.Register)
+          step(
+            s,
+            { kind: "frame", message: { type: MsgType.RegAck, topicId: m.topicId, msgId: m.msgId, returnCode: 0 } },
+            5020,
+            fresh.ctx,
+            out,
+          );
         if (m.type === MsgType.Publish) {
           texts.push(text(m));
-          const answer: Message = m.qos === 2 ? { type: MsgType.PubRec, msgId: m.msgId } : { type: MsgType.PubAck, topicId: m.topicId, msgId: m.msgId, returnCode: 0 };
+          const answer: Message =
+            m.qos === 2
+              ? { type: MsgType.PubRec, msgId: m.msgId }
+              : { type: MsgType.PubAck, topicId: m.topicId, msgId: m.msgId, returnCode: 0 };
           step(s, { kind: "frame", message: answer }, 5020, fresh.ctx, out);
         }
-        if (m.type === MsgType.PubRel) step(s, { kind: "frame", message: { type: MsgType.PubComp, msgId: m.msgId } }, 5020, fresh.ctx, out);
+        if (m.type === MsgType.PubRel)
+          step(s, { kind: "frame", message: { type: MsgType.PubComp, msgId: m.msgId } }, 5020, fresh.ctx, out);
       }
       for (const e of out) if (e.kind === "upAck") e.token();
       next = sent(out);

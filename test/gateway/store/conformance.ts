@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { NewStoredMessage, SessionStore, SessionStoreLimits, StoredSession } from "../../../gateway/store/session-store";
+import type {
+  NewStoredMessage,
+  SessionStore,
+  SessionStoreLimits,
+  StoredSession,
+} from "../../../gateway/store/session-store";
 
 /** How a suite gets a fresh store, and the same data again as a "restarted" process would see it. */
 export interface StoreHarness {
@@ -50,7 +55,9 @@ export function sessionStoreConformance(name: string, harness: StoreHarness): vo
 
     it("writes, reads, replaces and deletes session records with every field", async () => {
       const store = await create();
-      const withWill = session("s1", { will: { topicName: "status/s1", payload: new Uint8Array([0, 255, 7]), qos: 1, retain: true } });
+      const withWill = session("s1", {
+        will: { topicName: "status/s1", payload: new Uint8Array([0, 255, 7]), qos: 1, retain: true },
+      });
       expect(await store.putSession(withWill)).toBe(true);
       expect(await store.putSession(session("s2", { state: "awake" }))).toBe(true);
       expect(await store.getSession("s1")).toEqual(withWill);
@@ -81,7 +88,8 @@ export function sessionStoreConformance(name: string, harness: StoreHarness): vo
     it("keeps each client's messages apart and in arrival order", async () => {
       const store = await create();
       const ids = ["ab", "abc", "a!b", "é ü", "a\u0000b"];
-      for (let i = 0; i < 5; i++) for (const id of ids) await store.addMessage(id, message(`${id}/${i}`, i % 2 === 0 ? 1 : 2, [i]));
+      for (let i = 0; i < 5; i++)
+        for (const id of ids) await store.addMessage(id, message(`${id}/${i}`, i % 2 === 0 ? 1 : 2, [i]));
       for (const id of ids) {
         const got = await store.messages(id);
         expect(got.map((m) => m.topicName)).toEqual([0, 1, 2, 3, 4].map((i) => `${id}/${i}`));
@@ -131,7 +139,10 @@ export function sessionStoreConformance(name: string, harness: StoreHarness): vo
 
       const byBytes = await create({ maxBytes: 10 });
       expect((await byBytes.addMessage("c", message("abc", 1, [1, 2, 3]))).stored).toBe(true);
-      expect(await byBytes.addMessage("c", message("abc", 2, [1, 2, 3, 4, 5]))).toEqual({ stored: false, reason: "bytes" });
+      expect(await byBytes.addMessage("c", message("abc", 2, [1, 2, 3, 4, 5]))).toEqual({
+        stored: false,
+        reason: "bytes",
+      });
       expect((await byBytes.addMessage("c", message("ab", 2, [1, 2]))).stored).toBe(true);
       expect(byBytes.usage()).toMatchObject({ messages: 2, bytes: 10 });
       expect(byBytes.counters.refusedMessages).toBe(1);
@@ -170,7 +181,9 @@ export function sessionStoreConformance(name: string, harness: StoreHarness): vo
       expect(again.usage()).toEqual(before);
       expect(await again.getSession("c")).toEqual(session("c", { state: "asleep", duration: 1234 }));
       const kept = await again.messages("c");
-      expect(kept).toEqual([{ clientId: "c", seq: b.seq, topicName: "b", payload: new Uint8Array([2, 2]), qos: 2, retain: false }]);
+      expect(kept).toEqual([
+        { clientId: "c", seq: b.seq, topicName: "b", payload: new Uint8Array([2, 2]), qos: 2, retain: false },
+      ]);
       const c = await again.addMessage("c", message("c"));
       expect(c.stored && c.seq > b.seq).toBe(true);
       expect((await again.messages("c")).map((m) => m.topicName)).toEqual(["b", "c"]);

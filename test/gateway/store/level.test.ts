@@ -72,9 +72,13 @@ describe("LevelSessionStore on disk", () => {
 
   it("keeps every message whose write had resolved when the writing process is killed with SIGKILL", async () => {
     const path = freshPath();
-    const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./writer-child.ts", import.meta.url)), path], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", fileURLToPath(new URL("./writer-child.ts", import.meta.url)), path],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     const reported: string[] = [];

@@ -10,7 +10,12 @@ const store = new LevelSessionStore(path);
 await store.open();
 for (let i = 0; ; i++) {
   const topicName = `sensors/${i}`;
-  const result = await store.addMessage("sleeper", { topicName, payload: new Uint8Array([i % 256]), qos: 1, retain: false });
+  const result = await store.addMessage("sleeper", {
+    topicName,
+    payload: new Uint8Array([i % 256]),
+    qos: 1,
+    retain: false,
+  });
   if (!result.stored) break;
   process.stdout.write(`stored ${result.seq} ${topicName}\n`);
 }

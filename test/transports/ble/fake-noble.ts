@@ -159,7 +159,11 @@ export class FakePeripheral extends EventEmitter implements PeripheralApi {
       const rx = new FakeCharacteristic(NUS_RX, ["write", "writeWithoutResponse"], this);
       const tx = new FakeCharacteristic(NUS_TX, ["notify"], this);
       this.tx = tx;
-      callback(null, [{ uuid: NUS_SERVICE }], [rx, tx].filter((c) => characteristicUuids.includes(c.uuid)));
+      callback(
+        null,
+        [{ uuid: NUS_SERVICE }],
+        [rx, tx].filter((c) => characteristicUuids.includes(c.uuid)),
+      );
     });
   }
 
@@ -187,7 +191,8 @@ export class FakePeripheral extends EventEmitter implements PeripheralApi {
 
   receiveWrite(data: Buffer): Error | undefined {
     if (this.state !== "connected") return new Error("peripheral not connected");
-    if (data.length > this.attMtu - 3) return new Error(`write of ${data.length} octets exceeds ATT MTU ${this.attMtu} - 3`);
+    if (data.length > this.attMtu - 3)
+      return new Error(`write of ${data.length} octets exceeds ATT MTU ${this.attMtu} - 3`);
     this.written.push(Buffer.from(data));
     this.onWrite(data);
     return undefined;

@@ -9,10 +9,19 @@ export interface LogRecord {
 /** A Log that keeps its records for assertions. */
 export function captureLog(): Log & { records: LogRecord[]; events: () => string[] } {
   const records: LogRecord[] = [];
-  const at = (level: LogRecord["level"]) => (event: string, fields: Record<string, unknown> = {}) => {
-    records.push({ level, event, fields });
+  const at =
+    (level: LogRecord["level"]) =>
+    (event: string, fields: Record<string, unknown> = {}) => {
+      records.push({ level, event, fields });
+    };
+  return {
+    records,
+    events: () => records.map((r) => r.event),
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
   };
-  return { records, events: () => records.map((r) => r.event), debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
 export async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
