@@ -5,14 +5,7 @@ import { defaultOptions } from "../../device-client/core/options";
 import { ClientState } from "../../device-client/core/types";
 import { NodeUdpClient } from "../../device-client/node/udp";
 import { MsgType } from "../../protocol/index";
-
-async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { until } from "./support/wait";
 
 /** Discovery, reconnection and the will, with the Node build over real UDP against the real gateway. */
 describe("device client discovery and reconnection against the real gateway", () => {

@@ -5,16 +5,7 @@ import { defaultOptions } from "../../device-client/core/options";
 import { ClientState } from "../../device-client/core/types";
 import { NodeUdpClient } from "../../device-client/node/udp";
 import { MsgType } from "../../protocol/index";
-
-const stateNames = ["Disconnected", "Searching", "Connecting", "Active", "Asleep", "Awake", "Lost", "Disconnecting"];
-
-async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { stateNames, until } from "./support/wait";
 
 /** The sleep cycle with the Node build against the real gateway and its embedded broker. */
 describe("device client sleep cycle against the real gateway", () => {

@@ -4,16 +4,7 @@ import { ClientState } from "../../device-client/core/types";
 import { NodeUdpClient } from "../../device-client/node/udp";
 import { MsgType } from "../../protocol/index";
 import { ScriptedPeer } from "./support/peer";
-
-const stateNames = ["Disconnected", "Searching", "Connecting", "Active", "Asleep", "Awake", "Lost", "Disconnecting"];
-
-async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { stateNames, until } from "./support/wait";
 
 /**
  * The sleep cycle over real UDP with the Node build, against the scripted gateway, which lets the
