@@ -1,0 +1,28 @@
+/** Something whose writes are held (a corked socket) until it is flushed. */
+export interface Flushable {
+  flush(): void;
+}
+
+let pending: Flushable[] = [];
+let scheduled = false;
+
+function flushAll(): void {
+  const turn = pending;
+  pending = [];
+  scheduled = false;
+  for (const f of turn) f.flush();
+}
+
+/**
+ * Write coalescing: the first write on a connection in an event-loop turn corks its socket and
+ * registers it here; one setImmediate for every connection of the process flushes them all after the
+ * turn's datagrams were read. Under load many packets share one writev instead of a system call each;
+ * when idle a packet waits one turn.
+ */
+export function flushAfterThisTurn(f: Flushable): void {
+  pending.push(f);
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(flushAll);
+  }
+}
