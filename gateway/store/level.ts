@@ -36,7 +36,8 @@ import {
 export class LevelSessionStore implements SessionStore {
   readonly limits: SessionStoreLimits;
   readonly counters: SessionStoreCounters = { refusedMessages: 0, refusedSessions: 0, corrupt: 0 };
-  private readonly db: ClassicLevel<string, Uint8Array>;
+  /** Made by the first open(): a ClassicLevel opens itself (and takes the directory's lock) once constructed. */
+  private handle: ClassicLevel<string, Uint8Array> | undefined;
   private readonly accounting: StoreAccounting;
   private readonly sessionIds = new Set<string>();
   private nextSeq = 1;
@@ -48,14 +49,22 @@ export class LevelSessionStore implements SessionStore {
     this.limits = { ...DEFAULT_STORE_LIMITS, ...limits };
     checkLimits(this.limits);
     this.accounting = new StoreAccounting(this.limits);
-    this.db = new ClassicLevel<string, Uint8Array>(location, { keyEncoding: "utf8", valueEncoding: "view" });
+  }
+
+  private get db(): ClassicLevel<string, Uint8Array> {
+    if (this.handle === undefined) throw new Error(`the session store at ${this.location} is used before open()`);
+    return this.handle;
   }
 
   /** Opens (creating it if needed) the store and counts what it holds; unreadable records are deleted and counted. */
   async open(): Promise<void> {
     try {
       await mkdir(this.location, { recursive: true });
-      await this.db.open({ createIfMissing: true });
+      this.handle ??= new ClassicLevel<string, Uint8Array>(this.location, {
+        keyEncoding: "utf8",
+        valueEncoding: "view",
+      });
+      await this.handle.open({ createIfMissing: true });
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause;
       const hint =
@@ -99,7 +108,7 @@ export class LevelSessionStore implements SessionStore {
   }
 
   async close(): Promise<void> {
-    await this.db.close();
+    await this.handle?.close();
   }
 
   async putSession(session: StoredSession): Promise<boolean> {

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,6 +37,20 @@ describe("LazySessionStore", () => {
     expect((await b.messages("c")).map((m) => m.topicName)).toEqual(["t"]);
     await b.close();
     await b.close();
+  });
+
+  it("leaves the directory untouched and unlocked until first use, however long that takes", async () => {
+    // A ClassicLevel opens itself once constructed; the store must not make one before it is used.
+    const path = join(root, "untouched");
+    const unused = new LazySessionStore(new LevelSessionStore(path));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(existsSync(path)).toBe(false);
+    const other = new LevelSessionStore(path);
+    await other.open();
+    await expect(unused.messages("c")).rejects.toMatchObject({ code: "STORE_LOCKED" });
+    await other.close();
+    expect(await unused.messages("c")).toEqual([]);
+    await unused.close();
   });
 
   it("checks at start-up whether the path exists or can be created", async () => {
