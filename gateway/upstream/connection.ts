@@ -219,7 +219,9 @@ export class MqttConnection {
    */
   close(graceful: boolean): Promise<void> {
     if (this.phase === "idle") {
+      // Never started: nothing to close, and start() will do nothing.
       this.phase = "closed";
+      this.gone = true;
       return Promise.resolve();
     }
     if (this.gone) return Promise.resolve();
@@ -232,7 +234,7 @@ export class MqttConnection {
       socket.end();
       this.closeTimer = setTimeout(() => socket.destroy(), CLOSE_WAIT_MS);
       this.closeTimer.unref();
-    } else if (this.phase === "open" || this.phase === "connecting" || this.phase === "closing") {
+    } else if (this.phase === "open" || this.phase === "connecting" || (this.phase === "closing" && !graceful)) {
       this.userClosed = true;
       this.phase = "closing";
       socket?.destroy();
