@@ -1,9 +1,11 @@
+import { readFileSync, rmSync } from "node:fs";
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../support/mosquitto";
+import { freePort, startMosquitto, type RunningMosquitto } from "../../support/mosquitto";
 import { systemHas } from "../../support/system";
 import {
   embedded,
+  makeTlsFiles,
   mosquitto,
   openConnection,
   PASSWORD,
@@ -15,6 +17,7 @@ import {
   type BrokerRun,
   type BrokerUnderTest,
   type Received,
+  type TlsFiles,
 } from "./support";
 
 const hasMosquitto = systemHas(["mosquitto", "mosquitto_passwd"], "sudo apt-get install -y mosquitto");
@@ -387,3 +390,52 @@ describe("MqttConnection against a broker that is not there or misbehaves", () =
     expect(r.conn.state).toBe("failed");
   });
 });
+
+describe.runIf(systemHas(["mosquitto", "openssl"], "sudo apt-get install -y mosquitto openssl"))(
+  "MqttConnection over TLS (mqtts://) to Mosquitto",
+  () => {
+    let tls: TlsFiles;
+    let broker: RunningMosquitto;
+    beforeAll(async () => {
+      tls = makeTlsFiles();
+      broker = await startMosquitto([`cafile ${tls.ca}`, `certfile ${tls.cert}`, `keyfile ${tls.key}`]);
+    });
+    afterAll(async () => {
+      await broker?.stop();
+      if (tls !== undefined) rmSync(tls.dir, { recursive: true, force: true });
+    });
+
+    it("with the CA it connects and publishes, by IP address and by host name", async () => {
+      for (const host of ["127.0.0.1", "localhost"]) {
+        const r = await openConnection({ url: `mqtts://${host}:${broker.port}`, ca: readFileSync(tls.ca) });
+        const done: boolean[] = [];
+        expect(r.conn.publish("tls/t", Buffer.from(host), 1, false, (ok) => done.push(ok))).toBe(true);
+        await until("PUBACK over TLS", () => done.length === 1, 5000);
+        expect(done).toEqual([true]);
+        await r.conn.close(true);
+        expect(r.closed).toEqual([{ error: undefined, wasOpen: true }]);
+      }
+    });
+
+    it("without the CA the certificate cannot be verified: closed(error, false); rejectUnauthorized false accepts it", async () => {
+      const r = record({ url: `mqtts://127.0.0.1:${broker.port}` });
+      r.conn.start();
+      await until("closed", () => r.closed.length > 0, 5000);
+      expect(r.connacks).toEqual([]);
+      expect(r.closed[0]?.wasOpen).toBe(false);
+      expect(r.closed[0]?.error?.message).toMatch(/certificate/);
+      expect(r.conn.state).toBe("failed");
+
+      const lax = await openConnection({ url: `mqtts://127.0.0.1:${broker.port}`, rejectUnauthorized: false });
+      await lax.conn.close(true);
+    });
+
+    it("a plain mqtt:// connection to the TLS port does not open", async () => {
+      const r = record({ url: `mqtt://127.0.0.1:${broker.port}`, connectTimeoutMs: 1000 });
+      r.conn.start();
+      await until("closed", () => r.closed.length > 0, 5000);
+      expect(r.connacks).toEqual([]);
+      expect(r.closed[0]?.wasOpen).toBe(false);
+    });
+  },
+);

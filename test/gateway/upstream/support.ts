@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -216,6 +216,31 @@ export class ScriptedBroker {
     for (const s of this.sockets) s.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
+}
+
+export interface TlsFiles {
+  dir: string;
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/**
+ * A CA made for one test run and a server certificate it signed for 127.0.0.1 and localhost, all
+ * readable by the user Mosquitto drops to. Needs the openssl command.
+ */
+export function makeTlsFiles(): TlsFiles {
+  const dir = mkdtempSync(join(tmpdir(), "conn-tls-"));
+  chmodSync(dir, 0o755);
+  const openssl = (args: string): void => {
+    execFileSync("openssl", args.split(" "), { cwd: dir, stdio: "ignore" });
+  };
+  openssl("req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=conn-test-ca -keyout ca.key -out ca.pem");
+  openssl("req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr");
+  writeFileSync(join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+  openssl("x509 -req -days 1 -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -extfile san.ext -out server.pem");
+  for (const f of ["ca.pem", "server.pem", "server.key"]) chmodSync(join(dir, f), 0o644);
+  return { dir, ca: join(dir, "ca.pem"), cert: join(dir, "server.pem"), key: join(dir, "server.key") };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
