@@ -31,7 +31,7 @@ let root: string;
 let configs = 0;
 const cleanup: Array<() => Promise<unknown>> = [];
 
-function later<T extends { close(): Promise<unknown> }>(thing: T): T {
+function closeAfter<T extends { close(): Promise<unknown> }>(thing: T): T {
   cleanup.push(() => thing.close());
   return thing;
 }
@@ -62,7 +62,7 @@ async function start(
 }
 
 async function watch(filter: string): Promise<Watcher> {
-  return later(await Watcher.connect(mosquitto.url, filter));
+  return closeAfter(await Watcher.connect(mosquitto.url, filter));
 }
 
 async function publisher(name: string): Promise<MqttClient> {
@@ -132,7 +132,7 @@ async function publishesThrough(
 /** The process runs, printed nothing but log records, and a new client is accepted. */
 async function expectServing(gw: GatewayProcess, clientId: string): Promise<void> {
   expect(gw.alive()).toBe(true);
-  const fresh = later(await SnClient.open(gw.udp));
+  const fresh = closeAfter(await SnClient.open(gw.udp));
   expect(await connect(gw, fresh, clientId)).toBe(ReturnCode.Accepted);
   expect(gw.foreignOutput()).toEqual([]);
 }
@@ -207,7 +207,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
       async ({ kind }) => {
         const gw = await start(await configFile({}));
         const watcher = await watch("f1/#");
-        const c = later(await SnClient.open(gw.udp));
+        const c = closeAfter(await SnClient.open(gw.udp));
         const a = `f1-${kind}-a`;
         expect(await connect(gw, c, a)).toBe(ReturnCode.Accepted);
         c.send(connectMessage(a));
@@ -216,7 +216,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
           expect((await gw.whileRunning(c.expect(MsgType.ConnAck, 10_000))).returnCode).toBe(ReturnCode.Accepted);
           await publishesThrough(gw, c, watcher, "f1/replace", "f1-replace-by-b");
         } else if (kind === "takeover") {
-          const elsewhere = later(await SnClient.open(gw.udp));
+          const elsewhere = closeAfter(await SnClient.open(gw.udp));
           elsewhere.send(connectMessage(a));
           const ack = await gw.whileRunning(elsewhere.expect(MsgType.ConnAck, 10_000));
           expect(ack.returnCode).toBe(ReturnCode.Accepted);
@@ -238,7 +238,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
       const watcher = await watch("f2/#");
       const clients: SnClient[] = [];
       for (let i = 1; i <= 3; i++) {
-        const c = later(await SnClient.open(gw.udp));
+        const c = closeAfter(await SnClient.open(gw.udp));
         clients.push(c);
         // Keep-alive 2 s: once the client falls silent below, it is lost and its will published.
         expect(
@@ -262,7 +262,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
 
     it("exits 0 on SIGTERM while the connection that carries the updated will is pending", async () => {
       const gw = await start(await configFile({}));
-      const c = later(await SnClient.open(gw.udp));
+      const c = closeAfter(await SnClient.open(gw.udp));
       expect(await connect(gw, c, "f2-term", { will: { topic: "f2/will/term", message: "f2-term-old" } })).toBe(
         ReturnCode.Accepted,
       );
@@ -277,7 +277,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
       // Defaults: sleep.maxMessages 100.
       const gw = await start(await configFile({}), { logLevel: "debug" });
       const clientId = "f3-sleeper";
-      const device = later(await SleepyDevice.open(gw.udp, clientId));
+      const device = closeAfter(await SleepyDevice.open(gw.udp, clientId));
       await gw.whileRunning(device.connectPersistent());
       await gw.whileRunning(device.subscribe("f3/#", 1));
       await gw.whileRunning(device.goToSleep(600));
@@ -311,7 +311,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
       const gw = await start(await configFile({ timers: { tRetryMs: 500, nRetry: 2 } }), { logLevel: "debug" });
       const clientId = "f5-awake";
       const watcher = await watch("wills/#");
-      const device = later(await SleepyDevice.open(gw.udp, clientId));
+      const device = closeAfter(await SleepyDevice.open(gw.udp, clientId));
       await gw.whileRunning(
         device.connectPersistent({ will: { topic: `wills/${clientId}`, message: `${clientId} lost` } }),
       );
@@ -338,7 +338,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
       const gw = await start(await configFile({ timers: { tRetryMs: 500, nRetry: 2 } }), { logLevel: "debug" });
       const clientId = "f5-forged";
       const watcher = await watch("wills/#");
-      const device = later(await SleepyDevice.open(gw.udp, clientId));
+      const device = closeAfter(await SleepyDevice.open(gw.udp, clientId));
       await gw.whileRunning(
         device.connectPersistent({ will: { topic: `wills/${clientId}`, message: `${clientId} lost` } }),
       );
@@ -368,7 +368,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
       const clientId = "f6-sleeper";
       const will = `${clientId} lost`;
       const watcher = await watch("wills/#");
-      const device = later(await SleepyDevice.open(first.udp, clientId));
+      const device = closeAfter(await SleepyDevice.open(first.udp, clientId));
       await first.whileRunning(device.connectPersistent({ will: { topic: `wills/${clientId}`, message: will } }));
       await first.whileRunning(device.subscribe("f6/#", 1));
       await first.whileRunning(device.goToSleep(600));
@@ -395,7 +395,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
     it("drops a QoS -1 PUBLISH on the short topic '#a' and still forwards later QoS -1 publishes", async () => {
       const gw = await start(await configFile({}));
       const watcher = await watch("#");
-      const c = later(await SnClient.open(gw.udp));
+      const c = closeAfter(await SnClient.open(gw.udp));
       const short = (name: string): number => name.charCodeAt(0) * 256 + name.charCodeAt(1);
       c.publish(short("ab"), "f7-before", { qos: -1, topicIdType: TopicIdType.Short });
       await gw.whileRunning(watcher.waitFor((m) => m.payload === "f7-before", 10_000));
@@ -411,7 +411,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
     it("answers REGISTER of a topic name with a wildcard with REGACK 0x03 (not supported)", async () => {
       const gw = await start(await configFile({}));
       const watcher = await watch("f7/#");
-      const c = later(await SnClient.open(gw.udp));
+      const c = closeAfter(await SnClient.open(gw.udp));
       expect(await connect(gw, c, "f7-register")).toBe(ReturnCode.Accepted);
       for (const name of ["a/+/b", "f7/#"]) {
         const ack = await gw.whileRunning(c.register(name));
@@ -423,7 +423,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
     it("answers a QoS 1 PUBLISH on the short topic 'a+' with PUBACK 0x03 and drops the QoS 0 one", async () => {
       const gw = await start(await configFile({}));
       const watcher = await watch("#");
-      const c = later(await SnClient.open(gw.udp));
+      const c = closeAfter(await SnClient.open(gw.udp));
       expect(await connect(gw, c, "f7-short")).toBe(ReturnCode.Accepted);
       const wildcard = "a".charCodeAt(0) * 256 + "+".charCodeAt(0);
       c.publish(wildcard, "f7-short-qos0", { qos: 0, topicIdType: TopicIdType.Short });
@@ -460,7 +460,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
     /** `n` sockets on 127.0.0.1, each sending a CONNECT; returns them once each has a first reply. */
     async function flood(gw: GatewayProcess, n: number, prefix: string, will: boolean): Promise<UdpPeer[]> {
       const peers: UdpPeer[] = [];
-      for (let i = 0; i < n; i++) peers.push(later(await UdpPeer.open(gw.udp)));
+      for (let i = 0; i < n; i++) peers.push(closeAfter(await UdpPeer.open(gw.udp)));
       peers.forEach((p, i) => p.send(connectMessage(`${prefix}-${i}`, { will })));
       for (const p of peers) await gw.whileRunning(p.first(() => true, 15_000));
       return peers;
@@ -476,7 +476,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
       const attackers = await flood(gw, maxClients, "f8-half-open", true);
       // The attacker sends its CONNECTs again instead of answering WILLTOPICREQ.
       attackers.forEach((p, i) => p.send(connectMessage(`f8-half-open-${i}`, { will: true })));
-      const other = later(await UdpPeer.open(gw.udp, "127.0.0.2"));
+      const other = closeAfter(await UdpPeer.open(gw.udp, "127.0.0.2"));
       other.send(connectMessage("f8-other-source"));
       const ack = await gw.whileRunning(other.first((m) => m.type === MsgType.ConnAck, 15_000));
       expect(ack).toEqual({ type: MsgType.ConnAck, returnCode: ReturnCode.Accepted });
@@ -508,7 +508,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
       const [tenth] = await flood(gw, 1, "f8-handshake-tenth", true);
       expect(firstReply(tenth as UdpPeer).type).toBe(MsgType.WillTopicReq);
 
-      const other = later(await UdpPeer.open(gw.udp, "127.0.0.2"));
+      const other = closeAfter(await UdpPeer.open(gw.udp, "127.0.0.2"));
       other.send(connectMessage("f8-handshake-other"));
       const ack = await gw.whileRunning(other.first((m) => m.type === MsgType.ConnAck, 15_000));
       expect(ack).toEqual({ type: MsgType.ConnAck, returnCode: ReturnCode.Accepted });
@@ -533,7 +533,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
       expect(accepted).toBeGreaterThan(0);
       expect(accepted).toBeLessThanOrEqual(2 * perSecond);
 
-      const other = later(await UdpPeer.open(gw.udp, "127.0.0.2"));
+      const other = closeAfter(await UdpPeer.open(gw.udp, "127.0.0.2"));
       other.send(connectMessage("f8-rate-other"));
       const ack = await gw.whileRunning(other.first((m) => m.type === MsgType.ConnAck, 15_000));
       expect(ack).toEqual({ type: MsgType.ConnAck, returnCode: ReturnCode.Accepted });
