@@ -65,16 +65,36 @@ function refusals(count: number): number[] {
   return new Array<number>(count).fill(0x80);
 }
 
+/** Internal phases: the public states plus "idle", before start(), which reads as "closed". */
+type Phase = ConnectionState | "idle";
+
+/**
+ * Every change of phase, from → allowed to. "failed" and "closed" are left only for themselves; the
+ * socket may still be going away in them, and `closed` fires once it has.
+ */
+const NEXT: Record<Phase, readonly Phase[]> = {
+  idle: ["connecting", "closed"],
+  connecting: ["open", "closing", "failed"],
+  open: ["closing", "failed"],
+  closing: ["closed"],
+  failed: ["failed"],
+  closed: ["closed"],
+};
+
 /**
  * One MQTT 3.1.1 client connection to a broker, spoken through mqtt-packet, as an explicit state
- * machine: connecting → open → closing → closed, or failed from any of them. Every operation is
- * defined in every state and none throws. Nothing reconnects: a connection is used once.
+ * machine (the NEXT table): start() → connecting; CONNACK 0 → open; close() → closing → closed once the
+ * socket is gone; a refused CONNACK, the connect timeout, a socket error, keep-alive, malformed bytes or
+ * the broker closing the socket → failed. Every operation is defined in every state and none throws.
+ * Nothing reconnects: a connection is used once.
  *
  * The acknowledgement of an incoming QoS 1/2 PUBLISH is held until acknowledge(); every other packet
- * goes on being read meanwhile, so keep-alive and later messages never wait for it.
+ * goes on being read meanwhile, so keep-alive and later messages never wait for it. When the socket is
+ * gone, everything still waiting fails first (done(false), 0x80), then `closed` fires. An exception
+ * thrown by an event handler while a packet is read ends the connection with that error.
  */
 export class MqttConnection {
-  private phase: ConnectionState | "idle" = "idle";
+  private phase: Phase = "idle";
   private socket: Socket | undefined;
   private readonly parser: Parser = newParser({ protocolVersion: 4 });
   /** The first reason the connection ended, unless close() came first. */
@@ -121,7 +141,7 @@ export class MqttConnection {
   /** Opens the socket and sends CONNECT (state "connecting"). Only the first call before close() does anything. */
   start(): void {
     if (this.phase !== "idle") return;
-    this.phase = "connecting";
+    this.moveTo("connecting");
     this.connectTimer = setTimeout(
       () => this.fail(new Error(`no CONNACK within ${this.options.connectTimeoutMs} ms`)),
       this.options.connectTimeoutMs,
@@ -141,7 +161,11 @@ export class MqttConnection {
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("error", (err: Error) => this.fail(err));
     socket.once("close", () => this.finish());
-    if (!this.send(this.connectPacket())) this.fail(new Error("CONNECT could not be encoded"));
+    try {
+      this.write(generate(this.connectPacket()));
+    } catch (e) {
+      this.fail(new Error(`CONNECT cannot be encoded: ${asError(e).message}`));
+    }
   }
 
   /**
@@ -220,7 +244,7 @@ export class MqttConnection {
   close(graceful: boolean): Promise<void> {
     if (this.phase === "idle") {
       // Never started: nothing to close, and start() will do nothing.
-      this.phase = "closed";
+      this.moveTo("closed");
       this.gone = true;
       return Promise.resolve();
     }
@@ -229,14 +253,14 @@ export class MqttConnection {
     const socket = this.socket;
     if (this.phase === "open" && graceful && socket !== undefined) {
       this.userClosed = true;
-      this.phase = "closing";
+      this.moveTo("closing");
       this.send({ cmd: "disconnect" });
       socket.end();
       this.closeTimer = setTimeout(() => socket.destroy(), CLOSE_WAIT_MS);
       this.closeTimer.unref();
     } else if (this.phase === "open" || this.phase === "connecting" || (this.phase === "closing" && !graceful)) {
       this.userClosed = true;
-      this.phase = "closing";
+      if (this.phase !== "closing") this.moveTo("closing");
       socket?.destroy();
     }
     return closed;
@@ -280,21 +304,27 @@ export class MqttConnection {
 
   /** Encodes and writes one packet; false when it cannot be encoded or the socket is gone. */
   private send(packet: Packet): boolean {
-    const socket = this.socket;
-    if (socket === undefined || socket.destroyed) return false;
+    if (this.socket === undefined || this.socket.destroyed) return false;
     let bytes: Buffer;
     try {
       bytes = generate(packet);
     } catch {
       return false;
     }
+    this.write(bytes);
+    return true;
+  }
+
+  /** The first write of an event-loop turn corks the socket until the end of the turn. */
+  private write(bytes: Buffer): void {
+    const socket = this.socket;
+    if (socket === undefined) return;
     if (!this.corked) {
       this.corked = true;
       socket.cork();
       flushAfterThisTurn(this.flusher);
     }
     socket.write(bytes);
-    return true;
   }
 
   private flush(): void {
@@ -358,7 +388,7 @@ export class MqttConnection {
     clearTimeout(this.connectTimer);
     this.connectTimer = undefined;
     if (returnCode === 0) {
-      this.phase = "open";
+      this.moveTo("open");
       this.wasOpen = true;
       this.keepAliveCheck();
     } else {
@@ -453,11 +483,17 @@ export class MqttConnection {
     this.keepAliveTimer.unref();
   }
 
+  /** The one place the phase changes; a change the NEXT table does not allow is a programming error. */
+  private moveTo(next: Phase): void {
+    if (!NEXT[this.phase].includes(next)) throw new Error(`MqttConnection: no way from ${this.phase} to ${next}`);
+    this.phase = next;
+  }
+
   /** Ends the connection for `error` unless close() came first; the socket's close event finishes it. */
   private fail(error: Error): void {
     if (this.gone) return;
     if (!this.userClosed && this.cause === undefined) this.cause = error;
-    if (this.phase === "connecting" || this.phase === "open") this.phase = "failed";
+    if (this.phase === "connecting" || this.phase === "open") this.moveTo("failed");
     this.socket?.destroy();
   }
 
@@ -474,7 +510,7 @@ export class MqttConnection {
       (this.userClosed
         ? undefined
         : new Error(this.wasOpen ? "the broker closed the connection" : "the connection closed before CONNACK"));
-    this.phase = error === undefined ? "closed" : "failed";
+    this.moveTo(error === undefined ? "closed" : "failed");
     this.incoming.clear();
     this.parser.removeAllListeners();
     for (const entry of this.outgoing.takeAll()) {
