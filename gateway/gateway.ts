@@ -9,7 +9,7 @@ import type { Upstream } from "./upstream/upstream";
 import type { Client, Shell } from "./shell/context";
 import { createRun } from "./shell/effects";
 import { onFrame } from "./shell/inbound";
-import { restoreSleepers } from "./shell/restore";
+import { restoreSessions } from "./shell/restore";
 import { openStore, sessionContextFor, streamLinksFor, transparentUpstreamFor, udpLinksFor } from "./shell/setup";
 import { startTicking } from "./shell/tick";
 
@@ -35,7 +35,7 @@ export interface RunningGateway {
   counters: Counters;
   /** Sessions currently known (connecting, connected or sleeping). */
   sessionCount(): number;
-  /** Messages held for a sleeping client (0 for an unknown or awake one). */
+  /** Messages queued for a client that has slept (0 for an unknown one or one that never slept). */
   heldFor(clientId: string): number;
   /** The durable store of sleeping persistent sessions; undefined when sleep.store.path is "". */
   store: SessionStore | undefined;
@@ -81,10 +81,9 @@ export async function startGateway(
     allowAddressChange: new Set(config.sleep.allowAddressChange),
     byLink: new Map(),
     byClientId: new Map(),
-    kept: new Map(),
+    ended: new Map(),
     clientCount: 0,
     shuttingDown: false,
-    upstreamClosing: new Map(),
     run: () => undefined,
   };
   shell.run = createRun(shell);
@@ -107,7 +106,7 @@ export async function startGateway(
     throw err;
   }
 
-  if (store !== undefined && resume) await restoreSleepers(shell, links, store);
+  if (store !== undefined && resume) await restoreSessions(shell, links, store);
   const stopTicking = startTicking(shell, links);
 
   let closing: Promise<void> | undefined;
@@ -120,7 +119,7 @@ export async function startGateway(
     sessionCount: () => shell.clientCount,
     heldFor: (clientId) => {
       const c = shell.byClientId.get(clientId);
-      return c === undefined || c.session.sleep === undefined ? 0 : c.session.sleep.buffer.length;
+      return c === undefined || c.session.sleep === undefined ? 0 : c.session.queue.length;
     },
     store,
     close() {

@@ -1,24 +1,58 @@
 import { MsgType, ReturnCode, type Connect, type WillMsg, type WillTopic } from "../../protocol";
-import { endSession, transition } from "../session/lifecycle";
+import { connectionGone, discardAll } from "../session/custody";
+import { closeConnection, endSession, transition } from "../session/lifecycle";
 import { pump } from "../session/outbound";
-import type { Effect, Session, SessionContext, Will } from "../session/types";
+import type { Effect, Route, Session, SessionContext, Will } from "../session/types";
 
 /** decode() refuses a WILLTOPIC or WILLTOPICUPD with QoS -1 (DecodeErrorCode.BadQos), so a will's QoS is 0, 1 or 2. */
 type WillQos = Will["qos"];
 
-/** §6.2 / §6.3: CONNECT starts the session; with the Will flag the will handshake comes first. */
-export function handleConnect(s: Session, m: Connect, now: number, ctx: SessionContext, out: Effect[]): void {
-  if (s.state !== "new") {
-    // A CONNECT on a session in progress is the client retrying it (§6.13): answer the step it is at.
+/**
+ * §6.2 / §6.3: CONNECT starts a connection of this client id's session; with the Will flag the will
+ * handshake comes first. On a session that already has a connection it is either the client retrying
+ * the step it is at (§6.13: same route, handshake unfinished) or a new connection that replaces the old
+ * one, from the same route or another (a takeover: NAT rebinding, a new radio path). The replaced
+ * upstream connection is closed with DISCONNECT, so the broker does not publish the old will.
+ * CleanSession 1 discards what the session held (MQTT 3.1.1 §3.1.2.4); CleanSession 0 keeps its queued
+ * messages and topic ids, delivered after the new CONNACK.
+ */
+export function handleConnect(
+  s: Session,
+  m: Connect,
+  route: Route,
+  now: number,
+  ctx: SessionContext,
+  out: Effect[],
+): void {
+  const inHandshake =
+    s.state === "awaitingWillTopic" || s.state === "awaitingWillMsg" || s.state === "connectingUpstream";
+  if (inHandshake && route.key === s.key) {
     if (s.state === "awaitingWillTopic") out.push({ kind: "send", message: { type: MsgType.WillTopicReq } });
     else if (s.state === "awaitingWillMsg") out.push({ kind: "send", message: { type: MsgType.WillMsgReq } });
-    else if (s.state === "active")
-      out.push({ kind: "send", message: { type: MsgType.ConnAck, returnCode: ReturnCode.Accepted } });
     return;
+  }
+  if (s.state !== "new") {
+    const live = s.state !== "disconnected" && s.state !== "lost";
+    if (live && route.key !== s.key) {
+      ctx.counters.takeovers++;
+      ctx.log.info("session-takeover", { clientId: m.clientId, from: s.key, to: route.key });
+    }
+    closeConnection(s, true, out);
+    transition(s, "new", live ? `new CONNECT from ${route.key}` : "CONNECT", ctx);
+  }
+  if (route.key !== s.key) {
+    out.push({ kind: "rebind", route, from: s.key });
+    s.key = route.key;
+  }
+  if (m.cleanSession) {
+    discardAll(s, "CONNECT with CleanSession 1", ctx, out);
+    s.topics.clear();
+    s.subscriptions.clear();
   }
   s.clientId = m.clientId;
   s.cleanSession = m.cleanSession;
   s.duration = m.duration;
+  s.will = undefined;
   s.handshakeDeadline = now + ctx.willHandshakeTimeoutMs;
   if (m.will) {
     transition(s, "awaitingWillTopic", "CONNECT with Will flag", ctx);
@@ -26,6 +60,12 @@ export function handleConnect(s: Session, m: Connect, now: number, ctx: SessionC
     return;
   }
   connectUpstream(s, undefined, now, ctx, out);
+}
+
+/** Another client id CONNECTed from this session's route: the address was reused, so this client is gone and its will is published. */
+export function handleAddressTaken(s: Session, by: string, ctx: SessionContext, out: Effect[]): void {
+  ctx.log.info("session-replaced", { key: s.key, oldClientId: s.clientId, clientId: by });
+  endSession(s, "lost", `address taken by client ${by}`, false, ctx, out);
 }
 
 function connectUpstream(s: Session, will: Will | undefined, now: number, ctx: SessionContext, out: Effect[]): void {
@@ -81,13 +121,16 @@ export function handleUpConnack(
   ctx: SessionContext,
   out: Effect[],
 ): void {
-  if (s.willUpdate !== undefined) {
-    const type = s.willUpdate === "topic" ? MsgType.WillTopicResp : MsgType.WillMsgResp;
-    s.willUpdate = undefined;
-    out.push({ kind: "send", message: { type, returnCode: ok ? ReturnCode.Accepted : ReturnCode.Congestion } });
+  if (s.replacing !== undefined) {
+    const replacing = s.replacing;
+    s.replacing = undefined;
+    if (replacing !== "refetch") {
+      const type = replacing === "willTopic" ? MsgType.WillTopicResp : MsgType.WillMsgResp;
+      out.push({ kind: "send", message: { type, returnCode: ok ? ReturnCode.Accepted : ReturnCode.Congestion } });
+    }
     if (!ok) {
       out.push({ kind: "send", message: { type: MsgType.Disconnect, duration: undefined } });
-      endSession(s, "lost", "broker refused the connection with the updated will", false, ctx, out);
+      endSession(s, "lost", "broker refused the replaced connection", false, ctx, out);
     }
     return;
   }
@@ -103,7 +146,26 @@ export function handleUpConnack(
   s.lastHeard = now;
   transition(s, "active", "broker accepted CONNECT", ctx);
   out.push({ kind: "send", message: { type: MsgType.ConnAck, returnCode: ReturnCode.Accepted } });
+  if (!s.cleanSession) out.push({ kind: "persist", state: "active" });
   pump(s, now, ctx, out);
+}
+
+/**
+ * A will update while another replacement of the upstream connection is under way waits for its answer:
+ * the client retries after T_RETRY (§6.13), by then the connection is up again.
+ */
+function mayUpdateWill(s: Session, ctx: SessionContext): boolean {
+  if (s.state !== "active" && s.state !== "awake") {
+    ctx.counters.protocolViolations++;
+    return false;
+  }
+  return s.replacing === undefined;
+}
+
+function replaceUpstream(s: Session, why: "willTopic" | "willMsg", out: Effect[]): void {
+  s.replacing = why;
+  connectionGone(s);
+  out.push({ kind: "upReplace", will: s.will });
 }
 
 /**
@@ -113,10 +175,7 @@ export function handleUpConnack(
  * broker's CONNACK.
  */
 export function handleWillTopicUpd(s: Session, m: WillTopic, ctx: SessionContext, out: Effect[]): void {
-  if (s.state !== "active" && s.state !== "awake") {
-    ctx.counters.protocolViolations++;
-    return;
-  }
+  if (!mayUpdateWill(s, ctx)) return;
   const will: Will | undefined =
     m.willTopic.length === 0
       ? undefined
@@ -127,21 +186,16 @@ export function handleWillTopicUpd(s: Session, m: WillTopic, ctx: SessionContext
           retain: m.retain,
         };
   s.will = will;
-  s.willUpdate = "topic";
-  out.push({ kind: "upReplaceWill", will });
+  replaceUpstream(s, "willTopic", out);
 }
 
 /** §6.4 WILLMSGUPD: as WILLTOPICUPD; without a will topic there is nothing to update ("not supported"). */
 export function handleWillMsgUpd(s: Session, m: WillMsg, ctx: SessionContext, out: Effect[]): void {
-  if (s.state !== "active" && s.state !== "awake") {
-    ctx.counters.protocolViolations++;
-    return;
-  }
+  if (!mayUpdateWill(s, ctx)) return;
   if (s.will === undefined) {
     out.push({ kind: "send", message: { type: MsgType.WillMsgResp, returnCode: ReturnCode.NotSupported } });
     return;
   }
   s.will = { ...s.will, payload: copyWillMsg(m) };
-  s.willUpdate = "msg";
-  out.push({ kind: "upReplaceWill", will: s.will });
+  replaceUpstream(s, "willMsg", out);
 }

@@ -1,4 +1,6 @@
 import { MsgType, ReturnCode, TopicIdType, type PubAck, type PubFlow, type Publish } from "../../protocol";
+import { delivered } from "../session/custody";
+import { refusesTopicName } from "../admission/topic-names";
 import { completeInFlight } from "../session/outbound";
 import type { Effect, Session, SessionContext } from "../session/types";
 
@@ -34,6 +36,15 @@ export function handleClientPublish(s: Session, m: Publish, ctx: SessionContext,
       kind: "send",
       message: { type: MsgType.PubAck, topicId: m.topicId, msgId: m.msgId, returnCode: ReturnCode.InvalidTopicId },
     });
+    return;
+  }
+  if (refusesTopicName(topic, ctx.counters, ctx.log, { clientId: s.clientId, message: "PUBLISH", qos: m.qos })) {
+    // MQTT 3.1.1 §4.7.1: nothing is published to a name with '+' or '#'; §6.6 PUBACK "not supported", QoS 0 dropped.
+    if (m.qos > 0)
+      out.push({
+        kind: "send",
+        message: { type: MsgType.PubAck, topicId: m.topicId, msgId: m.msgId, returnCode: ReturnCode.NotSupported },
+      });
     return;
   }
   if (m.qos <= 0) {
@@ -102,17 +113,17 @@ export function handlePubAck(s: Session, m: PubAck, now: number, ctx: SessionCon
   ) {
     s.topics.remove(f.topicId);
     f.delivery.reregistered = true;
-    s.outQueue.unshift(f.delivery);
+    s.queue.putBack(f.delivery);
   } else {
     if (m.returnCode !== ReturnCode.Accepted) {
       ctx.counters.deliveriesDropped++;
       ctx.log.warn("delivery-dropped", {
         clientId: s.clientId,
-        topic: f.delivery.topic,
+        topic: f.delivery.topicName,
         reason: `client answered PUBACK with return code ${m.returnCode}`,
       });
     }
-    if (f.delivery.token !== undefined) out.push({ kind: "upAck", token: f.delivery.token });
+    delivered(f.delivery, out);
   }
   completeInFlight(s, now, ctx, out);
 }
@@ -126,10 +137,7 @@ export function handlePubRec(s: Session, m: PubFlow, now: number, _ctx: SessionC
     return;
   }
   if (f.kind !== "publish") return;
-  if (f.delivery.token !== undefined) {
-    out.push({ kind: "upAck", token: f.delivery.token });
-    f.delivery.token = undefined;
-  }
+  delivered(f.delivery, out);
   f.kind = "pubrel";
   f.message = { type: MsgType.PubRel, msgId: m.msgId };
   f.sentAt = now;

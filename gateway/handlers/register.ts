@@ -1,10 +1,15 @@
-import { hasWildcard, MsgType, ReturnCode, type RegAck, type Register } from "../../protocol";
+import { MsgType, ReturnCode, type RegAck, type Register } from "../../protocol";
+import { refusesTopicName } from "../admission/topic-names";
+import { delivered } from "../session/custody";
 import { completeInFlight } from "../session/outbound";
 import type { Effect, Session, SessionContext } from "../session/types";
 
-/** §6.5 client → gateway: REGISTER(name) → REGACK(id); a full table answers "congestion". */
+/**
+ * §6.5 client → gateway: REGISTER(name) → REGACK(id); a full table answers "congestion". A name with '+'
+ * or '#' (MQTT 3.1.1 §4.7.1: wildcards are for filters) answers "not supported" (§5.3.10) and gets no id.
+ */
 export function handleRegister(s: Session, m: Register, ctx: SessionContext, out: Effect[]): void {
-  if (hasWildcard(m.topicName)) {
+  if (refusesTopicName(m.topicName, ctx.counters, ctx.log, { clientId: s.clientId, message: "REGISTER" })) {
     out.push({
       kind: "send",
       message: { type: MsgType.RegAck, topicId: 0, msgId: m.msgId, returnCode: ReturnCode.NotSupported },
@@ -39,16 +44,16 @@ export function handleRegAck(s: Session, m: RegAck, now: number, ctx: SessionCon
   const f = s.inFlight;
   if (f === undefined || f.kind !== "register" || f.msgId !== m.msgId) return;
   if (m.returnCode === ReturnCode.Accepted) {
-    s.topics.add(f.delivery.topic, f.topicId);
+    s.topics.add(f.delivery.topicName, f.topicId);
+    s.queue.putBack(f.delivery);
   } else {
-    s.outQueue.shift();
     ctx.counters.deliveriesDropped++;
     ctx.log.warn("delivery-dropped", {
       clientId: s.clientId,
-      topic: f.delivery.topic,
+      topic: f.delivery.topicName,
       reason: `client refused REGISTER with return code ${m.returnCode}`,
     });
-    if (f.delivery.token !== undefined) out.push({ kind: "upAck", token: f.delivery.token });
+    delivered(f.delivery, out);
   }
   completeInFlight(s, now, ctx, out);
 }

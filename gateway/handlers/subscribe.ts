@@ -44,6 +44,7 @@ export function handleSubscribe(s: Session, m: Subscribe, ctx: SessionContext, o
     return reply(topicId, ReturnCode.Congestion);
   }
   s.pendingSubscribes.set(m.msgId, topicId);
+  s.subscriptions.set(filter, grantable(m.qos));
   out.push({ kind: "upSubscribe", filter, qos: grantable(m.qos), msgId: m.msgId });
 }
 
@@ -73,6 +74,7 @@ export function handleUnsubscribe(s: Session, m: Unsubscribe, ctx: SessionContex
     return;
   }
   s.pendingUnsubscribes.add(m.msgId);
+  s.subscriptions.delete(filter);
   out.push({ kind: "upUnsubscribe", filter, msgId: m.msgId });
 }
 

@@ -1,4 +1,5 @@
 import { MsgType } from "../../protocol";
+import { connectionGone, discardAll, discardQoS0, returnInFlight } from "./custody";
 import type { Effect, Session, SessionContext, SessionState } from "./types";
 
 /** The one place a session changes state; every change is logged from → to. */
@@ -12,6 +13,13 @@ export function isConnected(s: Session): boolean {
   return s.state === "active" || s.state === "awake";
 }
 
+/** Whether the session has an upstream connection (open, or being opened or replaced). */
+export function hasUpstream(s: Session): boolean {
+  return (
+    s.state === "connectingUpstream" || s.state === "active" || s.state === "asleep" || s.state === "awake"
+  );
+}
+
 /** Ends the session because the client broke the protocol: DISCONNECT to it, upstream dropped so the will is published. */
 export function violation(s: Session, what: string, ctx: SessionContext, out: Effect[]): void {
   ctx.counters.protocolViolations++;
@@ -20,7 +28,31 @@ export function violation(s: Session, what: string, ctx: SessionContext, out: Ef
   endSession(s, "lost", what, false, ctx, out);
 }
 
-/** Leaves the session for good: upstream closed (gracefully, or dropped so the broker publishes the will). */
+/**
+ * Closes the session's connection: upstream closed (gracefully, or dropped so the broker publishes the
+ * will), the exchange in flight back in the queue, per-connection state cleared. The queue keeps its
+ * custody: what the upstream connection still owed is left to the broker (custody.ts connectionGone).
+ */
+export function closeConnection(s: Session, graceful: boolean, out: Effect[]): void {
+  if (hasUpstream(s)) out.push({ kind: "upClose", graceful });
+  returnInFlight(s);
+  connectionGone(s);
+  s.upstreamPending.clear();
+  s.qos2Received.clear();
+  s.pendingSubscribes.clear();
+  s.pendingUnsubscribes.clear();
+  s.pendingWillTopic = undefined;
+  s.replacing = undefined;
+  s.refetch = false;
+  s.sleep = undefined;
+  s.deadline = Infinity;
+}
+
+/**
+ * Leaves the connection for good. A CleanSession 0 session keeps its QoS 1/2 messages for its next
+ * CONNECT with CleanSession 0 (as the broker keeps a persistent session, MQTT 3.1.1 §3.1.2.4); a clean
+ * session's messages are discarded. Counted and logged either way.
+ */
 export function endSession(
   s: Session,
   to: "disconnected" | "lost",
@@ -29,12 +61,10 @@ export function endSession(
   ctx: SessionContext,
   out: Effect[],
 ): void {
-  const hadUpstream = s.state !== "new" && s.state !== "awaitingWillTopic" && s.state !== "awaitingWillMsg";
   if (to === "lost") ctx.counters.clientsLost++;
+  closeConnection(s, graceful, out);
   transition(s, to, reason, ctx);
-  if (hadUpstream) out.push({ kind: "upClose", graceful });
-  s.outQueue.length = 0;
-  s.inFlight = undefined;
-  s.deadline = Infinity;
-  out.push({ kind: "end" });
+  if (s.cleanSession) discardAll(s, `${to}: ${reason}`, ctx, out);
+  else discardQoS0(s, `${to}: ${reason}`, ctx);
+  out.push({ kind: "end", keep: s.queue.length > 0 });
 }

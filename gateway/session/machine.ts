@@ -8,18 +8,21 @@
  *   active ──DISCONNECT──▶ disconnected (upstream DISCONNECT: no will)
  *          ──keep-alive expired, retries exhausted, protocol violation, broker dropped──▶ lost
  *            (upstream dropped without DISCONNECT: the broker publishes the will)
- *   asleep / awake (§6.14) are declared; the sleeping-client work fills them in.
+ *   active / awake ──DISCONNECT(duration)──▶ asleep ──PINGREQ──▶ awake ──queue delivered──▶ asleep (§6.14)
+ *   any state ──CONNECT of the same client id (any route)──▶ new connection of the same session
+ *   disconnected / lost: a CleanSession 0 session still holding messages waits for its next CONNECT.
  *
- * Events (SessionEvent): a frame from the client, the upstream's answers (upConnack, upPublished,
- * upSubAck, upUnsubAck), a message from the broker (upMessage), the broker dropping the connection
- * (upClosed), tick (the shell calls it when now ≥ session.deadline) and shutdown.
- * Effects (Effect): send a message to the client, upstream connect / publish / subscribe / unsubscribe /
- * replace will / close, release a held broker acknowledgement (upAck), end (forget the session).
- * Every gateway → client delivery goes through session/outbound.ts (deliver, pump): the one place
- * where a sleeping client's messages will be held back.
+ * Events (SessionEvent): a frame from the client, a CONNECT of this client id (connect), another client
+ * taking its address (addressTaken), a wake-up from another address (wakeFrom), the upstream's answers
+ * (upConnack, upPublished, upSubAck, upUnsubAck), a message from the broker (upMessage), the broker
+ * dropping the connection (upClosed), tick (the shell calls it when now ≥ session.deadline) and shutdown.
+ * Effects (Effect): send to the client, upstream connect / publish / subscribe / unsubscribe / replace /
+ * close, release a message's custody, rebind to a new route, end the connection.
+ * Every gateway → client delivery goes through session/outbound.ts (deliver, pump).
  */
 import { MsgType } from "../../protocol";
 import {
+  handleAddressTaken,
   handleConnect,
   handleUpConnack,
   handleWillMsg,
@@ -28,7 +31,7 @@ import {
   handleWillTopicUpd,
 } from "../handlers/connect";
 import { handleDisconnect } from "../handlers/disconnect";
-import { handlePingReq } from "../handlers/ping";
+import { handlePingReq, handleWakeFrom } from "../handlers/ping";
 import {
   handleClientPublish,
   handlePubAck,
@@ -41,6 +44,7 @@ import { handleRegAck, handleRegister } from "../handlers/register";
 import { handleSubscribe, handleUnsubscribe, handleUpSubAck, handleUpUnsubAck } from "../handlers/subscribe";
 import { endSession, isConnected, violation } from "./lifecycle";
 import { checkSleepExpiry, finishWake, sleepingDeadline } from "../sleep/transitions";
+import { onStored, refetchIfDrained } from "./custody";
 import { deliver, onRetryDue } from "./outbound";
 import type { Effect, Session, SessionContext, SessionEvent } from "./types";
 
@@ -53,13 +57,13 @@ export function computeDeadline(s: Session, ctx: SessionContext): number {
       return s.handshakeDeadline;
     case "active":
     case "awake": {
+      if (s.sleep !== undefined && s.state === "awake") return sleepingDeadline(s, ctx);
       let d = s.duration > 0 ? s.lastHeard + s.duration * 1500 + ctx.keepAliveGraceMs : Infinity;
       if (s.inFlight !== undefined) d = Math.min(d, s.inFlight.sentAt + ctx.tRetryMs);
-      if (s.sleep !== undefined && s.state === "awake") return sleepingDeadline(s, ctx);
       return d;
     }
     case "asleep":
-      return s.sleep !== undefined ? sleepingDeadline(s, ctx) : Infinity;
+      return sleepingDeadline(s, ctx);
     default:
       return Infinity;
   }
@@ -78,7 +82,7 @@ function onTick(s: Session, now: number, ctx: SessionContext, out: Effect[]): vo
       endSession(s, "disconnected", "broker did not answer CONNECT in time", true, ctx, out);
       return;
     case "asleep":
-      if (s.sleep !== undefined) checkSleepExpiry(s, now, ctx, out);
+      checkSleepExpiry(s, now, ctx, out);
       return;
     case "awake":
       // §6.14: an awake client is supervised by its sleep duration, not its keep-alive.
@@ -112,7 +116,7 @@ function onFrame(
   s.lastHeard = now;
   switch (m.type) {
     case MsgType.Connect:
-      return handleConnect(s, m, now, ctx, out);
+      return handleConnect(s, m, { key: s.key }, now, ctx, out);
     case MsgType.WillTopic:
       return handleWillTopic(s, m, now, ctx, out);
     case MsgType.WillMsg:
@@ -131,8 +135,9 @@ function onFrame(
       break;
   }
   if (!isConnected(s)) {
-    if (s.state === "connectingUpstream") {
-      // The client spoke before its CONNACK: it will retry; nothing to forward yet.
+    if (s.state === "connectingUpstream" || s.state === "asleep") {
+      // Before its CONNACK the client will retry; while asleep (§6.14) only PINGREQ, CONNECT and DISCONNECT
+      // mean something, and a late answer (a PUBACK after a restart) is harmless: ignored and counted.
       ctx.counters.unknownClientFrames++;
       return;
     }
@@ -168,11 +173,21 @@ function onFrame(
  * No I/O and no clock: the shell executes the effects and passes the time in.
  */
 export function step(s: Session, event: SessionEvent, now: number, ctx: SessionContext, out: Effect[]): void {
-  // An ended session ignores late events; an unacknowledged broker message stays with the broker.
-  if (s.state === "disconnected" || s.state === "lost") return;
+  // An ended session only answers a new CONNECT; an unacknowledged broker message stays with the broker.
+  if ((s.state === "disconnected" || s.state === "lost") && event.kind !== "connect" && event.kind !== "stored") return;
   switch (event.kind) {
     case "frame":
       onFrame(s, event, now, ctx, out);
+      break;
+    case "connect":
+      s.lastHeard = now;
+      handleConnect(s, event.message, event.route, now, ctx, out);
+      break;
+    case "addressTaken":
+      handleAddressTaken(s, event.by, ctx, out);
+      break;
+    case "wakeFrom":
+      handleWakeFrom(s, event.message, event.route, event.mayMove, now, ctx, out);
       break;
     case "upConnack":
       handleUpConnack(s, event.ok, event.refused, now, ctx, out);
@@ -189,6 +204,9 @@ export function step(s: Session, event: SessionEvent, now: number, ctx: SessionC
     case "upMessage":
       deliver(s, event.delivery, now, ctx, out);
       break;
+    case "stored":
+      onStored(s, event.delivery, event.release, ctx, out);
+      break;
     case "upClosed":
       // The broker dropped the connection: tell the client, which reconnects (§6.2).
       out.push({ kind: "send", message: { type: MsgType.Disconnect, duration: undefined } });
@@ -203,5 +221,6 @@ export function step(s: Session, event: SessionEvent, now: number, ctx: SessionC
       break;
   }
   finishWake(s, now, ctx, out);
+  refetchIfDrained(s, ctx, out);
   s.deadline = computeDeadline(s, ctx);
 }

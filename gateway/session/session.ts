@@ -1,7 +1,8 @@
-import { TopicTable } from "./topics";
-import type { Session } from "./types";
+import { SleepBuffer, type SleepBufferLimits } from "../sleep/buffer";
+import type { TopicTable } from "./topics";
+import type { Delivery, Session } from "./types";
 
-export function newSession(key: string, topics: TopicTable, now: number): Session {
+export function newSession(key: string, topics: TopicTable, now: number, queueLimits: SleepBufferLimits): Session {
   return {
     key,
     clientId: "",
@@ -13,14 +14,16 @@ export function newSession(key: string, topics: TopicTable, now: number): Sessio
     will: undefined,
     pendingWillTopic: undefined,
     topics,
+    subscriptions: new Map(),
     nextMsgId: 1,
     upstreamPending: new Map(),
     qos2Received: new Set(),
     pendingSubscribes: new Map(),
     pendingUnsubscribes: new Set(),
-    willUpdate: undefined,
-    outQueue: [],
+    replacing: undefined,
+    queue: new SleepBuffer<Delivery>(queueLimits),
     inFlight: undefined,
+    refetch: false,
     deadline: Infinity,
     sleep: undefined,
   };

@@ -67,10 +67,11 @@ export class TopicTable {
     this.idByName.delete(name);
   }
 
-  /** Copies the registrations of a previous session (CleanSession=0, §6.2). */
-  adopt(other: TopicTable): void {
-    for (const [name, id] of other.idByName) this.add(name, id);
-    this.nextId = other.nextId;
+  /** Forgets every registered id (a CONNECT with CleanSession 1); predefined ids stay. */
+  clear(): void {
+    this.idByName.clear();
+    this.nameById.clear();
+    this.nextId = 1;
   }
 }
 

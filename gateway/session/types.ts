@@ -1,7 +1,6 @@
-import type { Message, QoS } from "../../protocol";
+import type { Connect, Message, QoS } from "../../protocol";
 import type { Log } from "../../transports/link";
-import type { SleepContext, SleepCounters, SleepState } from "../sleep/transitions";
-import { newSleepCounters } from "../sleep/transitions";
+import type { BufferedMessage, SleepBuffer, SleepBufferLimits } from "../sleep/buffer";
 import type { TopicTable } from "./topics";
 
 /**
@@ -26,20 +25,26 @@ export interface Will {
   retain: boolean;
 }
 
-/** A message from the broker waiting for, or in, delivery to the client. */
-export interface Delivery {
-  topic: string;
-  payload: Uint8Array;
-  qos: 0 | 1 | 2;
-  retain: boolean;
-  /** Releases the broker's acknowledgement (mqtt.js handleMessage callback); undefined for QoS 0. */
-  token: (() => void) | undefined;
+/**
+ * Who answers for a message on its way to the client until the client acknowledges it:
+ * - "broker": not yet acknowledged upstream; `release` acknowledges it. Should this record be lost, the
+ *   broker sends the message again on the next connection of a CleanSession 0 session (MQTT 3.1.1 §4.4).
+ * - "store": acknowledged upstream after it was written to the durable store; `release` deletes that copy.
+ * - "none": QoS 0, or a QoS 1/2 message whose upstream connection is gone with a clean session.
+ */
+export type Custody = "broker" | "store" | "none";
+
+/**
+ * The one record of a message from the broker to a client, from its arrival until the client has it
+ * (PUBACK, or PUBREC for QoS 2): queued, in flight, asleep, across a new CONNECT of a CleanSession 0
+ * session and, in the store, across a restart.
+ */
+export interface Delivery extends BufferedMessage {
+  custody: Custody;
+  /** Called once the client has the message (or the message is given up): see Custody. */
+  release: (() => void) | undefined;
   /** Set once the client answered PUBACK 0x02 and the topic was registered again. */
   reregistered: boolean;
-  /** The message is in the durable store and already acknowledged upstream; token deletes it from the store. */
-  durable?: boolean;
-  /** The durable store refused it (full or failing): it must stay unacknowledged upstream. */
-  storeRefused?: boolean;
 }
 
 /** The one gateway→client message awaiting an answer (REGISTER, PUBLISH QoS 1/2, PUBREL), §6.13. */
@@ -54,8 +59,25 @@ export interface InFlight {
   retries: number;
 }
 
+/** Sleep duration and the wake-up in progress, §6.14: set when the client first goes to sleep. */
+export interface SleepState {
+  /** Sleep duration, seconds (DISCONNECT Duration). */
+  duration: number;
+  /** A PINGREQ woke the client: PINGRESP is owed once everything queued has been delivered. */
+  pingRespOwed: boolean;
+}
+
+/** Why the upstream connection is being replaced: a will update (§6.4), or fetching messages left at the broker. */
+export type UpstreamReplace = "willTopic" | "willMsg" | "refetch";
+
+/** Where a client is reached: the shell's link and address behind the key; the session only compares keys. */
+export interface Route {
+  /** link name + address (+ wireless node id). */
+  key: string;
+}
+
 export interface Session {
-  /** link name + address (+ wireless node id): where the client is reached. */
+  /** Route key where the client is reached now. */
   key: string;
   clientId: string;
   state: SessionState;
@@ -69,22 +91,28 @@ export interface Session {
   /** A will being assembled during the connect handshake. */
   pendingWillTopic: Will | undefined;
   topics: TopicTable;
+  /** Topic filters subscribed upstream (kept with a persistent session for a restart). */
+  subscriptions: Map<string, 0 | 1 | 2>;
   nextMsgId: number;
-  /** Client PUBLISH QoS 1/2 ids forwarded upstream, awaiting the broker (value: QoS). */
+  /** Client PUBLISH QoS 1/2 ids forwarded upstream, awaiting the broker (value: QoS × 0x10000 + topic id). */
   upstreamPending: Map<number, number>;
   /** Client PUBLISH QoS 2 ids answered with PUBREC, awaiting PUBREL (§6.8): a DUP is answered, not forwarded. */
   qos2Received: Set<number>;
   /** SUBSCRIBE msgId → topic id for the SUBACK, awaiting the broker. */
   pendingSubscribes: Map<number, number>;
   pendingUnsubscribes: Set<number>;
-  /** "topic" or "msg" while the upstream connection is being replaced for WILLTOPICUPD / WILLMSGUPD. */
-  willUpdate: "topic" | "msg" | undefined;
-  /** The outbound path, gateway → client: queued deliveries, and the one awaiting an answer. */
-  outQueue: Delivery[];
+  /** Set while the upstream connection is being replaced. */
+  replacing: UpstreamReplace | undefined;
+  /**
+   * Messages toward the client, oldest first, bounded by the client's sleep limits in every state (QoS 0
+   * dropped first when full). The message in flight is not in it.
+   */
+  queue: SleepBuffer<Delivery>;
   inFlight: InFlight | undefined;
+  /** QoS 1/2 messages were left unacknowledged at the broker because the queue was full: fetched again once it has drained. */
+  refetch: boolean;
   /** The earliest time something must happen (retry, keep-alive, handshake); Infinity when nothing. */
   deadline: number;
-  /** Sleep duration and buffer, §6.14: set when the client first goes to sleep. */
   sleep: SleepState | undefined;
 }
 
@@ -94,55 +122,90 @@ export type Effect =
   | { kind: "upPublish"; topic: string; payload: Uint8Array; qos: 0 | 1 | 2; retain: boolean; msgId: number }
   | { kind: "upSubscribe"; filter: string; qos: 0 | 1 | 2; msgId: number }
   | { kind: "upUnsubscribe"; filter: string; msgId: number }
-  | { kind: "upReplaceWill"; will: Will | undefined }
-  | { kind: "upAck"; token: () => void }
+  /** DISCONNECT the upstream connection (no will published) and CONNECT again with this will. */
+  | { kind: "upReplace"; will: Will | undefined }
+  /** Write this queued message to the durable store (a sleeping CleanSession 0 session); "stored" follows. */
+  | { kind: "store"; delivery: Delivery }
+  /** The custody of a message ends: acknowledge it upstream or delete its stored copy. */
+  | { kind: "release"; release: () => void }
   /** graceful: MQTT DISCONNECT (the broker discards the will); otherwise the connection is dropped and the will published. */
   | { kind: "upClose"; graceful: boolean }
-  /** The session has ended: the shell forgets it. */
-  | { kind: "end" }
-  /** The client went to sleep: a persistent session's record is written to the durable store. */
-  | { kind: "sleepPersist" }
-  /** The will is owed but the upstream connection was closed gracefully (paused): the shell publishes it. */
-  | { kind: "publishWill" };
+  /** The client is reached at another route from now on (`from`: the route key it had). */
+  | { kind: "rebind"; route: Route; from: string }
+  /** The connection has ended; `keep`: the session still holds messages for its next CONNECT (CleanSession 0). */
+  | { kind: "end"; keep: boolean }
+  /** The session went to sleep or became active: a persistent session's record in the durable store says so (for a restart). */
+  | { kind: "persist"; state: "asleep" | "active" };
 
 export type SessionEvent =
   | { kind: "frame"; message: Message }
+  /** A CONNECT carrying this session's client id, from `route` (the same one or another: a takeover). */
+  | { kind: "connect"; message: Connect; route: Route }
+  /** Another client id CONNECTed from this session's route: the address was reused, this client is gone. */
+  | { kind: "addressTaken"; by: string }
+  /** PINGREQ(ClientId) for this sleeping session from another route; `mayMove`: sleep.allowAddressChange lists it. */
+  | { kind: "wakeFrom"; message: Message; route: Route; mayMove: boolean }
   | { kind: "upConnack"; ok: boolean; refused: boolean }
   | { kind: "upPublished"; msgId: number; ok: boolean }
   | { kind: "upSubAck"; msgId: number; granted: number }
   | { kind: "upUnsubAck"; msgId: number }
   | { kind: "upMessage"; delivery: Delivery }
+  /** A queued message was written to the durable store; `release` deletes that copy. */
+  | { kind: "stored"; delivery: Delivery; release: () => void }
   | { kind: "upClosed" }
   | { kind: "tick" }
   | { kind: "shutdown" };
 
-export interface Counters extends SleepCounters {
+export interface Counters {
   malformedDropped: number;
   protocolViolations: number;
   unknownClientFrames: number;
   qosMinusOneDropped: number;
   deliveriesDropped: number;
+  /** QoS 1/2 messages left unacknowledged at the broker because the client's queue was full (fetched again later). */
+  deliveriesDeferred: number;
+  /** Upstream connections remade to fetch messages left at the broker. */
+  refetches: number;
   retransmissions: number;
   clientsLost: number;
   takeovers: number;
   congestionRefusals: number;
   /** QoS 0 publishes from clients dropped because the broker connection was backed up. */
   upstreamDropped: number;
+  /** Exceptions caught on one client's path; that session was ended, the gateway went on. */
+  sessionFaults: number;
+  /** QoS 0 messages dropped from full client queues. */
+  sleepDropped: number;
+  /** QoS 1/2 messages refused by full client queues of clean sessions (acknowledged upstream and dropped). */
+  sleepRefused: number;
+  /** PINGREQs that would have woken a session from another address (or with another client id): ignored. */
+  spoofedWakeups: number;
+  /** Sleeping clients lost: nothing heard within duration plus grace. */
+  sleepExpired: number;
+  /** Queued messages discarded: QoS 0 ones when a session ends, QoS 1/2 ones on a CONNECT with CleanSession 1 or at the end of a clean session. */
+  sleepDiscarded: number;
 }
 
 export function newCounters(): Counters {
   return {
-    ...newSleepCounters(),
     malformedDropped: 0,
     protocolViolations: 0,
     unknownClientFrames: 0,
     qosMinusOneDropped: 0,
     deliveriesDropped: 0,
+    deliveriesDeferred: 0,
+    refetches: 0,
     retransmissions: 0,
     clientsLost: 0,
     takeovers: 0,
     congestionRefusals: 0,
     upstreamDropped: 0,
+    sessionFaults: 0,
+    sleepDropped: 0,
+    sleepRefused: 0,
+    spoofedWakeups: 0,
+    sleepExpired: 0,
+    sleepDiscarded: 0,
   };
 }
 
@@ -156,8 +219,12 @@ export interface SessionContext {
   keepAliveGraceMs: number;
   willHandshakeTimeoutMs: number;
   upstreamConnectTimeoutMs: number;
-  /** Sleeping clients, §6.14; defaults (gateway/sleep/config.ts) when left out. */
-  sleep?: SleepContext;
+  /** A durable store is configured: a sleeping CleanSession 0 session's QoS 1/2 messages are written to it. */
+  durable: boolean;
+  /** A sleeping client is lost when nothing is heard within its sleep duration plus this grace, §6.14. */
+  sleepGraceMs: number;
+  /** Queue limits of a client id (sleep.maxMessages / maxBytes and their per-client overrides). */
+  queueLimitsFor(clientId: string): SleepBufferLimits;
   counters: Counters;
   log: Log;
 }

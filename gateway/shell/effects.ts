@@ -1,10 +1,16 @@
 import { step } from "../session/machine";
 import type { Effect, SessionEvent } from "../session/types";
-import { closeUpstream, forget } from "./clients";
-import type { Client, Shell } from "./context";
-import { dropRecord, recordAsleep } from "./durable-sleep";
+import { forget, keepEnded, rebind } from "./clients";
+import type { Client, LinkRoute, Shell } from "./context";
+import { recordEnded, recordState, storeMessage } from "./durable-sleep";
 import { sendTo } from "./send";
 import { sinkFor } from "./upstream-sink";
+
+function closeUpstream(c: Client, graceful: boolean): void {
+  const upstream = c.upstream;
+  c.upstream = undefined;
+  if (upstream !== undefined) void upstream.close(graceful);
+}
 
 function execute(shell: Shell, c: Client, e: Effect): void {
   switch (e.kind) {
@@ -12,6 +18,7 @@ function execute(shell: Shell, c: Client, e: Effect): void {
       sendTo(c.link, c.address, c.nodeId, e.message);
       return;
     case "upConnect":
+      closeUpstream(c, true);
       c.upstream = shell.upstream.open(
         {
           clientId: c.session.clientId,
@@ -20,7 +27,6 @@ function execute(shell: Shell, c: Client, e: Effect): void {
           will: e.will,
         },
         sinkFor(shell, c),
-        shell.upstreamClosing.get(c.session.clientId),
       );
       return;
     case "upPublish":
@@ -28,53 +34,86 @@ function execute(shell: Shell, c: Client, e: Effect): void {
         shell.counters.upstreamDropped++;
       return;
     case "upSubscribe":
-      c.subscriptions.set(e.filter, e.qos);
       if (c.upstream !== undefined) c.upstream.subscribe(e.filter, e.qos, e.msgId);
       return;
     case "upUnsubscribe":
-      c.subscriptions.delete(e.filter);
       if (c.upstream !== undefined) c.upstream.unsubscribe(e.filter, e.msgId);
       return;
-    case "upReplaceWill":
-      if (c.upstream !== undefined) c.upstream.replaceWill(e.will);
+    case "upReplace":
+      if (c.upstream !== undefined) c.upstream.replace(e.will);
       return;
-    case "upAck":
-      e.token();
+    case "store":
+      if (shell.store !== undefined) storeMessage(shell, c, e.delivery, shell.store);
+      return;
+    case "release":
+      e.release();
       return;
     case "upClose":
-      if (c.upstream !== undefined && !shell.shuttingDown)
-        closeUpstream(shell, c.session.clientId, c.upstream, e.graceful);
+      closeUpstream(c, e.graceful);
+      return;
+    case "rebind":
+      rebind(shell, c, e.route as LinkRoute, e.from);
       return;
     case "end":
-      dropRecord(shell, c);
+      recordEnded(shell, c, e.keep);
       forget(shell, c);
+      if (e.keep && !shell.shuttingDown) keepEnded(shell, c.session);
       return;
-    case "sleepPersist":
-      recordAsleep(shell, c);
-      return;
-    case "publishWill":
-      if (c.session.will !== undefined)
-        shell.upstream.publishAnonymous(c.session.will.topic, c.session.will.payload, c.session.will.retain);
+    case "persist":
+      recordState(shell, c, e.state);
       return;
   }
 }
 
-/** The one place a session is stepped: the event goes through the state machine, then its effects are executed. */
+/**
+ * The one place a session is stepped: the event goes through the state machine, then its effects are
+ * executed. An effect may produce another event (an upstream callback that fires at once): it is queued
+ * and handled after the current effects (DESIGN rule 11), never re-entered.
+ * Each step runs under one guard: an exception on one client's path ends that client's connection only
+ * (logged, counted in sessionFaults) and the gateway goes on.
+ */
 export function createRun(shell: Shell): (c: Client, event: SessionEvent) => void {
-  const effectArrays: Effect[][] = [];
-  let depth = 0;
-  return (c, event) => {
-    if (c.ended) return;
-    // One effects array reused per call depth: executing an effect may run another event (an mqtt.js
-    // callback fired synchronously), which then gets an array of its own.
-    const out = effectArrays[depth] ?? (effectArrays[depth] = []);
-    depth++;
+  const out: Effect[] = [];
+  const queue: Array<[Client, SessionEvent]> = [];
+  let running = false;
+  return (first, firstEvent) => {
+    queue.push([first, firstEvent]);
+    if (running) return;
+    running = true;
     try {
-      step(c.session, event, shell.now(), shell.ctx, out);
-      for (let i = 0; i < out.length; i++) execute(shell, c, out[i] as Effect);
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+        const [c, event] = next;
+        if (c.ended) continue;
+        try {
+          step(c.session, event, shell.now(), shell.ctx, out);
+          for (let i = 0; i < out.length; i++) execute(shell, c, out[i] as Effect);
+        } catch (err) {
+          fault(shell, c, event, err);
+        } finally {
+          out.length = 0;
+        }
+      }
     } finally {
-      out.length = 0;
-      depth--;
+      running = false;
     }
   };
+}
+
+/** Ends a client whose step threw: dropped from the tables, its upstream connection dropped (the broker publishes its will). */
+export function fault(shell: Shell, c: Client, event: SessionEvent, err: unknown): void {
+  shell.counters.sessionFaults++;
+  const error = err instanceof Error ? err : new Error(String(err));
+  shell.log.error("session-fault", {
+    clientId: c.session.clientId,
+    key: c.session.key,
+    state: c.session.state,
+    event: event.kind,
+    error: error.message,
+    stack: error.stack,
+  });
+  try {
+    closeUpstream(c, false);
+  } finally {
+    forget(shell, c);
+  }
 }

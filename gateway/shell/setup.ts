@@ -23,7 +23,9 @@ export function sessionContextFor(config: GatewayConfig, counters: Counters, log
     keepAliveGraceMs: config.timers.keepAliveGraceMs,
     willHandshakeTimeoutMs: config.timers.willHandshakeTimeoutMs,
     upstreamConnectTimeoutMs: config.timers.upstreamConnectTimeoutMs,
-    sleep: { limitsFor: (clientId) => limitsFor(config.sleep, clientId), graceMs: config.sleep.graceMs },
+    durable: config.sleep.store.path !== "",
+    sleepGraceMs: config.sleep.graceMs,
+    queueLimitsFor: (clientId) => limitsFor(config.sleep, clientId),
     counters,
     log,
   };

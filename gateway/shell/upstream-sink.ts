@@ -1,8 +1,11 @@
 import type { UpstreamSink } from "../upstream/upstream";
 import type { Client, Shell } from "./context";
-import { holdDurably } from "./durable-sleep";
 
-/** What the upstream connection of one client reports, turned into session events. */
+/**
+ * What the upstream connection of one client reports, turned into session events. A broker message
+ * enters the session's custody unacknowledged ("broker"): the session acknowledges it once the client
+ * has it, or once it is in the store.
+ */
 export function sinkFor(shell: Shell, c: Client): UpstreamSink {
   const { config, counters, log } = shell;
   return {
@@ -11,6 +14,7 @@ export function sinkFor(shell: Shell, c: Client): UpstreamSink {
     subAck: (msgId, granted) => shell.run(c, { kind: "upSubAck", msgId, granted }),
     unsubAck: (msgId) => shell.run(c, { kind: "upUnsubAck", msgId }),
     message: (topic, payload, qos, retain, ack) => {
+      if (c.ended) return;
       if (payload.length + 7 > config.limits.maxMessageSize || payload.length + 7 > c.link.mtu) {
         counters.deliveriesDropped++;
         log.warn("delivery-dropped", {
@@ -21,45 +25,20 @@ export function sinkFor(shell: Shell, c: Client): UpstreamSink {
         if (ack !== undefined) ack();
         return;
       }
-      if (c.writing || c.backlog.length > 0) {
-        if (c.backlog.length >= config.sleep.maxMessages + config.limits.maxInflight) {
-          // Bounded: QoS 0 dropped and counted; QoS 1/2 left unacknowledged at the broker (upstream paused).
-          if (qos === 0) counters.sleepDropped++;
-          else
-            shell.run(c, {
-              kind: "upMessage",
-              delivery: { topic, payload, qos, retain, token: ack, reregistered: false, storeRefused: true },
-            });
-          log.warn("limit-hit", {
-            limit: "sleep.maxMessages + limits.maxInflight (messages waiting for a store write)",
-            clientId: c.session.clientId,
-            topic,
-            qos,
-          });
-          return;
-        }
-        c.backlog.push(() => onUpstreamMessage(shell, c, topic, payload, qos, retain, ack));
-        return;
-      }
-      onUpstreamMessage(shell, c, topic, payload, qos, retain, ack);
+      shell.run(c, {
+        kind: "upMessage",
+        delivery: {
+          topicName: topic,
+          // The record may wait in the queue for long: it must not pin the socket's read buffer.
+          payload: new Uint8Array(payload),
+          qos,
+          retain,
+          custody: qos > 0 && ack !== undefined ? "broker" : "none",
+          release: ack,
+          reregistered: false,
+        },
+      });
     },
     closed: () => shell.run(c, { kind: "upClosed" }),
   };
-}
-
-function onUpstreamMessage(
-  shell: Shell,
-  c: Client,
-  topic: string,
-  payload: Uint8Array,
-  qos: 0 | 1 | 2,
-  retain: boolean,
-  ack: (() => void) | undefined,
-): void {
-  const store = shell.store;
-  if (qos > 0 && ack !== undefined && store !== undefined && c.session.state === "asleep" && !c.session.cleanSession) {
-    holdDurably(shell, c, topic, payload, qos === 2 ? 2 : 1, retain, ack, store);
-    return;
-  }
-  shell.run(c, { kind: "upMessage", delivery: { topic, payload, qos, retain, token: ack, reregistered: false } });
 }

@@ -113,6 +113,32 @@ export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
     return this.removeAt(0);
   }
 
+  /**
+   * Puts a message admitted earlier back at the head (a delivery whose exchange with the client was cut
+   * short): it was counted when it came, so it goes back whatever the limits now say.
+   */
+  putBack(message: T): void {
+    const size = messageBytes(message);
+    this.queue.unshift(message);
+    this.sizes.unshift(size);
+    this.held += size;
+  }
+
+  /** Removes and returns the messages matching `predicate`, oldest first; the others keep their order. */
+  removeWhere(predicate: (message: T) => boolean): T[] {
+    const removed: T[] = [];
+    for (let i = 0; i < this.queue.length; ) {
+      if (predicate(this.queue[i]!)) removed.push(this.removeAt(i));
+      else i++;
+    }
+    return removed;
+  }
+
+  /** The messages, oldest first, left in place. */
+  toArray(): readonly T[] {
+    return this.queue;
+  }
+
   /** Removes and returns every message, oldest first. */
   drain(): T[] {
     const all = this.queue.splice(0);

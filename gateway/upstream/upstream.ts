@@ -32,19 +32,23 @@ export interface UpstreamSession {
   publish(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean, msgId: number): boolean;
   subscribe(filter: string, qos: 0 | 1 | 2, msgId: number): void;
   unsubscribe(filter: string, msgId: number): void;
-  /** Replaces the will the broker holds; reports connack() when the new connection is up. */
-  replaceWill(will: Will | undefined): void;
+  /**
+   * Replaces the connection: DISCONNECT (the broker discards the old will), then CONNECT again with this
+   * will (MQTT cannot change a will on a live connection); a CleanSession 0 session also gets back what the
+   * broker left unacknowledged (MQTT 3.1.1 §4.4). Reports connack() when the new connection is up.
+   */
+  replace(will: Will | undefined): void;
   /** graceful: MQTT DISCONNECT, no will; otherwise the connection is dropped and the broker publishes the will. */
   close(graceful: boolean): Promise<void>;
 }
 
 export interface Upstream {
   /**
-   * Opens a client's connection. `after`: the previous connection of the same client id is still
-   * closing; CONNECT waits for it so that the broker never sees two connections of one client at once
-   * (a session takeover at the broker could publish the old connection's will).
+   * Opens a client's connection. While an earlier connection of the same client id is still closing,
+   * CONNECT waits for it, so the broker never sees two connections of one client at once (a takeover at
+   * the broker could publish the old connection's will).
    */
-  open(options: UpstreamSessionOptions, sink: UpstreamSink, after?: Promise<void>): UpstreamSession;
+  open(options: UpstreamSessionOptions, sink: UpstreamSink): UpstreamSession;
   /** QoS -1 publishes (§6.8), sent through one connection of the gateway's own. */
   publishAnonymous(topic: string, payload: Uint8Array, retain: boolean): void;
   /** Closes every connection gracefully (no wills). */
