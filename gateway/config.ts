@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { SPEC_MAX_CLIENT_ID_LENGTH } from "../protocol";
+import { isTopicName, SPEC_MAX_CLIENT_ID_LENGTH } from "../protocol";
 import { parseHostPort } from "../transports/udp";
 import type { BleSpec, SerialPortSpec } from "../transports/stream-links";
 import { defaultSleepConfig, validateSleepConfig, type SleepConfig } from "./sleep/config";
@@ -243,8 +243,13 @@ function topicTable(key: string, value: unknown): Record<string, number> {
   const ids = new Set<number>();
   const out: Record<string, number> = {};
   for (const [name, id] of Object.entries(value)) {
-    if (name.length === 0 || name.includes("+") || name.includes("#")) {
-      throw new ConfigError(`${key}.${name}`, name, "a topic name without wildcards");
+    // MQTT 3.1.1 §4.7.1: a PUBLISH to a predefined id publishes to this name, and '+' and '#' are for filters only.
+    if (name.length === 0 || !isTopicName(name)) {
+      throw new ConfigError(
+        `${key}.${name}`,
+        name,
+        'a non-empty topic name without wildcards ("+" and "#" belong to subscriptions), e.g. "sensors/temp"',
+      );
     }
     int(1, 0xfffe)(`${key}.${name}`, id);
     if (ids.has(id as number))

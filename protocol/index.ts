@@ -10,7 +10,7 @@ export { decode, type DecodeOptions, type DecodeResult } from "./decode";
 export { encode, encodingLength } from "./encode";
 export { DecodeErrorCode, type DecodeError } from "./errors";
 export type * from "./messages";
-export { hasWildcard, shortTopicId, shortTopicName } from "./topics";
+export { hasWildcard, isTopicName, shortTopicId, shortTopicName } from "./topics";
 export { N_ADV, N_RETRY, T_ADV, T_GWINFO, T_RETRY, T_SEARCHGW, T_WAIT } from "./timers";
 export { utf8Length } from "./text";
 export {

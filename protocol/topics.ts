@@ -22,3 +22,11 @@ export function shortTopicName(topicId: number): string {
 export function hasWildcard(filter: string): boolean {
   return filter.indexOf("+") >= 0 || filter.indexOf("#") >= 0;
 }
+
+/**
+ * True when text may be published to: MQTT 3.1.1 §4.7.1 keeps the wildcard characters '+' and '#' for
+ * topic filters (SUBSCRIBE), never for the topic name of a PUBLISH, REGISTER or predefined topic id.
+ */
+export function isTopicName(text: string): boolean {
+  return !hasWildcard(text);
+}

@@ -10,6 +10,7 @@ import {
 } from "../../protocol";
 import type { Link } from "../../transports/link";
 import { gwInfo } from "../handlers/discovery";
+import { refusesTopicName } from "../admission/topic-names";
 import { isSleeping } from "../sleep/transitions";
 import { onConnect, onWakeFromElsewhere } from "./connect";
 import type { Client, Shell } from "./context";
@@ -21,13 +22,16 @@ function nodeKey(nodeId: Bytes): string {
   return hex;
 }
 
-/** §6.8 QoS -1: no session needed; only predefined ids (the global table) and short names are valid. */
+/**
+ * §6.8 QoS -1: no session needed; only predefined ids (the global table) and short names are valid, and
+ * never a name with '+' or '#' (MQTT 3.1.1 §4.7.1). There is no answer: what is refused is dropped, counted.
+ */
 function onQosMinusOne(shell: Shell, m: Publish): void {
   let topic: string | undefined;
   if (m.topicIdType === TopicIdType.Predefined) topic = shell.globalPredefined.nameById.get(m.topicId);
   else if (m.topicIdType === TopicIdType.Short)
     topic = String.fromCharCode(Math.floor(m.topicId / 256), m.topicId % 256);
-  if (topic === undefined) {
+  if (topic === undefined || refusesTopicName(topic, shell.counters, shell.log, { message: "PUBLISH", qos: -1 })) {
     shell.counters.qosMinusOneDropped++;
     return;
   }

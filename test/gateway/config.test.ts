@@ -41,6 +41,12 @@ describe("gateway config", () => {
     [{ udp: ["localhost"] }, "udp[0]", "HOST:PORT"],
     [{ broker: "http://x" }, "broker", '"embedded" or a URL'],
     [{ predefinedTopics: { global: { "a/+": 1 } } }, "predefinedTopics.global.a/+", "without wildcards"],
+    [{ predefinedTopics: { global: { "#": 1 } } }, "predefinedTopics.global.#", '"+" and "#" belong to subscriptions'],
+    [
+      { predefinedTopics: { clients: { "node-7": { "node-7/cmd#": 2 } } } },
+      "predefinedTopics.clients.node-7.node-7/cmd#",
+      "a non-empty topic name without wildcards",
+    ],
     [{ predefinedTopics: { global: { a: 1, b: 1 } } }, "predefinedTopics.global.b", "not used by another topic"],
     [{ upstream: { rejectUnauthorized: "no" } }, "upstream.rejectUnauthorized", "true or false"],
     [{ logLevel: "loud" }, "logLevel", "debug, info, warn, error, silent"],

@@ -100,6 +100,9 @@ describe("Espruino syntax gate", () => {
       const context = vm.createContext({});
       vm.runInContext(source, context);
       expect(vm.runInContext("T.hasWildcard('a/+') && !T.hasWildcard('a/b')", context)).toBe(true);
+      expect(vm.runInContext("[T.isTopicName('a/b'), T.isTopicName('#a'), T.isTopicName('a/+')].join()", context)).toBe(
+        "true,false,false",
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { hasWildcard, shortTopicId, shortTopicName, utf8Length } from "../../protocol";
+import { hasWildcard, isTopicName, shortTopicId, shortTopicName, utf8Length } from "../../protocol";
 import { readUtf8, writeUtf8 } from "../../protocol/text";
 
 const SEED = process.env.FC_SEED === undefined ? 0x7e47 : Number(process.env.FC_SEED);
@@ -83,5 +83,29 @@ describe("hasWildcard", () => {
     ["", false],
   ])("%s → %s", (filter, expected) => {
     expect(hasWildcard(filter)).toBe(expected);
+  });
+});
+
+describe("isTopicName (MQTT 3.1.1 §4.7.1: wildcards only in filters)", () => {
+  it.each([
+    ["a/b", true],
+    ["ab", true],
+    ["/", true],
+    ["a/+/b", false],
+    ["a/#", false],
+    ["#a", false],
+    ["a+", false],
+    ["+", false],
+  ])("%s → %s", (name, expected) => {
+    expect(isTopicName(name)).toBe(expected);
+  });
+
+  it("is the opposite of hasWildcard for any text", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom("a", "/", "+", "#", " ") }), (text) => {
+        expect(isTopicName(text)).toBe(!hasWildcard(text));
+      }),
+      { seed: SEED },
+    );
   });
 });
