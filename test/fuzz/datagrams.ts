@@ -40,6 +40,8 @@ export class DatagramStream {
   private readonly flows: Flows;
   private readonly active: ActiveFlow[] = [];
   private readonly concurrency: number;
+  /** The flow whose previous step asked for its next one to follow at once. */
+  private held: ActiveFlow | undefined;
 
   constructor(seed: string, world: FuzzWorld) {
     this.rng = new Prng(seed);
@@ -58,11 +60,12 @@ export class DatagramStream {
         radius: r.int(4),
       });
     }
-    const index = r.int(this.active.length);
-    const flow = this.active[index] as ActiveFlow;
+    const flow = this.held ?? (this.active[r.int(this.active.length)] as ActiveFlow);
     const step = flow.steps[flow.at] as Step;
     flow.at++;
-    if (flow.at >= flow.steps.length) this.active.splice(index, 1);
+    const done = flow.at >= flow.steps.length;
+    this.held = step.together === true && !done ? flow : undefined;
+    if (done) this.active.splice(this.active.indexOf(flow), 1);
     let message = step.message;
     const nodeId = flow.nodeId ?? (r.chance(DATAGRAM_ENCAPSULATION_RATE) ? this.nodeId() : undefined);
     if (nodeId !== undefined) {

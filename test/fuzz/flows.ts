@@ -6,6 +6,8 @@ import type { Prng } from "./prng";
 export interface Step {
   source: number;
   message: Message;
+  /** The next step of the flow goes out right after this one, with no other flow's datagram between. */
+  together?: boolean;
 }
 
 /**
@@ -113,7 +115,7 @@ export class Flows {
     const id = this.anyClientId();
     const steps: Step[] = [];
     const n = r.range(2, 4);
-    for (let i = 0; i < n; i++) steps.push(this.connect(this.source(), id, r.chance(0.3)));
+    for (let i = 0; i < n; i++) steps.push({ ...this.connect(this.source(), id, r.chance(0.3)), together: i < n - 1 });
     if (r.chance(0.5)) steps.push(this.publish(steps[0]!.source));
     return steps;
   }
@@ -123,7 +125,8 @@ export class Flows {
     const s = this.source();
     const steps: Step[] = [];
     const n = this.rng.range(2, 4);
-    for (let i = 0; i < n; i++) steps.push(this.connect(s, this.anyClientId(), this.rng.chance(0.2)));
+    for (let i = 0; i < n; i++)
+      steps.push({ ...this.connect(s, this.anyClientId(), this.rng.chance(0.2)), together: true });
     steps.push(this.publish(s));
     return steps;
   }
@@ -173,7 +176,7 @@ export class Flows {
     const steps: Step[] = r.chance(0.5) ? [this.connect(s, id, r.chance(0.5))] : [];
     const n = r.range(1, 3);
     for (let i = 0; i < n; i++) {
-      steps.push({ source: s, message: build.willTopic(r, MsgType.WillTopicUpd, id, r.chance(0.2)) });
+      steps.push({ source: s, message: build.willTopic(r, MsgType.WillTopicUpd, id, r.chance(0.2)), together: true });
       steps.push({ source: s, message: build.willMsg(r, MsgType.WillMsgUpd) });
     }
     if (r.chance(0.3)) steps.reverse();

@@ -63,7 +63,13 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const print = (line: string): void => void process.stdout.write(line + "\n");
-  const result = await runFuzz({ ...options, report: print });
+  let result;
+  try {
+    result = await runFuzz({ ...options, report: print });
+  } catch (err) {
+    process.stderr.write(`fuzz: the run could not be carried out: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   const events = Object.entries(result.logEvents).sort((a, b) => b[1] - a[1]);
   if (events.length > 0) print(`gateway log events: ${events.map(([e, n]) => `${e} ${n}`).join(", ")}`);
   for (const crash of result.crashReports.slice(0, 10)) print(`crash ${crash}`);
