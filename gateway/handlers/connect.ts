@@ -2,7 +2,7 @@ import { MsgType, ReturnCode, type Connect, type WillMsg, type WillTopic } from 
 import { connectionGone, discardAll } from "../session/custody";
 import { closeConnection, endSession, transition } from "../session/lifecycle";
 import { pump } from "../session/outbound";
-import type { Effect, Route, Session, SessionContext, Will } from "../session/types";
+import type { Effect, Route, Session, SessionContext, Will, WillUpdate } from "../session/types";
 
 /** decode() refuses a WILLTOPIC or WILLTOPICUPD with QoS -1 (DecodeErrorCode.BadQos), so a will's QoS is 0, 1 or 2. */
 type WillQos = Will["qos"];
@@ -122,10 +122,9 @@ export function handleUpConnack(
   out: Effect[],
 ): void {
   if (s.replacing !== undefined) {
-    const replacing = s.replacing;
     s.replacing = undefined;
-    if (replacing !== "refetch") {
-      const type = replacing === "willTopic" ? MsgType.WillTopicResp : MsgType.WillMsgResp;
+    for (const update of s.willResponses.splice(0)) {
+      const type = update === "willTopic" ? MsgType.WillTopicResp : MsgType.WillMsgResp;
       out.push({ kind: "send", message: { type, returnCode: ok ? ReturnCode.Accepted : ReturnCode.Congestion } });
     }
     if (!ok) {
@@ -150,20 +149,20 @@ export function handleUpConnack(
   pump(s, now, ctx, out);
 }
 
-/**
- * A will update while another replacement of the upstream connection is under way waits for its answer:
- * the client retries after T_RETRY (§6.13), by then the connection is up again.
- */
 function mayUpdateWill(s: Session, ctx: SessionContext): boolean {
-  if (s.state !== "active" && s.state !== "awake") {
-    ctx.counters.protocolViolations++;
-    return false;
-  }
-  return s.replacing === undefined;
+  if (s.state === "active" || s.state === "awake") return true;
+  ctx.counters.protocolViolations++;
+  return false;
 }
 
-function replaceUpstream(s: Session, why: "willTopic" | "willMsg", out: Effect[]): void {
-  s.replacing = why;
+/**
+ * A will update replaces the upstream connection. One arriving while a replacement is under way (a
+ * WILLTOPICUPD at once followed by WILLMSGUPD) replaces it again with the newest will; every update is
+ * answered once that connection is up. A retransmitted update is answered once.
+ */
+function replaceUpstream(s: Session, update: WillUpdate, out: Effect[]): void {
+  s.replacing = "will";
+  if (!s.willResponses.includes(update)) s.willResponses.push(update);
   connectionGone(s);
   out.push({ kind: "upReplace", will: s.will });
 }

@@ -15,9 +15,7 @@ export function isConnected(s: Session): boolean {
 
 /** Whether the session has an upstream connection (open, or being opened or replaced). */
 export function hasUpstream(s: Session): boolean {
-  return (
-    s.state === "connectingUpstream" || s.state === "active" || s.state === "asleep" || s.state === "awake"
-  );
+  return s.state === "connectingUpstream" || s.state === "active" || s.state === "asleep" || s.state === "awake";
 }
 
 /** Ends the session because the client broke the protocol: DISCONNECT to it, upstream dropped so the will is published. */
@@ -43,6 +41,7 @@ export function closeConnection(s: Session, graceful: boolean, out: Effect[]): v
   s.pendingUnsubscribes.clear();
   s.pendingWillTopic = undefined;
   s.replacing = undefined;
+  s.willResponses.length = 0;
   s.refetch = false;
   s.sleep = undefined;
   s.deadline = Infinity;

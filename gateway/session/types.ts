@@ -68,7 +68,10 @@ export interface SleepState {
 }
 
 /** Why the upstream connection is being replaced: a will update (§6.4), or fetching messages left at the broker. */
-export type UpstreamReplace = "willTopic" | "willMsg" | "refetch";
+export type UpstreamReplace = "will" | "refetch";
+
+/** A will update awaiting the new connection's CONNACK: WILLTOPICRESP or WILLMSGRESP is owed. */
+export type WillUpdate = "willTopic" | "willMsg";
 
 /** Where a client is reached: the shell's link and address behind the key; the session only compares keys. */
 export interface Route {
@@ -103,6 +106,8 @@ export interface Session {
   pendingUnsubscribes: Set<number>;
   /** Set while the upstream connection is being replaced. */
   replacing: UpstreamReplace | undefined;
+  /** Will updates answered once the replaced connection is up, in the order they came. */
+  willResponses: WillUpdate[];
   /**
    * Messages toward the client, oldest first, bounded by the client's sleep limits in every state (QoS 0
    * dropped first when full). The message in flight is not in it.

@@ -1,4 +1,4 @@
-import { ConfigError } from "../config";
+import { ConfigError } from "../config-error";
 import { DEFAULT_STORE_LIMITS, DEFAULT_STORE_PATH } from "../store/session-store";
 import type { SleepBufferLimits, SleepLimitsConfig } from "./buffer";
 

@@ -80,7 +80,12 @@ export class TransparentUpstream implements Upstream {
   publishAnonymous(topic: string, payload: Uint8Array, retain: boolean): void {
     if (this.anonymous === undefined)
       this.anonymous = new AnonymousPublisher(
-        this.connectionOptions({ clientId: this.options.gatewayClientId, cleanSession: true, keepAlive: 60, will: undefined }),
+        this.connectionOptions({
+          clientId: this.options.gatewayClientId,
+          cleanSession: true,
+          keepAlive: 60,
+          will: undefined,
+        }),
         this.options.log,
       );
     this.anonymous.publish(topic, payload, retain);
@@ -242,13 +247,8 @@ class TransparentSession implements UpstreamSession {
     const old = this.connection;
     this.connection = undefined;
     this.state = "replacing";
-    if (old === undefined) {
-      this.connect();
-      return;
-    }
-    const closed = old.close(true);
-    this.owner.closingNow(this.options.clientId, closed);
-    void closed.then(() => {
+    if (old !== undefined) this.owner.closingNow(this.options.clientId, old.close(true));
+    void this.owner.after(this.options.clientId).then(() => {
       if (this.state === "replacing" && this.connection === undefined) this.connect();
     });
   }
@@ -302,7 +302,8 @@ class AnonymousPublisher {
       message: () => undefined,
       closed: (error) => {
         if (this.connection === connection) this.connection = undefined;
-        if (error !== undefined) this.log.warn("upstream-error", { clientId: this.options.clientId, error: error.message });
+        if (error !== undefined)
+          this.log.warn("upstream-error", { clientId: this.options.clientId, error: error.message });
       },
     });
     this.connection = connection;
