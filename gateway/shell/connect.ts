@@ -39,8 +39,7 @@ export function onConnect(
   const kept = shell.ended.get(m.clientId);
   shell.ended.delete(m.clientId);
   const session =
-    kept ??
-    newSession(key, topicTableFor(shell, m.clientId), shell.now(), shell.ctx.queueLimitsFor(m.clientId));
+    kept ?? newSession(key, topicTableFor(shell, m.clientId), shell.now(), shell.ctx.queueLimitsFor(m.clientId));
   session.key = key;
   session.clientId = m.clientId;
   const c = newClient(session, route);

@@ -95,10 +95,12 @@ export function storeMessage(shell: Shell, c: Client, d: Delivery, store: Sessio
         });
         return;
       }
-      const deleteCopy = (): void => storeOp(shell, "deleteMessage", clientId, store.deleteMessage(clientId, result.seq));
+      const deleteCopy = (): void =>
+        storeOp(shell, "deleteMessage", clientId, store.deleteMessage(clientId, result.seq));
       if (c.ended) deleteCopy();
       else shell.run(c, { kind: "stored", delivery: d, release: deleteCopy });
     },
-    (err: Error) => shell.log.error("store-failed", { op: "addMessage", clientId, error: err.message, path: store.location }),
+    (err: Error) =>
+      shell.log.error("store-failed", { op: "addMessage", clientId, error: err.message, path: store.location }),
   );
 }

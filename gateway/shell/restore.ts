@@ -43,7 +43,12 @@ export async function restoreSessions(shell: Shell, links: Link[], store: Sessio
     const will =
       record.will === undefined
         ? undefined
-        : { topic: record.will.topicName, payload: record.will.payload, qos: record.will.qos, retain: record.will.retain };
+        : {
+            topic: record.will.topicName,
+            payload: record.will.payload,
+            qos: record.will.qos,
+            retain: record.will.retain,
+          };
     restoreSleeping(
       session,
       {
@@ -60,7 +65,10 @@ export async function restoreSessions(shell: Shell, links: Link[], store: Sessio
     const c = newClient(session, { key, link, address: record.address, nodeId: undefined });
     c.persisted = true;
     addClient(shell, c);
-    c.upstream = shell.upstream.open({ clientId, cleanSession: false, keepAlive: record.keepAlive, will }, sinkFor(shell, c));
+    c.upstream = shell.upstream.open(
+      { clientId, cleanSession: false, keepAlive: record.keepAlive, will },
+      sinkFor(shell, c),
+    );
     // The broker may have lost the session (the embedded broker restarts with the gateway): subscribe again.
     for (const [filter, qos] of session.subscriptions) c.upstream.subscribe(filter, qos, 0);
     session.deadline = computeDeadline(session, ctx);
@@ -68,7 +76,12 @@ export async function restoreSessions(shell: Shell, links: Link[], store: Sessio
   }
 }
 
-function keepRestored(shell: Shell, session: Session, clientId: string, messages: ReturnType<typeof storedDelivery>[]): void {
+function keepRestored(
+  shell: Shell,
+  session: Session,
+  clientId: string,
+  messages: ReturnType<typeof storedDelivery>[],
+): void {
   restoreKept(session, clientId, messages);
   transition(session, "disconnected", "restored from the session store after a restart", shell.ctx);
   keepEnded(shell, session);

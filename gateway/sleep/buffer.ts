@@ -127,7 +127,7 @@ export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
   /** Removes and returns the messages matching `predicate`, oldest first; the others keep their order. */
   removeWhere(predicate: (message: T) => boolean): T[] {
     const removed: T[] = [];
-    for (let i = 0; i < this.queue.length; ) {
+    for (let i = 0; i < this.queue.length;) {
       if (predicate(this.queue[i]!)) removed.push(this.removeAt(i));
       else i++;
     }
