@@ -134,7 +134,12 @@ async function child(broker: string): Promise<void> {
       embeddedPort: 0,
       logLevel: "debug",
       timers: { advertiseIntervalS: 0 },
-      limits: { maxClients: clients + 10 },
+      // Every client is on 127.0.0.1: one source for the per-source CONNECT limits.
+      limits: {
+        maxClients: clients + 10,
+        maxHandshakesPerSource: clients + 10,
+        maxConnectsPerSecondPerSource: 1_000_000,
+      },
       sleep: { maxMessages: Math.max(perClient, 100), store: { path: storePath } },
     },
     { log: { debug: count, info: () => {}, warn: count, error: (e, f) => console.error(e, f) } },

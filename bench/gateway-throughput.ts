@@ -173,7 +173,16 @@ async function main(): Promise<void> {
   const configFile = join(dir, "gateway.json");
   writeFileSync(
     configFile,
-    JSON.stringify({ limits: { maxClients: 10_000, maxInflight: 1000 }, timers: { advertiseIntervalS: 0 } }),
+    JSON.stringify({
+      // Every benchmark client is on 127.0.0.1: one source for the per-source CONNECT limits.
+      limits: {
+        maxClients: 10_000,
+        maxInflight: 1000,
+        maxHandshakesPerSource: 10_000,
+        maxConnectsPerSecondPerSource: 100_000,
+      },
+      timers: { advertiseIntervalS: 0 },
+    }),
   );
   const profileArgs = args.profile !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${args.profile}`] : [];
   const gw = args.bare

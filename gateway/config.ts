@@ -41,6 +41,10 @@ export interface GatewayConfig {
     maxInflight: number;
     /** Longest client id, in octets (the spec says 23). */
     maxClientIdLength: number;
+    /** Sessions of one source (link + host) in the will handshake or awaiting the broker's CONNACK at once; beyond it CONNACK "congestion". */
+    maxHandshakesPerSource: number;
+    /** CONNECTs accepted per second per source (link + host), a token bucket of this size; beyond it CONNACK "congestion". */
+    maxConnectsPerSecondPerSource: number;
   };
   timers: {
     /** T_RETRY, §6.13: wait before resending REGISTER, PUBLISH QoS 1/2, PUBREL to a client. */
@@ -90,6 +94,8 @@ export function defaultConfig(): GatewayConfig {
       maxMessageSize: 1232,
       maxInflight: 20,
       maxClientIdLength: SPEC_MAX_CLIENT_ID_LENGTH,
+      maxHandshakesPerSource: 8,
+      maxConnectsPerSecondPerSource: 20,
     },
     timers: {
       tRetryMs: 10_000,
@@ -296,6 +302,8 @@ const schema: Record<string, Check | Record<string, Check>> = {
     maxMessageSize: int(16, 65535),
     maxInflight: int(1, 65535),
     maxClientIdLength: int(1, 65535),
+    maxHandshakesPerSource: int(1, 1_000_000),
+    maxConnectsPerSecondPerSource: int(1, 1_000_000),
   },
   timers: {
     tRetryMs: int(10, 3_600_000),

@@ -12,6 +12,7 @@ import type { Link } from "../../transports/link";
 import { gwInfo } from "../handlers/discovery";
 import { refusesTopicName } from "../admission/topic-names";
 import { isSleeping } from "../sleep/transitions";
+import { admitConnect, handshakeStarted } from "./admission";
 import { onConnect, onWakeFromElsewhere } from "./connect";
 import type { Client, Shell } from "./context";
 import { sendTo } from "./send";
@@ -98,7 +99,9 @@ export function onFrame(
   }
   switch (m.type) {
     case MsgType.Connect:
+      if (!admitConnect(shell, link, table, key, address, nodeId, m)) return;
       onConnect(shell, link, table, key, address, nodeId, m);
+      handshakeStarted(shell, table.get(key));
       return;
     case MsgType.SearchGw:
       sendTo(link, address, nodeId, gwInfo(config.gatewayId));

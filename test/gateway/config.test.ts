@@ -32,6 +32,12 @@ describe("gateway config", () => {
     expect(c.predefinedTopics.clients.dev).toEqual({ "c/d": 2 });
   });
 
+  it("limits CONNECTs per source by default: 8 handshakes at once, 20 a second; both configurable", () => {
+    expect(defaultConfig().limits).toMatchObject({ maxHandshakesPerSource: 8, maxConnectsPerSecondPerSource: 20 });
+    const c = validateConfig({ limits: { maxHandshakesPerSource: 2, maxConnectsPerSecondPerSource: 500 } });
+    expect(c.limits).toMatchObject({ maxHandshakesPerSource: 2, maxConnectsPerSecondPerSource: 500, maxClients: 1000 });
+  });
+
   it.each([
     [{ nope: 1 }, "nope", "no such key"],
     [{ limits: { maxClient: 3 } }, "limits.maxClient", "known keys: maxClients"],
@@ -47,6 +53,14 @@ describe("gateway config", () => {
       "predefinedTopics.clients.node-7.node-7/cmd#",
       "a non-empty topic name without wildcards",
     ],
+    [{ limits: { maxHandshakesPerSource: 0 } }, "limits.maxHandshakesPerSource", "an integer from 1 to 1000000"],
+    [{ limits: { maxHandshakesPerSource: 2.5 } }, "limits.maxHandshakesPerSource", "an integer from 1"],
+    [
+      { limits: { maxConnectsPerSecondPerSource: "20" } },
+      "limits.maxConnectsPerSecondPerSource",
+      "an integer from 1 to 1000000",
+    ],
+    [{ limits: { maxConnectsPerSecondPerSource: -1 } }, "limits.maxConnectsPerSecondPerSource", "an integer from 1"],
     [{ predefinedTopics: { global: { a: 1, b: 1 } } }, "predefinedTopics.global.b", "not used by another topic"],
     [{ upstream: { rejectUnauthorized: "no" } }, "upstream.rejectUnauthorized", "true or false"],
     [{ logLevel: "loud" }, "logLevel", "debug, info, warn, error, silent"],
