@@ -8,6 +8,7 @@ import { newCounters, type Counters } from "./session/types";
 import type { Upstream } from "./upstream/upstream";
 import type { Client, Shell } from "./shell/context";
 import { createRun } from "./shell/effects";
+import { guarded } from "./shell/guard";
 import { onFrame } from "./shell/inbound";
 import { restoreSessions } from "./shell/restore";
 import { openStore, sessionContextFor, streamLinksFor, transparentUpstreamFor, udpLinksFor } from "./shell/setup";
@@ -95,7 +96,9 @@ export async function startGateway(
     for (const link of links) {
       const table = new Map<string, Client>();
       shell.byLink.set(link, table);
-      await link.open((frame, address) => onFrame(shell, link, table, frame, address));
+      await link.open((frame, address) =>
+        guarded(shell, "datagram", { link: link.name, address }, () => onFrame(shell, link, table, frame, address)),
+      );
       opened.push(link);
     }
   } catch (err) {

@@ -2,6 +2,7 @@ import type { Link } from "../../transports/link";
 import { advertise } from "../handlers/discovery";
 import type { SessionEvent } from "../session/types";
 import type { Shell } from "./context";
+import { guarded } from "./guard";
 import { encodeFrame } from "./send";
 
 /** One timer for every session deadline and the §6.1 ADVERTISE broadcast; returns its stop function. */
@@ -24,8 +25,9 @@ export function startTicking(shell: Shell, links: Link[]): () => void {
         link.broadcast(encodeFrame(advertise(config.gatewayId, config.timers.advertiseIntervalS)));
     }
   }
-  tick();
-  const timer = setInterval(tick, tickMs);
+  const guardedTick = (): void => guarded(shell, "timer", {}, tick);
+  guardedTick();
+  const timer = setInterval(guardedTick, tickMs);
   timer.unref();
   return () => clearInterval(timer);
 }
