@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { isTopicName, SPEC_MAX_CLIENT_ID_LENGTH } from "../protocol";
 import { parseHostPort } from "../transports/udp";
 import type { BleSpec, SerialPortSpec } from "../transports/stream-links";
+import { ConfigError } from "./config-error";
 import { defaultSleepConfig, validateSleepConfig, type SleepConfig } from "./sleep/config";
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
@@ -111,17 +112,7 @@ export function defaultConfig(): GatewayConfig {
   };
 }
 
-/** Raised for a bad configuration value: names the key, the value and what is allowed. */
-export class ConfigError extends Error {
-  constructor(
-    readonly key: string,
-    readonly value: unknown,
-    readonly allowed: string,
-  ) {
-    super(`config: ${key} = ${JSON.stringify(value)} is not allowed; allowed: ${allowed}`);
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError };
 
 type Check = (key: string, value: unknown) => unknown;
 

@@ -14,6 +14,7 @@ import { refusesTopicName } from "../admission/topic-names";
 import { isSleeping } from "../sleep/transitions";
 import { admitConnect, handshakeStarted } from "./admission";
 import { onConnect, onWakeFromElsewhere } from "./connect";
+import { routeKey } from "./clients";
 import type { Client, Shell } from "./context";
 import { sendTo } from "./send";
 
@@ -61,11 +62,12 @@ export function onFrame(
     return;
   }
   let m: Message = decoded;
-  let key = address;
+  // The route key names the link too: the same address string on two links is two clients.
+  let key = routeKey(link, address);
   let nodeId: Bytes | undefined;
   if (m.type === MsgType.Encapsulated) {
     nodeId = m.wirelessNodeId;
-    key = address + "|" + nodeKey(nodeId);
+    key = routeKey(link, address) + "|" + nodeKey(nodeId);
     m = m.message;
   }
   if (m.type === MsgType.Publish && frame.length > config.limits.maxMessageSize) {
@@ -93,7 +95,7 @@ export function onFrame(
   if (m.type === MsgType.PingReq && m.clientId !== undefined) {
     const sleeper = shell.byClientId.get(m.clientId);
     if (sleeper !== undefined && isSleeping(sleeper.session)) {
-      onWakeFromElsewhere(shell, sleeper, link, table, key, address, nodeId, m);
+      onWakeFromElsewhere(shell, sleeper, link, key, address, nodeId, m);
       return;
     }
   }
