@@ -1,125 +1,160 @@
 import { describe, expect, it } from "vitest";
 import { MsgType, type Message, type Publish } from "../../../protocol";
-import { step } from "../../../gateway/session/machine";
-import { newSession } from "../../../gateway/session/session";
-import { TopicTable } from "../../../gateway/session/topics";
-import { carryKept, takeAcknowledged, takeOver } from "../../../gateway/sleep/transitions";
+import type { Delivery, Effect } from "../../../gateway/session/types";
+import type { SleepBufferLimits } from "../../../gateway/sleep/buffer";
 import {
-  newCounters,
-  type Delivery,
-  type Effect,
-  type Session,
-  type SessionContext,
-  type SessionEvent,
-} from "../../../gateway/session/types";
+  accept,
+  drainToClient,
+  fromBroker,
+  GRACE_MS,
+  harness,
+  HOME,
+  kinds,
+  sent,
+  storedEvent,
+  text,
+  type Harness,
+} from "../support/session-harness";
 
 /**
- * Every sleeping-client transition of §6.14 on a fake clock: the session logic alone, time passed in,
+ * Every sleeping-client transition of §6.14 on a fake clock: the session machine alone, time passed in,
  * effects inspected. The shell (UDP, broker, store) is covered by test/e2e/sleep*.test.ts.
  */
 
-interface Fixture {
-  s: Session;
-  ctx: SessionContext;
-  transitions: string[];
-  run(event: SessionEvent, now: number): Effect[];
-  frame(message: Message, now: number): Effect[];
+const OTHER = "udp 127.0.0.1:2";
+
+interface SleeperOptions {
+  limits?: SleepBufferLimits;
+  cleanSession?: boolean;
+  keepAlive?: number;
+  /** A durable store exists (sleep.store). */
+  durable?: boolean;
 }
 
-const GRACE = 500;
-
-function fixture(limits = { maxMessages: 10, maxBytes: 10_000 }, cleanSession = false, keepAlive = 10): Fixture {
-  const transitions: string[] = [];
-  const record = (event: string, fields?: Record<string, unknown>): void => {
-    if (event === "session-state") transitions.push(`${String(fields?.from)}→${String(fields?.to)}`);
-  };
-  const ctx: SessionContext = {
-    maxTopicsPerClient: 10,
-    maxInflight: 4,
-    maxMessageSize: 1000,
-    tRetryMs: 1000,
-    nRetry: 2,
-    keepAliveGraceMs: 0,
-    willHandshakeTimeoutMs: 5000,
-    upstreamConnectTimeoutMs: 5000,
-    sleep: { limitsFor: () => limits, graceMs: GRACE },
-    counters: newCounters(),
-    log: { debug: record, info: record, warn: record, error: record },
-  };
-  const s = newSession("127.0.0.1:1", new TopicTable(10, new Map(), new Map()), 0);
-  const run = (event: SessionEvent, now: number): Effect[] => {
-    const out: Effect[] = [];
-    step(s, event, now, ctx, out);
-    // As the shell does: an acknowledgement effect calls the token.
-    for (const e of out) if (e.kind === "upAck") e.token();
-    return out;
-  };
-  const f: Fixture = { s, ctx, transitions, run, frame: (message, now) => run({ kind: "frame", message }, now) };
-  f.frame({ type: MsgType.Connect, will: false, cleanSession, duration: keepAlive, clientId: "sleepy" }, 0);
-  f.run({ kind: "upConnack", ok: true, refused: false }, 0);
-  return f;
+/** A connected client "sleepy", CleanSession 0 unless told. */
+function sleeper(options: SleeperOptions = {}): Harness {
+  const h = harness({ limits: options.limits, ctx: { durable: options.durable ?? false } });
+  h.connect(0, { cleanSession: options.cleanSession ?? false, duration: options.keepAlive ?? 10, clientId: "sleepy" });
+  h.run({ kind: "upConnack", ok: true, refused: false }, 0);
+  return h;
 }
 
-const sent = (effects: Effect[]): Message[] => effects.flatMap((e) => (e.kind === "send" ? [e.message] : []));
-const names: Record<number, string> = {
-  [MsgType.Disconnect]: "Disconnect",
-  [MsgType.PingResp]: "PingResp",
-  [MsgType.Publish]: "Publish",
-  [MsgType.Register]: "Register",
-};
-const kinds = (effects: Effect[]): string[] =>
-  effects.map((e) => (e.kind === "send" ? `send:${names[e.message.type] ?? e.message.type}` : e.kind));
-const text = (m: Message): string => {
-  const p = m as Publish;
-  return Buffer.from((p.data as unknown as Uint8Array).subarray(p.dataOffset, p.dataOffset + p.dataLength)).toString();
-};
-
-function delivery(topic: string, payload: string, qos: 0 | 1 | 2, acks: string[] = [], durable = false): Delivery {
-  const d: Delivery = {
-    topic,
-    payload: Buffer.from(payload),
-    qos,
-    retain: false,
-    token: qos === 0 ? undefined : () => acks.push(payload),
-    reregistered: false,
-  };
-  if (durable) d.durable = true;
-  return d;
-}
-
-const sleepFor = (f: Fixture, duration: number, now: number): Effect[] =>
+const sleepFor = (f: Harness, duration: number, now: number): Effect[] =>
   f.frame({ type: MsgType.Disconnect, duration }, now);
-const ping = (f: Fixture, now: number, clientId: string | undefined = "sleepy"): Effect[] =>
+const ping = (f: Harness, now: number, clientId: string | undefined = "sleepy"): Effect[] =>
   f.frame({ type: MsgType.PingReq, clientId }, now);
+const queued = (f: Harness): string[] => f.s.queue.toArray().map((d) => Buffer.from(d.payload).toString());
+const reconnect = (f: Harness, now: number, cleanSession: boolean, key = HOME): Effect[] =>
+  f.connect(now, { cleanSession, duration: 30, clientId: "sleepy" }, key);
+
+/** A message from the broker while asleep, written to the store and acknowledged to the broker (custody "store"). */
+function storeWhileAsleep(f: Harness, d: Delivery, now: number, deletes: string[]): void {
+  const effects = f.run({ kind: "upMessage", delivery: d }, now);
+  expect(effects).toEqual([{ kind: "store", delivery: d }]);
+  f.run(storedEvent(d, deletes), now);
+  expect(d.custody).toBe("store");
+}
 
 describe("sleeping clients (fake clock), §6.14", () => {
   it("active → asleep on DISCONNECT with a duration: DISCONNECT answered, the record persisted, nothing sent while asleep", () => {
-    const f = fixture();
+    const f = sleeper();
     const effects = sleepFor(f, 60, 1000);
-    expect(kinds(effects)).toEqual(["send:Disconnect", "sleepPersist"]);
+    expect(kinds(effects)).toEqual(["send:Disconnect", "persist"]);
     expect(sent(effects)).toEqual([{ type: MsgType.Disconnect, duration: undefined }]);
+    expect(effects).toContainEqual({ kind: "persist", state: "asleep" });
     expect(f.s.state).toBe("asleep");
-    expect(f.transitions).toContain("active→asleep");
-    expect(sent(f.run({ kind: "upMessage", delivery: delivery("a/b", "x", 0) }, 1100))).toEqual([]);
-    expect(f.s.sleep?.buffer.length).toBe(1);
+    expect(f.transitions()).toContain("active→asleep");
+    expect(sent(f.run({ kind: "upMessage", delivery: fromBroker("a/b", "x", 0) }, 1100))).toEqual([]);
+    expect(f.s.queue.length).toBe(1);
   });
 
-  it("acknowledges upstream at once what it cannot hold durably, and leaves a durable message's token for the client's answer", () => {
-    const f = fixture();
+  it("with a store, a sleeping CleanSession 0 session writes QoS 1/2 messages to it and acknowledges the broker only once they are stored", () => {
+    const f = sleeper({ durable: true });
     sleepFor(f, 60, 0);
     const acks: string[] = [];
-    expect(kinds(f.run({ kind: "upMessage", delivery: delivery("a/b", "plain", 1, acks) }, 10))).toEqual(["upAck"]);
-    expect(f.run({ kind: "upMessage", delivery: delivery("a/b", "stored", 1, acks, true) }, 20)).toEqual([]);
-    expect(f.s.sleep?.buffer.length).toBe(2);
+    const deletes: string[] = [];
+    const d = fromBroker("ab", "kept", 1, acks);
+    expect(f.run({ kind: "upMessage", delivery: d }, 10)).toEqual([{ kind: "store", delivery: d }]);
+    expect(f.run({ kind: "upMessage", delivery: fromBroker("ab", "plain", 0) }, 15)).toEqual([]);
+    expect(acks).toEqual([]);
+    expect(d.custody).toBe("broker");
+
+    expect(kinds(f.run(storedEvent(d, deletes), 20))).toEqual(["release"]);
+    expect(acks).toEqual(["kept"]);
+    expect(deletes).toEqual([]);
+    expect(d.custody).toBe("store");
+    expect(queued(f)).toEqual(["kept", "plain"]);
+
+    // The client's PUBACK deletes the stored copy; the broker is not acknowledged twice.
+    const [p] = sent(ping(f, 100));
+    expect(text(p as Message)).toBe("kept");
+    f.frame(accept(p as Message), 110);
+    expect(deletes).toEqual(["kept"]);
+    expect(acks).toEqual(["kept"]);
+  });
+
+  it("going to sleep writes the queued QoS 1/2 messages to the store; the one in flight and QoS 0 stay as they are", () => {
+    const f = sleeper({ durable: true });
+    const a = fromBroker("ab", "a", 1);
+    const b = fromBroker("ab", "b", 2);
+    f.run({ kind: "upMessage", delivery: a }, 0);
+    f.run({ kind: "upMessage", delivery: fromBroker("ab", "c", 0) }, 0);
+    f.run({ kind: "upMessage", delivery: b }, 0);
+    expect(f.s.inFlight?.delivery).toBe(a);
+    const effects = sleepFor(f, 60, 10);
+    expect(kinds(effects)).toEqual(["send:Disconnect", "persist", "store"]);
+    expect(effects[2]).toEqual({ kind: "store", delivery: b });
+  });
+
+  it("without a store, or with CleanSession 1, nothing is written and the broker is acknowledged only by the client's answer", () => {
+    for (const options of [{ durable: false }, { durable: true, cleanSession: true }]) {
+      const f = sleeper(options);
+      sleepFor(f, 60, 0);
+      const acks: string[] = [];
+      expect(f.run({ kind: "upMessage", delivery: fromBroker("ab", "m1", 1, acks) }, 10)).toEqual([]);
+      expect(acks).toEqual([]);
+      const [p] = sent(ping(f, 100));
+      expect(acks).toEqual([]);
+      expect(kinds(f.frame(accept(p as Message), 110))).toEqual(["release", "send:PingResp"]);
+      expect(acks).toEqual(["m1"]);
+    }
+  });
+
+  it("a copy stored after the client already has the message is deleted at once; the broker is not acknowledged again", () => {
+    const f = sleeper({ durable: true });
+    sleepFor(f, 60, 0);
+    const acks: string[] = [];
+    const deletes: string[] = [];
+    const d = fromBroker("ab", "late", 1, acks);
+    expect(kinds(f.run({ kind: "upMessage", delivery: d }, 10))).toEqual(["store"]);
+    const [p] = sent(ping(f, 20));
+    f.frame(accept(p as Message), 30);
+    expect(acks).toEqual(["late"]);
+    expect(kinds(f.run(storedEvent(d, deletes), 40))).toEqual(["release"]);
+    expect(deletes).toEqual(["late"]);
+    expect(acks).toEqual(["late"]);
+  });
+
+  it("ignores and counts a stray PUBACK while asleep (a late answer), not a protocol violation", () => {
+    const f = sleeper();
+    const [p] = sent(f.run({ kind: "upMessage", delivery: fromBroker("ab", "m", 1) }, 0));
+    sleepFor(f, 60, 10);
+    expect(f.frame(accept(p as Message), 20)).toEqual([]);
+    expect(f.frame({ type: MsgType.PubAck, topicId: 1, msgId: 999, returnCode: 0 }, 30)).toEqual([]);
+    expect(f.s.state).toBe("asleep");
+    expect(f.ctx.counters.unknownClientFrames).toBe(2);
+    expect(f.ctx.counters.protocolViolations).toBe(0);
+    // The message is still owed: sent once more, DUP set, when the client wakes.
+    expect(sent(ping(f, 100))).toEqual([{ ...(p as Publish), dup: true }]);
   });
 
   it("asleep → awake on PINGREQ: REGISTER first, the QoS flows in arrival order, PINGRESP only after the last, then asleep again", () => {
-    const f = fixture();
+    const f = sleeper();
     sleepFor(f, 60, 0);
-    const storeDeletes: string[] = [];
-    f.run({ kind: "upMessage", delivery: delivery("t/one", "m0", 0) }, 10);
-    f.run({ kind: "upMessage", delivery: delivery("t/one", "m1", 1, storeDeletes, true) }, 20);
-    f.run({ kind: "upMessage", delivery: delivery("t/two", "m2", 2, storeDeletes, true) }, 30);
+    const acks: string[] = [];
+    f.run({ kind: "upMessage", delivery: fromBroker("t/one", "m0", 0) }, 10);
+    f.run({ kind: "upMessage", delivery: fromBroker("t/one", "m1", 1, acks) }, 20);
+    f.run({ kind: "upMessage", delivery: fromBroker("t/two", "m2", 2, acks) }, 30);
 
     let out = sent(ping(f, 1000));
     expect(f.s.state).toBe("awake");
@@ -132,9 +167,10 @@ describe("sleeping clients (fake clock), §6.14", () => {
     expect(out.map(text)).toEqual(["m0", "m1"]);
     const m1 = out[1] as Publish;
     expect(out.some((m) => m.type === MsgType.PingResp)).toBe(false);
+    expect(acks).toEqual([]);
 
     out = sent(f.frame({ type: MsgType.PubAck, topicId: m1.topicId, msgId: m1.msgId, returnCode: 0 }, 1020));
-    expect(storeDeletes).toEqual(["m1"]);
+    expect(acks).toEqual(["m1"]);
     const reg2 = out[0] as Extract<Message, { type: MsgType.Register }>;
     expect(reg2).toMatchObject({ type: MsgType.Register, topicName: "t/two" });
 
@@ -144,23 +180,24 @@ describe("sleeping clients (fake clock), §6.14", () => {
     expect(m2.qos).toBe(2);
     out = sent(f.frame({ type: MsgType.PubRec, msgId: m2.msgId }, 1040));
     expect(out).toEqual([{ type: MsgType.PubRel, msgId: m2.msgId }]);
+    expect(acks).toEqual(["m1", "m2"]);
     expect(f.s.state).toBe("awake");
 
     out = sent(f.frame({ type: MsgType.PubComp, msgId: m2.msgId }, 1050));
     expect(out).toEqual([{ type: MsgType.PingResp }]);
     expect(f.s.state).toBe("asleep");
-    expect(storeDeletes).toEqual(["m1", "m2"]);
-    expect(f.transitions.slice(-2)).toEqual(["asleep→awake", "awake→asleep"]);
+    expect(acks).toEqual(["m1", "m2"]);
+    expect(f.transitions().slice(-2)).toEqual(["asleep→awake", "awake→asleep"]);
 
-    // Delivered once: the next PINGREQ finds nothing buffered.
+    // Delivered once: the next PINGREQ finds nothing queued.
     expect(sent(ping(f, 2000))).toEqual([{ type: MsgType.PingResp }]);
     expect(f.s.state).toBe("asleep");
   });
 
   it("while awake retransmits an unanswered PUBLISH with DUP after T_RETRY, and still answers PINGRESP last", () => {
-    const f = fixture();
+    const f = sleeper();
     sleepFor(f, 60, 0);
-    f.run({ kind: "upMessage", delivery: delivery("ab", "short", 1, [], true) }, 10);
+    f.run({ kind: "upMessage", delivery: fromBroker("ab", "short", 1) }, 10);
     const first = sent(ping(f, 100))[0] as Publish;
     expect(first.dup).toBe(false);
     expect(f.s.deadline).toBe(1100);
@@ -174,30 +211,30 @@ describe("sleeping clients (fake clock), §6.14", () => {
   });
 
   it("is supervised by its sleep duration plus grace only, not by its keep-alive; expiry → lost, upstream dropped so the will is published", () => {
-    const f = fixture(undefined, false, 2);
+    const f = sleeper({ keepAlive: 2 });
     sleepFor(f, 30, 1000);
-    expect(f.s.deadline).toBe(1000 + 30_000 + GRACE);
+    expect(f.s.deadline).toBe(1000 + 30_000 + GRACE_MS);
     // Keep-alive 2 s × 1.5 long past: still asleep.
     expect(f.run({ kind: "tick" }, 20_000)).toEqual([]);
     expect(f.s.state).toBe("asleep");
     expect(f.run({ kind: "tick" }, 31_499)).toEqual([]);
     const effects = f.run({ kind: "tick" }, 31_500);
     expect(effects).toContainEqual({ kind: "upClose", graceful: false });
-    expect(effects).toContainEqual({ kind: "end" });
+    expect(effects).toContainEqual({ kind: "end", keep: false });
     expect(f.s.state).toBe("lost");
     expect(f.ctx.counters.sleepExpired).toBe(1);
   });
 
   it("a PINGREQ restarts the sleep supervision", () => {
-    const f = fixture();
+    const f = sleeper();
     sleepFor(f, 10, 0);
     ping(f, 9000);
     expect(f.s.state).toBe("asleep");
-    expect(f.s.deadline).toBe(9000 + 10_000 + GRACE);
+    expect(f.s.deadline).toBe(9000 + 10_000 + GRACE_MS);
   });
 
   it("asleep → disconnected on DISCONNECT without a duration: answered, upstream closed gracefully (no will)", () => {
-    const f = fixture();
+    const f = sleeper();
     sleepFor(f, 60, 0);
     const effects = f.frame({ type: MsgType.Disconnect, duration: undefined }, 100);
     expect(kinds(effects)).toEqual(["send:Disconnect", "upClose", "end"]);
@@ -206,25 +243,43 @@ describe("sleeping clients (fake clock), §6.14", () => {
   });
 
   it("ignores and counts a PINGREQ carrying another client id", () => {
-    const f = fixture();
+    const f = sleeper();
     sleepFor(f, 60, 0);
-    f.run({ kind: "upMessage", delivery: delivery("ab", "kept", 0) }, 10);
+    f.run({ kind: "upMessage", delivery: fromBroker("ab", "kept", 0) }, 10);
     expect(ping(f, 100, "someone-else")).toEqual([]);
     expect(f.s.state).toBe("asleep");
     expect(f.ctx.counters.spoofedWakeups).toBe(1);
-    expect(f.s.sleep?.buffer.length).toBe(1);
+    expect(f.s.queue.length).toBe(1);
   });
 
-  it("awake → asleep on a new DISCONNECT with a duration: what was not sent yet goes back to the buffer, nothing is resent while asleep", () => {
-    const f = fixture();
+  it("a PINGREQ from another address is a spoofed wake-up unless the client may move; one that may moves there and wakes", () => {
+    const f = sleeper();
     sleepFor(f, 60, 0);
-    f.run({ kind: "upMessage", delivery: delivery("ab", "q1", 1, [], true) }, 10);
-    f.run({ kind: "upMessage", delivery: delivery("ab", "q0", 0) }, 20);
+    f.run({ kind: "upMessage", delivery: fromBroker("ab", "q0", 0) }, 10);
+    const wake = { type: MsgType.PingReq, clientId: "sleepy" } as const;
+    expect(f.run({ kind: "wakeFrom", message: wake, route: { key: OTHER }, mayMove: false }, 100)).toEqual([]);
+    expect(f.ctx.counters.spoofedWakeups).toBe(1);
+    expect(f.s.key).toBe(HOME);
+    expect(f.s.state).toBe("asleep");
+
+    const moved = f.run({ kind: "wakeFrom", message: wake, route: { key: OTHER }, mayMove: true }, 200);
+    expect(moved[0]).toEqual({ kind: "rebind", route: { key: OTHER }, from: HOME });
+    expect(sent(moved).map((m) => (m.type === MsgType.PingResp ? "PINGRESP" : text(m)))).toEqual(["q0", "PINGRESP"]);
+    expect(f.s.key).toBe(OTHER);
+    expect(f.s.state).toBe("asleep");
+    expect(f.ctx.counters.spoofedWakeups).toBe(1);
+  });
+
+  it("awake → asleep on a new DISCONNECT with a duration: nothing is resent while asleep, the unanswered one goes first at the next wake", () => {
+    const f = sleeper();
+    sleepFor(f, 60, 0);
+    f.run({ kind: "upMessage", delivery: fromBroker("ab", "q1", 1) }, 10);
+    f.run({ kind: "upMessage", delivery: fromBroker("ab", "q0", 0) }, 20);
     const first = sent(ping(f, 100))[0] as Publish;
     expect(text(first)).toBe("q1");
-    expect(kinds(sleepFor(f, 5, 200))).toEqual(["send:Disconnect", "sleepPersist"]);
+    expect(kinds(sleepFor(f, 5, 200))).toEqual(["send:Disconnect", "persist"]);
     expect(f.s.state).toBe("asleep");
-    expect(f.s.sleep?.buffer.length).toBe(1);
+    expect(queued(f)).toEqual(["q0"]);
     // The QoS 1 in flight is not retransmitted while asleep …
     expect(f.run({ kind: "tick" }, 2000)).toEqual([]);
     // … but once more, DUP set, when the client wakes, before the rest.
@@ -236,159 +291,184 @@ describe("sleeping clients (fake clock), §6.14", () => {
     expect(rest.map((m) => (m.type === MsgType.PingResp ? "PINGRESP" : text(m)))).toEqual(["q0", "PINGRESP"]);
   });
 
-  it("overflow: the oldest QoS 0 goes first; a QoS 1 that cannot be held stays unacknowledged and upstream is paused until the wake", () => {
-    const f = fixture({ maxMessages: 2, maxBytes: 10_000 });
+  it("overflow: the oldest QoS 0 goes first; a QoS 1 that cannot be held stays unacknowledged and is fetched again once the queue has drained", () => {
+    const f = sleeper({ limits: { maxMessages: 2, maxBytes: 10_000 } });
     sleepFor(f, 60, 0);
     const acks: string[] = [];
-    f.run({ kind: "upMessage", delivery: delivery("ab", "old0", 0) }, 1);
-    f.run({ kind: "upMessage", delivery: delivery("ab", "a1", 1, acks, true) }, 2);
-    f.run({ kind: "upMessage", delivery: delivery("ab", "b1", 1, acks, true) }, 3);
+    f.run({ kind: "upMessage", delivery: fromBroker("ab", "old0", 0) }, 1);
+    f.run({ kind: "upMessage", delivery: fromBroker("ab", "a1", 1, acks) }, 2);
+    f.run({ kind: "upMessage", delivery: fromBroker("ab", "b1", 1, acks) }, 3);
     expect(f.ctx.counters.sleepDropped).toBe(1);
-    const refused = f.run({ kind: "upMessage", delivery: delivery("ab", "c1", 1, acks) }, 4);
-    expect(refused).toEqual([{ kind: "upClose", graceful: true }]);
+    expect(queued(f)).toEqual(["a1", "b1"]);
+    expect(f.run({ kind: "upMessage", delivery: fromBroker("ab", "c1", 1, acks) }, 4)).toEqual([]);
     expect(acks).toEqual([]);
-    expect(f.ctx.counters.sleepRefused).toBe(1);
-    expect(f.s.sleep?.upstreamPaused).toBe(true);
-    const woken = ping(f, 100);
-    expect(woken).toContainEqual({ kind: "upConnect", will: undefined });
-    expect(f.s.sleep?.upstreamPaused).toBe(false);
+    expect(f.ctx.counters.deliveriesDeferred).toBe(1);
+    expect(f.ctx.counters.sleepRefused).toBe(0);
+    expect(f.s.refetch).toBe(true);
+    expect(queued(f)).toEqual(["a1", "b1"]);
+
+    const [a1] = sent(ping(f, 100));
+    expect(text(a1 as Message)).toBe("a1");
+    const [b1] = sent(f.frame(accept(a1 as Message), 110));
+    expect(text(b1 as Message)).toBe("b1");
+    // Drained: PINGRESP, asleep again, and the upstream connection is remade so the broker sends c1 again.
+    const drained = f.frame(accept(b1 as Message), 120);
+    expect(kinds(drained)).toEqual(["release", "send:PingResp", "upReplace"]);
+    expect(acks).toEqual(["a1", "b1"]);
+    expect(f.s.state).toBe("asleep");
+    expect(f.s.replacing).toBe("refetch");
+    expect(f.ctx.counters.refetches).toBe(1);
+    expect(f.run({ kind: "upConnack", ok: true, refused: false }, 130)).toEqual([]);
+    expect(f.s.replacing).toBeUndefined();
+    expect(f.run({ kind: "upMessage", delivery: fromBroker("ab", "c1", 1, acks) }, 140)).toEqual([]);
+    expect(queued(f)).toEqual(["c1"]);
+    const [c1] = sent(ping(f, 200));
+    f.frame(accept(c1 as Message), 210);
+    expect(acks).toEqual(["a1", "b1", "c1"]);
   });
 
-  it("asleep or awake → active on CONNECT: the new session delivers what the sleeping one held, in order, after its CONNACK", () => {
+  it("asleep or awake → active on a CONNECT with CleanSession 0 (same address or a takeover): the stored messages come after its CONNACK, in order; unstored ones are left to the broker", () => {
     for (const wakeFirst of [false, true]) {
-      const old = fixture();
-      sleepFor(old, 60, 0);
-      old.run({ kind: "upMessage", delivery: delivery("ab", "h1", 1, [], true) }, 10);
-      old.run({ kind: "upMessage", delivery: delivery("ab", "h0", 0) }, 20);
-      old.run({ kind: "upMessage", delivery: delivery("ab", "h2", 1, [], true) }, 30);
+      const f = sleeper({ durable: true });
+      sleepFor(f, 60, 0);
+      const acks: string[] = [];
+      const deletes: string[] = [];
+      storeWhileAsleep(f, fromBroker("ab", "h1", 1, acks), 10, deletes);
+      f.run({ kind: "upMessage", delivery: fromBroker("ab", "h0", 0) }, 20);
+      storeWhileAsleep(f, fromBroker("ab", "h2", 1, acks), 30, deletes);
+      // Its store write has not finished: still unacknowledged at the broker.
+      expect(kinds(f.run({ kind: "upMessage", delivery: fromBroker("ab", "h3", 1, acks) }, 40))).toEqual(["store"]);
+      expect(acks).toEqual(["h1", "h2"]);
       if (wakeFirst) {
-        expect(sent(ping(old, 100)).map(text)).toEqual(["h1"]);
-        expect(old.s.state).toBe("awake");
+        expect(sent(ping(f, 100)).map(text)).toEqual(["h1"]);
+        expect(f.s.state).toBe("awake");
       }
-      // The shell starts a new session for the CONNECT and hands it the old one's messages.
-      const fresh = fixture();
-      const s = newSession("127.0.0.1:1", new TopicTable(10, new Map(), new Map()), 200);
-      takeOver(old.s, s);
-      const out: Effect[] = [];
-      step(
-        s,
-        {
-          kind: "frame",
-          message: { type: MsgType.Connect, will: false, cleanSession: false, duration: 30, clientId: "sleepy" },
-        },
-        200,
-        fresh.ctx,
-        out,
-      );
+      const key = wakeFirst ? OTHER : HOME;
+      const out = reconnect(f, 200, false, key);
       expect(sent(out)).toEqual([]);
-      const connack: Effect[] = [];
-      step(s, { kind: "upConnack", ok: true, refused: false }, 210, fresh.ctx, connack);
-      const first = sent(connack);
-      expect(first[0]).toEqual({ type: MsgType.ConnAck, returnCode: 0 });
-      expect(first.slice(1).map(text)).toEqual(["h1"]);
-      expect(s.state).toBe("active");
-      const rest: Effect[] = [];
-      step(
-        s,
-        {
-          kind: "frame",
-          message: {
-            type: MsgType.PubAck,
-            topicId: (first[1] as Publish).topicId,
-            msgId: (first[1] as Publish).msgId,
-            returnCode: 0,
-          },
-        },
-        220,
-        fresh.ctx,
-        rest,
-      );
-      expect(sent(rest).map(text)).toEqual(["h0", "h2"]);
+      expect(kinds(out)).toEqual(wakeFirst ? ["upClose", "rebind", "upConnect"] : ["upClose", "upConnect"]);
+      expect(out[0]).toEqual({ kind: "upClose", graceful: true });
+      expect(f.ctx.counters.takeovers).toBe(wakeFirst ? 1 : 0);
+      expect(f.s.key).toBe(key);
+      expect(queued(f)).toEqual(["h1", "h0", "h2"]);
+
+      const connack = sent(f.run({ kind: "upConnack", ok: true, refused: false }, 210));
+      expect(connack[0]).toEqual({ type: MsgType.ConnAck, returnCode: 0 });
+      expect(connack.slice(1).map(text)).toEqual(["h1"]);
+      expect(f.s.state).toBe("active");
+      const rest = sent(f.frame(accept(connack[1] as Message), 220));
+      expect(rest.map(text)).toEqual(["h0", "h2"]);
+      expect(deletes).toEqual(["h1"]);
+      f.frame(accept(rest[1] as Message), 230);
+      expect(deletes).toEqual(["h1", "h2"]);
+      // h3 was never acknowledged: the broker sends it again on this connection (MQTT 3.1.1 §4.4).
+      expect(acks).toEqual(["h1", "h2"]);
+      expect(f.s.queue.length).toBe(0);
+      expect(f.s.inFlight).toBeUndefined();
     }
   });
 
-  it("lost while asleep with CleanSession 0: the acknowledged QoS 1/2 messages are kept and come first after the next CONNACK, before newer ones", () => {
-    const old = fixture();
-    sleepFor(old, 1, 0);
-    const stored: string[] = [];
-    old.run({ kind: "upMessage", delivery: delivery("s/kept", "k1", 1, stored, true) }, 10);
-    old.run({ kind: "upMessage", delivery: delivery("s/kept", "k0", 0) }, 20);
-    old.run({ kind: "upMessage", delivery: delivery("s/kept", "k2", 2, stored, true) }, 30);
-    expect(kinds(old.run({ kind: "tick" }, 1000 + GRACE))).toEqual(["upClose", "end"]);
-    expect(old.s.state).toBe("lost");
-    const { kept, discarded } = takeAcknowledged(old.s);
-    expect(kept.map((h) => Buffer.from(h.payload).toString())).toEqual(["k1", "k2"]);
-    expect(discarded).toBe(1);
-    expect(old.s.sleep?.buffer.length).toBe(0);
-
-    const fresh = fixture();
-    const s = newSession("127.0.0.1:2", new TopicTable(10, new Map(), new Map()), 5000);
-    s.outQueue.push(delivery("s/kept", "newer", 1));
-    carryKept(s, kept);
-    step(
-      s,
-      {
-        kind: "frame",
-        message: { type: MsgType.Connect, will: false, cleanSession: false, duration: 30, clientId: "sleepy" },
-      },
-      5000,
-      fresh.ctx,
-      [],
-    );
-    const connack: Effect[] = [];
-    step(s, { kind: "upConnack", ok: true, refused: false }, 5010, fresh.ctx, connack);
-    const first = sent(connack);
-    expect(first[0]).toEqual({ type: MsgType.ConnAck, returnCode: 0 });
-    // REGISTER first: the new session does not know the topic yet.
-    expect(first[1]?.type).toBe(MsgType.Register);
-    const texts: string[] = [];
-    let next = first.slice(1);
-    for (let i = 0; i < 10 && next.length > 0; i++) {
-      const out: Effect[] = [];
-      for (const m of next) {
-        if (m.type === MsgType.Register)
-          step(
-            s,
-            { kind: "frame", message: { type: MsgType.RegAck, topicId: m.topicId, msgId: m.msgId, returnCode: 0 } },
-            5020,
-            fresh.ctx,
-            out,
-          );
-        if (m.type === MsgType.Publish) {
-          texts.push(text(m));
-          const answer: Message =
-            m.qos === 2
-              ? { type: MsgType.PubRec, msgId: m.msgId }
-              : { type: MsgType.PubAck, topicId: m.topicId, msgId: m.msgId, returnCode: 0 };
-          step(s, { kind: "frame", message: answer }, 5020, fresh.ctx, out);
-        }
-        if (m.type === MsgType.PubRel)
-          step(s, { kind: "frame", message: { type: MsgType.PubComp, msgId: m.msgId } }, 5020, fresh.ctx, out);
-      }
-      for (const e of out) if (e.kind === "upAck") e.token();
-      next = sent(out);
-    }
-    expect(texts).toEqual(["k1", "k2", "newer"]);
-    // Each durable copy is deleted once the client has the message.
-    expect(stored).toEqual(["k1", "k2"]);
-  });
-
-  it("lost while asleep with CleanSession 1: nothing is kept", () => {
-    const f = fixture(undefined, true);
+  it("lost while asleep with CleanSession 0: the session ends keeping its stored messages, which come first after the next CONNACK, before newer ones", () => {
+    const f = sleeper({ durable: true });
     sleepFor(f, 1, 0);
-    f.run({ kind: "upMessage", delivery: delivery("ab", "c1", 1) }, 10);
-    f.run({ kind: "tick" }, 1000 + GRACE);
-    expect(takeAcknowledged(f.s)).toEqual({ kept: [], discarded: 1 });
+    const acks: string[] = [];
+    const deletes: string[] = [];
+    storeWhileAsleep(f, fromBroker("s/kept", "k1", 1, acks), 10, deletes);
+    f.run({ kind: "upMessage", delivery: fromBroker("s/kept", "k0", 0) }, 20);
+    storeWhileAsleep(f, fromBroker("s/kept", "k2", 2, acks), 30, deletes);
+    const ended = f.run({ kind: "tick" }, 1000 + GRACE_MS);
+    expect(ended).toEqual([
+      { kind: "upClose", graceful: false },
+      { kind: "end", keep: true },
+    ]);
+    expect(f.s.state).toBe("lost");
+    expect(queued(f)).toEqual(["k1", "k2"]);
+    expect(f.ctx.counters.sleepDiscarded).toBe(1);
+    expect(deletes).toEqual([]);
+
+    // An ended session answers nothing but a CONNECT.
+    expect(f.run({ kind: "tick" }, 4000)).toEqual([]);
+    expect(ping(f, 4000)).toEqual([]);
+
+    const out = reconnect(f, 5000, false, OTHER);
+    expect(kinds(out)).toEqual(["rebind", "upConnect"]);
+    const connack = sent(f.run({ kind: "upConnack", ok: true, refused: false }, 5010));
+    expect(connack[0]).toEqual({ type: MsgType.ConnAck, returnCode: 0 });
+    // REGISTER first: the client does not know the topic yet.
+    expect(connack[1]?.type).toBe(MsgType.Register);
+    expect(sent(f.run({ kind: "upMessage", delivery: fromBroker("s/kept", "newer", 1, acks) }, 5015))).toEqual([]);
+    expect(drainToClient(f, connack.slice(1), 5020)).toEqual(["k1", "k2", "newer"]);
+    // Each stored copy is deleted once the client has the message; the newer one is acknowledged to the broker.
+    expect(deletes).toEqual(["k1", "k2"]);
+    expect(acks).toEqual(["k1", "k2", "newer"]);
+  });
+
+  it("lost while asleep with CleanSession 0 and nothing stored: nothing is kept, what the broker sent is left to it", () => {
+    const f = sleeper();
+    sleepFor(f, 1, 0);
+    const acks: string[] = [];
+    f.run({ kind: "upMessage", delivery: fromBroker("ab", "b1", 1, acks) }, 10);
+    f.run({ kind: "upMessage", delivery: fromBroker("ab", "b0", 0) }, 20);
+    const ended = f.run({ kind: "tick" }, 1000 + GRACE_MS);
+    expect(ended).toContainEqual({ kind: "end", keep: false });
+    expect(f.s.queue.length).toBe(0);
+    expect(acks).toEqual([]);
+    expect(f.ctx.counters.sleepDiscarded).toBe(1);
+  });
+
+  it("lost while asleep with CleanSession 1: nothing is kept, the discard counted", () => {
+    const f = sleeper({ cleanSession: true });
+    sleepFor(f, 1, 0);
+    const acks: string[] = [];
+    f.run({ kind: "upMessage", delivery: fromBroker("ab", "c1", 1, acks) }, 10);
+    const ended = f.run({ kind: "tick" }, 1000 + GRACE_MS);
+    expect(ended).toContainEqual({ kind: "end", keep: false });
+    expect(f.s.queue.length).toBe(0);
+    expect(f.ctx.counters.sleepDiscarded).toBe(1);
+    expect(acks).toEqual([]);
+  });
+
+  it("a CONNECT with CleanSession 1 on a sleeping or ended CleanSession 0 session discards what it held, counted, and deletes the stored copies", () => {
+    for (const endFirst of [false, true]) {
+      const f = sleeper({ durable: true });
+      sleepFor(f, 1, 0);
+      const acks: string[] = [];
+      const deletes: string[] = [];
+      storeWhileAsleep(f, fromBroker("ab", "s1", 1, acks), 10, deletes);
+      f.run({ kind: "upMessage", delivery: fromBroker("ab", "s0", 0) }, 20);
+      storeWhileAsleep(f, fromBroker("ab", "s2", 2, acks), 30, deletes);
+      let discardedBefore = 0;
+      if (endFirst) {
+        expect(f.run({ kind: "tick" }, 1000 + GRACE_MS)).toContainEqual({ kind: "end", keep: true });
+        discardedBefore = 1;
+      }
+      expect(f.ctx.counters.sleepDiscarded).toBe(discardedBefore);
+      const out = reconnect(f, 2000, true);
+      expect(kinds(out)).toEqual(
+        endFirst ? ["release", "release", "upConnect"] : ["upClose", "release", "release", "upConnect"],
+      );
+      expect(deletes).toEqual(["s1", "s2"]);
+      expect(f.ctx.counters.sleepDiscarded).toBe(3);
+      expect(f.s.queue.length).toBe(0);
+      expect(f.s.cleanSession).toBe(true);
+      expect(sent(f.run({ kind: "upConnack", ok: true, refused: false }, 2010))).toEqual([
+        { type: MsgType.ConnAck, returnCode: 0 },
+      ]);
+      expect(acks).toEqual(["s1", "s2"]);
+    }
   });
 
   it("overflow with CleanSession 1: a QoS 1 that cannot be held is acknowledged, dropped and counted (no persistent session keeps it)", () => {
-    const f = fixture({ maxMessages: 1, maxBytes: 10_000 }, true);
+    const f = sleeper({ limits: { maxMessages: 1, maxBytes: 10_000 }, cleanSession: true });
     sleepFor(f, 60, 0);
     const acks: string[] = [];
-    f.run({ kind: "upMessage", delivery: delivery("ab", "a1", 1, acks) }, 1);
-    const effects = f.run({ kind: "upMessage", delivery: delivery("ab", "b1", 1, acks) }, 2);
-    expect(kinds(effects)).toEqual(["upAck"]);
+    f.run({ kind: "upMessage", delivery: fromBroker("ab", "a1", 1, acks) }, 1);
+    const effects = f.run({ kind: "upMessage", delivery: fromBroker("ab", "b1", 1, acks) }, 2);
+    expect(kinds(effects)).toEqual(["release"]);
+    expect(acks).toEqual(["b1"]);
     expect(f.ctx.counters.sleepRefused).toBe(1);
-    expect(f.s.sleep?.upstreamPaused).toBe(false);
+    expect(f.ctx.counters.deliveriesDeferred).toBe(0);
+    expect(f.s.refetch).toBe(false);
+    expect(queued(f)).toEqual(["a1"]);
   });
 });
