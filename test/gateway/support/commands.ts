@@ -1,0 +1,119 @@
+import fc from "fast-check";
+import type { ConnectAnswer } from "./fake-broker";
+import { CLIENT_IDS, FILTERS, SLEEP_GRACE_MS, TIMERS, TOPICS, type World } from "./world";
+
+/** The model of fast-check's model run: the World keeps all state, so commands apply in any state. */
+export type Model = object;
+
+/** One command: a label (shown in a failing run's command list) and what it does to the World. */
+export class Step implements fc.AsyncCommand<Model, World> {
+  constructor(
+    readonly label: string,
+    private readonly act: (w: World) => void | Promise<void>,
+  ) {}
+
+  check(): boolean {
+    return true;
+  }
+
+  async run(_m: Model, w: World): Promise<void> {
+    await w.perform(this.label, () => this.act(w));
+  }
+
+  toString(): string {
+    return this.label;
+  }
+}
+
+const device = fc.integer({ min: 0, max: CLIENT_IDS.length - 1 });
+const answerMode = fc.constantFrom("sync" as const, "after" as const, "later" as const);
+const name = (i: number): string => CLIENT_IDS[i] as string;
+
+const connect = fc
+  .record({
+    i: device,
+    clean: fc.boolean(),
+    at: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined, freq: 3 }),
+    will: fc.boolean(),
+    answer: answerMode,
+    keepAlive: fc.constantFrom(0, 10),
+  })
+  .map(
+    (o) =>
+      new Step(
+        `connect(${name(o.i)}, clean=${o.clean ? 1 : 0}${o.at === undefined ? "" : `, at=A${o.at}`}${o.will ? ", will" : ""}, answer=${o.answer}, keepAlive=${o.keepAlive})`,
+        (w) => w.connect(o.i, o),
+      ),
+  );
+
+const disconnect = fc
+  .record({ i: device, duration: fc.constantFrom(undefined, 5, 30) })
+  .map(
+    (o) =>
+      new Step(`disconnect(${name(o.i)}${o.duration === undefined ? "" : `, sleep ${o.duration} s`})`, (w) =>
+        w.disconnect(o.i, o.duration),
+      ),
+  );
+
+const wake = fc
+  .record({ i: device, moved: fc.boolean() })
+  .map((o) => new Step(`wake(${name(o.i)}${o.moved ? ", from a new address" : ""})`, (w) => w.wake(o.i, o.moved)));
+
+const answer = fc
+  .record({ i: device, pick: fc.nat({ max: 3 }) })
+  .map((o) => new Step(`answer(${name(o.i)}, newest-${o.pick})`, (w) => void w.answer(o.i, o.pick)));
+
+const answerAll = device.map((i) => new Step(`answerAll(${name(i)})`, (w) => void w.answerAll(i)));
+
+const subscribe = fc
+  .record({ i: device, filter: fc.constantFrom(...FILTERS), qos: fc.constantFrom(1 as const, 2 as const) })
+  .map((o) => new Step(`subscribe(${name(o.i)}, ${o.filter}, q${o.qos})`, (w) => w.subscribe(o.i, o.filter, o.qos)));
+
+const updateWill = fc
+  .record({ i: device, answer: answerMode })
+  .map((o) => new Step(`updateWill(${name(o.i)}, answer=${o.answer})`, (w) => w.updateWill(o.i, o.answer)));
+
+const publish = fc
+  .record({
+    topic: fc.constantFrom(...TOPICS),
+    qos: fc.constantFrom(0 as const, 1 as const, 1 as const, 2 as const),
+  })
+  .map((o) => new Step(`publish(${o.topic}, q${o.qos})`, (w) => w.publish(o.topic, o.qos)));
+
+const brokerAnswers = fc
+  .record({ i: device, answer: fc.constantFrom<ConnectAnswer>("ok", "ok", "ok", "refused", "unreachable") })
+  .map((o) => new Step(`brokerAnswers(${name(o.i)}, ${o.answer})`, (w) => void w.answerBroker(o.i, o.answer)));
+
+const brokerDrops = device.map((i) => new Step(`brokerDrops(${name(i)})`, (w) => w.dropUpstream(i)));
+
+/** Moves that matter: less than a retry, a retry, an upstream CONNECT timeout, a keep-alive or short sleep, a long sleep. */
+const advance = fc
+  .constantFrom(300, TIMERS.tRetryMs, TIMERS.upstreamConnectTimeoutMs, 5000 + SLEEP_GRACE_MS, 16_000, 40_000)
+  .map((ms) => new Step(`advance(${ms} ms)`, (w) => w.advance(ms)));
+
+const settleDisk = fc
+  .constantFrom(1, 2, Infinity)
+  .map((n) => new Step(`settleDisk(${n === Infinity ? "all" : n})`, (w) => w.settleDisk(n)));
+
+const crash = fc
+  .nat({ max: 3 })
+  .map((n) => new Step(`crashAndRestart(first ${n} waiting writes reach the disk)`, (w) => w.crashAndRestart(n)));
+
+/** Every command, weighted towards the exchanges that move messages. */
+export const commands = [
+  fc.oneof(
+    { arbitrary: connect, weight: 5 },
+    { arbitrary: disconnect, weight: 3 },
+    { arbitrary: wake, weight: 3 },
+    { arbitrary: answer, weight: 4 },
+    { arbitrary: answerAll, weight: 3 },
+    { arbitrary: subscribe, weight: 4 },
+    { arbitrary: updateWill, weight: 1 },
+    { arbitrary: publish, weight: 6 },
+    { arbitrary: brokerAnswers, weight: 3 },
+    { arbitrary: brokerDrops, weight: 1 },
+    { arbitrary: advance, weight: 3 },
+    { arbitrary: settleDisk, weight: 3 },
+    { arbitrary: crash, weight: 2 },
+  ),
+];
