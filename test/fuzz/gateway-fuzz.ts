@@ -5,6 +5,10 @@
 //                   [--keep-going] [--max-rss-mb 400]
 //
 // Exit code 0 when the gateway passed, 1 with the reasons when it did not, 2 on a usage error.
+//
+// The RSS bound: a healthy gateway peaked at 155 MB over 1,000,000 datagrams with Mosquitto (130 MB after
+// 100,000, slowly rising) and at 162 MB over 300,000 with the embedded broker; 400 MB leaves room for a
+// lazier garbage collector on a loaded machine and still catches a leak of a few hundred octets per datagram.
 import { parseArgs } from "node:util";
 import { hasCommand } from "../support/system";
 import { runFuzz, type FuzzOptions } from "./run-fuzz";

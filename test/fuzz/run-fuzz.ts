@@ -214,7 +214,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
     await sleep(500);
     sampleRss();
 
-    if (!gateway.alive()) {
+    const aliveAtEnd = gateway.alive();
+    if (!aliveAtEnd) {
       const how = await recordCrash(gateway);
       failures.push(`the gateway is not running at the end (${how})`);
     } else {
@@ -228,7 +229,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
     if (peakRss > options.maxRssMb)
       failures.push(`gateway RSS peaked at ${peakRss.toFixed(1)} MB, over the ${options.maxRssMb} MB bound`);
     const stopped = await gateway.stop();
-    if (stopped !== "exit code 0" && failures.length === 0)
+    if (aliveAtEnd && stopped !== "exit code 0")
       failures.push(`the gateway did not stop cleanly on SIGTERM (${stopped})`);
     const exceptions = scans.reduce((n, s) => n + s.exceptionCount, 0);
     if (exceptions > 0)
