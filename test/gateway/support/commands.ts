@@ -26,13 +26,13 @@ export class Step implements fc.AsyncCommand<Model, World> {
 }
 
 const device = fc.integer({ min: 0, max: CLIENT_IDS.length - 1 });
-const answerMode = fc.constantFrom("sync" as const, "after" as const, "later" as const);
+const answerMode = fc.constantFrom("sync" as const, "after" as const, "after" as const, "later" as const);
 const name = (i: number): string => CLIENT_IDS[i] as string;
 
 const connect = fc
   .record({
     i: device,
-    clean: fc.boolean(),
+    clean: fc.constantFrom(false, false, false, true),
     at: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined, freq: 3 }),
     will: fc.boolean(),
     answer: answerMode,
@@ -47,7 +47,7 @@ const connect = fc
   );
 
 const disconnect = fc
-  .record({ i: device, duration: fc.constantFrom(undefined, 5, 30) })
+  .record({ i: device, duration: fc.constantFrom(undefined, 5, 30, 30) })
   .map(
     (o) =>
       new Step(`disconnect(${name(o.i)}${o.duration === undefined ? "" : `, sleep ${o.duration} s`})`, (w) =>
@@ -95,9 +95,13 @@ const settleDisk = fc
   .constantFrom(1, 2, Infinity)
   .map((n) => new Step(`settleDisk(${n === Infinity ? "all" : n})`, (w) => w.settleDisk(n)));
 
-const crash = fc
-  .nat({ max: 3 })
-  .map((n) => new Step(`crashAndRestart(first ${n} waiting writes reach the disk)`, (w) => w.crashAndRestart(n)));
+const crash = fc.nat({ max: 3 }).map(
+  (n) =>
+    new Step(`crashAndRestart(first ${n} waiting writes reach the disk)`, async (w) => {
+      await w.crashAndRestart(n);
+      w.checkResumed();
+    }),
+);
 
 /** Every command, weighted towards the exchanges that move messages. */
 export const commands = [

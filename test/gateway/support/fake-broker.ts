@@ -27,6 +27,8 @@ export interface BrokerConnection extends Connection {
   cleanSession: boolean;
   will: Will | undefined;
   state: "connecting" | "open" | "closed";
+  /** The broker accepted its CONNECT at some point. */
+  accepted: boolean;
   owner: FakeUpstream;
   adapter: FakeSession;
 }
@@ -117,6 +119,7 @@ export class FakeBroker implements BrokerSide {
       cleanSession,
       will,
       state: "connecting",
+      accepted: false,
       owner,
       adapter,
     };
@@ -182,6 +185,7 @@ export class FakeBroker implements BrokerSide {
       this.sessions.set(conn.clientId, session);
     }
     conn.state = "open";
+    conn.accepted = true;
     session.connection = conn;
     conn.adapter.brokerAnswered(conn, "ok");
     // §4.4: what the client has not acknowledged is sent again after CONNACK, in order.

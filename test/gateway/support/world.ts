@@ -1,7 +1,7 @@
 import { MemorySessionStore } from "../../../gateway/store/memory";
 import { MsgType, TopicIdType, type Message } from "../../../protocol";
-import { answerTo, hear, newDevice, type Device } from "./devices";
-import { FakeBroker, type ConnectAnswer } from "./fake-broker";
+import { answerTo, hear, newDevice, payloadKey, type Device } from "./devices";
+import { FakeBroker, type BrokerConnection, type ConnectAnswer } from "./fake-broker";
 import { killProcess, startProcess, type GatewayProcess, type Shared } from "./gateway-process";
 
 /**
@@ -56,6 +56,8 @@ interface MessageRecord {
    */
   guarded: boolean;
   why: string | undefined;
+  /** The gateway process running when the broker queued it. */
+  generation: number;
 }
 
 export interface Tally {
@@ -67,6 +69,10 @@ export interface Tally {
   acknowledgedUpstream: number;
   /** Guarded messages whose custody went through the disk (stored, then acknowledged upstream). */
   storedThenDelivered: number;
+  /** Checks that found a guarded message acknowledged upstream, not yet received, and held in the store. */
+  heldInStore: number;
+  /** Guarded messages that reached their device only after a crash and restart. */
+  deliveredAfterRestart: number;
   /** Guarded messages received more than once with DUP clear (a new PUBLISH, not a retransmission). */
   duplicatesQoS1: number;
   duplicatesQoS2: number;
@@ -84,6 +90,8 @@ export function newTally(): Tally {
     guardedMessages: 0,
     acknowledgedUpstream: 0,
     storedThenDelivered: 0,
+    heldInStore: 0,
+    deliveredAfterRestart: 0,
     duplicatesQoS1: 0,
     duplicatesQoS2: 0,
     refetches: 0,
@@ -110,6 +118,8 @@ export class World {
   private nextMessage = 1;
   private nextEvicted = 1;
   private nextMoved = 1;
+  /** Writes lost in crashes so far in this run. */
+  private writesLost = 0;
   private readonly shared: Shared;
 
   private constructor(private readonly tally: Tally) {
@@ -255,6 +265,7 @@ export class World {
         qos: q.qos,
         guarded: q.persistent,
         why: q.persistent ? undefined : "queued for a clean session",
+        generation: this.generation,
       });
     }
   }
@@ -292,10 +303,43 @@ export class World {
     const lost = await killProcess(dead, this.broker, persisted);
     this.tally.crashes++;
     this.tally.writesLostInCrashes += lost.length;
+    this.writesLost += lost.length;
     this.trace.push(`  (writes lost: ${lost.length === 0 ? "none" : lost.join(", ")})`);
     this.pastProcesses.push(dead);
     this.generation++;
     this.process = await startProcess(this.shared, this.generation);
+  }
+
+  /** The upstream connections of the running process, as "clientId: CleanSession …, will …" (right after a restart: the sessions it resumed). */
+  connectionsOfThisProcess(): string[] {
+    const generation = this.process.upstream.generation;
+    return this.broker.connections
+      .filter((c) => c.owner.generation === generation)
+      .map((c) => `${c.clientId}: ${describeConnection(c)}`);
+  }
+
+  /**
+   * Called right after a restart. A restart resumes a sleeping persistent session as it was (§6.14 across a restart): its upstream
+   * CONNECT carries CleanSession 0 and the will of the client's last accepted connection before the
+   * crash. Checked only while no write has ever been lost in a crash (a lost write may leave an older
+   * record, which is the price of kill -9, not a fault).
+   */
+  checkResumed(): void {
+    if (this.writesLost > 0) return;
+    const generation = this.process.upstream.generation;
+    const all = this.broker.connections;
+    for (const conn of all.filter((c) => c.owner.generation === generation)) {
+      const before = all.filter((c) => c.clientId === conn.clientId && c.owner.generation < generation && c.accepted);
+      const last = before[before.length - 1];
+      if (last === undefined) continue;
+      const was = describeConnection(last);
+      const now = describeConnection(conn);
+      if (was !== now)
+        this.fail(
+          "after the restart",
+          `${conn.clientId} was resumed with ${now}, but its last connection before the crash had ${was}`,
+        );
+    }
   }
 
   // ---- running a command ----
@@ -336,7 +380,8 @@ export class World {
     for (const r of this.records.values()) {
       if (!r.guarded || !this.broker.acknowledged.has(r.key)) continue;
       if (this.device(CLIENT_IDS.indexOf(r.clientId as (typeof CLIENT_IDS)[number])).received.has(r.key)) continue;
-      if (!stored.has(r.key))
+      if (stored.has(r.key)) this.tally.heldInStore++;
+      else
         this.fail(
           where,
           `${r.key} was acknowledged upstream, never reached ${r.clientId}, and is not in the store: lost`,
@@ -395,6 +440,11 @@ export class World {
   private heard(address: string, m: Message): void {
     for (const d of this.devices) {
       if (d.address !== address) continue;
+      if (m.type === MsgType.Publish) {
+        const r = this.records.get(payloadKey(m));
+        if (r !== undefined && r.guarded && !d.received.has(r.key) && r.generation < this.generation)
+          this.tally.deliveredAfterRestart++;
+      }
       const owner = hear(d, m);
       if (owner !== undefined) this.misdeliveries.push(`a message for ${owner} reached ${d.clientId} at ${address}`);
     }
@@ -456,6 +506,11 @@ export class World {
     lines.push("commands:", ...this.trace.map((t) => `  ${t}`));
     throw new Error(lines.join("\n"));
   }
+}
+
+function describeConnection(c: BrokerConnection): string {
+  const will = c.will === undefined ? "no will" : `will ${c.will.topic} "${utf8.decode(c.will.payload)}"`;
+  return `CleanSession ${c.cleanSession ? 1 : 0}, ${will}`;
 }
 
 function willMsg(type: MsgType.WillMsg | MsgType.WillMsgUpd, text: string): Message {
