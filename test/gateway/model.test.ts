@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { commands, type Model } from "./support/commands";
+import { commands, starts, type Model } from "./support/commands";
 import { newTally, World } from "./support/world";
 
 /**
@@ -10,9 +10,11 @@ import { newTally, World } from "./support/world";
  * SUBSCRIBE, will updates, broker publishes, CONNACKs and dropped connections, time, disk writes, crash
  * and restart) are checked after every command and at the end (see World.check and World.finish).
  * Seeds are random; a failure prints its seed and path, and fc.assert's `seed` and `path` replay it.
+ * MODEL_RUNS and MODEL_COMMANDS (default 100 runs of up to 40 commands) make longer searches.
  */
 
 const RUNS = Number(process.env.MODEL_RUNS ?? 100);
+const COMMANDS = Number(process.env.MODEL_COMMANDS ?? 40);
 const tally = newTally();
 
 describe("gateway session model: custody of broker messages across sleep, takeover, refetch and restart", () => {
@@ -22,9 +24,10 @@ describe("gateway session model: custody of broker messages across sleep, takeov
 
   it("never loses a message it acknowledged upstream, and delivers every guarded message in the end", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.commands(commands, { maxCommands: 40, size: "max" }), async (cmds) => {
+      fc.asyncProperty(starts, fc.commands(commands, { maxCommands: COMMANDS, size: "max" }), async (start, cmds) => {
         const world = await World.create(tally);
         try {
+          await world.begin(start);
           await fc.asyncModelRun(() => ({ model: {} as Model, real: world }), cmds);
           await world.finish();
         } finally {

@@ -64,6 +64,8 @@ export interface Tally {
   runs: number;
   commands: number;
   crashes: number;
+  /** Crashes with messages in the store, which the next process must resume. */
+  crashesWithStoredMessages: number;
   writesLostInCrashes: number;
   guardedMessages: number;
   acknowledgedUpstream: number;
@@ -86,6 +88,7 @@ export function newTally(): Tally {
     runs: 0,
     commands: 0,
     crashes: 0,
+    crashesWithStoredMessages: 0,
     writesLostInCrashes: 0,
     guardedMessages: 0,
     acknowledgedUpstream: 0,
@@ -143,6 +146,22 @@ export class World {
     w.process = await startProcess(w.shared, 0);
     tally.runs++;
     return w;
+  }
+
+  /** Brings each device to its starting state: connected with CleanSession 0 ("active"), then asleep for 300 s ("asleep"). */
+  async begin(starts: ReadonlyArray<"offline" | "active" | "asleep">): Promise<void> {
+    const all = { disk: true, connacks: true };
+    for (const [i, start] of starts.entries()) {
+      if (start === "offline") continue;
+      const d = this.device(i);
+      await this.perform(
+        `connect(${d.clientId}, clean=0, answer=sync, keepAlive=0)`,
+        () => this.connect(i, { clean: false, at: undefined, will: false, answer: "sync", keepAlive: 0 }),
+        all,
+      );
+      if (start === "asleep")
+        await this.perform(`disconnect(${d.clientId}, sleep 300 s)`, () => this.disconnect(i, 300), all);
+    }
   }
 
   get gateway(): GatewayProcess {
@@ -302,6 +321,7 @@ export class World {
     this.checkProcess(dead, "before it was killed");
     const lost = await killProcess(dead, this.broker, persisted);
     this.tally.crashes++;
+    if (this.disk.usage().messages > 0) this.tally.crashesWithStoredMessages++;
     this.tally.writesLostInCrashes += lost.length;
     this.writesLost += lost.length;
     this.trace.push(`  (writes lost: ${lost.length === 0 ? "none" : lost.join(", ")})`);
@@ -344,12 +364,28 @@ export class World {
 
   // ---- running a command ----
 
-  /** Runs one command, lets the network and the disk's promises settle, then checks the invariants. */
-  async perform(label: string, act: () => void | Promise<void>): Promise<void> {
+  /**
+   * Runs one command, lets the network answer and promises settle, and lets the disk and the broker's
+   * CONNACKs catch up as `catchUp` says (with what they lead to); then checks the invariants.
+   */
+  async perform(
+    label: string,
+    act: () => void | Promise<void>,
+    catchUp: { disk: boolean; connacks: boolean } = { disk: false, connacks: false },
+  ): Promise<void> {
     this.trace.push(label);
     this.tally.commands++;
     await act();
     await this.settle();
+    for (let i = 0; ; i++) {
+      const disk = catchUp.disk ? this.process.store.waiting : 0;
+      const connecting = catchUp.connacks ? this.broker.connecting() : [];
+      if (disk === 0 && connecting.length === 0) break;
+      if (i === 100) throw new Error("the disk and the broker did not settle within 100 rounds");
+      for (const conn of connecting) this.broker.answer(conn, "ok");
+      await this.process.store.settle(disk);
+      await this.settle();
+    }
     await this.check(`after ${label}`);
   }
 
