@@ -10,17 +10,6 @@ export interface AdmissionCounters {
   sourcesForgotten: number;
 }
 
-const byGateway = new WeakMap<object, AdmissionCounters>();
-
-/**
- * The admission counters of the gateway whose Counters object is `counters` (RunningGateway.counters, the
- * shell's and the session context's: one object per gateway), created at zero on first use.
- */
-export function admissionCounters(counters: object): AdmissionCounters {
-  let found = byGateway.get(counters);
-  if (found === undefined) {
-    found = { topicNamesRefused: 0, connectRateRefusals: 0, handshakeRefusals: 0, sourcesForgotten: 0 };
-    byGateway.set(counters, found);
-  }
-  return found;
+export function newAdmissionCounters(): AdmissionCounters {
+  return { topicNamesRefused: 0, connectRateRefusals: 0, handshakeRefusals: 0, sourcesForgotten: 0 };
 }

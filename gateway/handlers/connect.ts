@@ -1,6 +1,6 @@
 import { MsgType, ReturnCode, type Connect, type WillMsg, type WillTopic } from "../../protocol";
 import { connectionGone, discardAll } from "../session/custody";
-import { closeConnection, endSession, transition } from "../session/lifecycle";
+import { closeConnection, endSession, hasOpenUpstream, resetConnection, transition } from "../session/lifecycle";
 import { pump } from "../session/outbound";
 import type { Effect, Route, Session, SessionContext, Will, WillUpdate } from "../session/types";
 
@@ -11,10 +11,12 @@ type WillQos = Will["qos"];
  * §6.2 / §6.3: CONNECT starts a connection of this client id's session; with the Will flag the will
  * handshake comes first. On a session that already has a connection it is either the client retrying
  * the step it is at (§6.13: same route, handshake unfinished) or a new connection that replaces the old
- * one, from the same route or another (a takeover: NAT rebinding, a new radio path). The replaced
- * upstream connection is closed with DISCONNECT, so the broker does not publish the old will.
- * CleanSession 1 discards what the session held (MQTT 3.1.1 §3.1.2.4); CleanSession 0 keeps its queued
- * messages and topic ids, delivered after the new CONNACK.
+ * one, from the same route or another (a takeover: NAT rebinding, a new radio path).
+ * CleanSession 1 discards what the session held (MQTT 3.1.1 §3.1.2.4) and starts a clean upstream
+ * session: the old upstream connection is closed with DISCONNECT, so the broker does not publish the old
+ * will. CleanSession 0 on a CleanSession 0 session keeps its queued messages and topic ids, delivered after
+ * the new CONNACK, and keeps its upstream connection open through the handshake: the messages the broker
+ * has not had acknowledged stay valid and in order. It is replaced only if the will changed.
  */
 export function handleConnect(
   s: Session,
@@ -37,7 +39,10 @@ export function handleConnect(
       ctx.counters.takeovers++;
       ctx.log.info("session-takeover", { clientId: m.clientId, from: s.key, to: route.key });
     }
-    closeConnection(s, true, out);
+    const keepUpstream = hasOpenUpstream(s) && !s.cleanSession && !m.cleanSession && s.replacing === undefined;
+    if (keepUpstream) resetConnection(s);
+    else closeConnection(s, true, out);
+    s.upstreamKept = keepUpstream;
     transition(s, "new", live ? `new CONNECT from ${route.key}` : "CONNECT", ctx);
   }
   if (route.key !== s.key) {
@@ -52,7 +57,6 @@ export function handleConnect(
   s.clientId = m.clientId;
   s.cleanSession = m.cleanSession;
   s.duration = m.duration;
-  s.will = undefined;
   s.handshakeDeadline = now + ctx.willHandshakeTimeoutMs;
   if (m.will) {
     transition(s, "awaitingWillTopic", "CONNECT with Will flag", ctx);
@@ -68,10 +72,33 @@ export function handleAddressTaken(s: Session, by: string, ctx: SessionContext, 
   endSession(s, "lost", `address taken by client ${by}`, false, ctx, out);
 }
 
+function sameWill(a: Will | undefined, b: Will | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  if (a.topic !== b.topic || a.qos !== b.qos || a.retain !== b.retain || a.payload.length !== b.payload.length)
+    return false;
+  return a.payload.every((octet, i) => octet === b.payload[i]);
+}
+
+/**
+ * The handshake is complete: CONNECT upstream, or, with the upstream connection kept from the previous
+ * connection, CONNACK at once when the will is the same, else that connection is replaced with the new will.
+ */
 function connectUpstream(s: Session, will: Will | undefined, now: number, ctx: SessionContext, out: Effect[]): void {
+  const kept = s.upstreamKept;
+  const unchanged = kept && sameWill(s.will, will);
+  s.upstreamKept = false;
   s.will = will;
   s.handshakeDeadline = now + ctx.upstreamConnectTimeoutMs;
   transition(s, "connectingUpstream", "connect handshake complete", ctx);
+  if (unchanged) {
+    handleUpConnack(s, true, false, now, ctx, out);
+    return;
+  }
+  if (kept) {
+    connectionGone(s);
+    out.push({ kind: "upReplace", will });
+    return;
+  }
   out.push({ kind: "upConnect", will });
 }
 

@@ -13,9 +13,14 @@ export function isConnected(s: Session): boolean {
   return s.state === "active" || s.state === "awake";
 }
 
-/** Whether the session has an upstream connection (open, or being opened or replaced). */
+/** Whether the session has an upstream connection (open, being opened or replaced, or kept through a new CONNECT). */
 export function hasUpstream(s: Session): boolean {
-  return s.state === "connectingUpstream" || s.state === "active" || s.state === "asleep" || s.state === "awake";
+  return s.state === "connectingUpstream" || hasOpenUpstream(s) || s.upstreamKept;
+}
+
+/** Whether the session's upstream connection is open (or being replaced). */
+export function hasOpenUpstream(s: Session): boolean {
+  return s.state === "active" || s.state === "asleep" || s.state === "awake";
 }
 
 /** Ends the session because the client broke the protocol: DISCONNECT to it, upstream dropped so the will is published. */
@@ -33,8 +38,16 @@ export function violation(s: Session, what: string, ctx: SessionContext, out: Ef
  */
 export function closeConnection(s: Session, graceful: boolean, out: Effect[]): void {
   if (hasUpstream(s)) out.push({ kind: "upClose", graceful });
-  returnInFlight(s);
+  s.upstreamKept = false;
+  // A new connection gets again what the broker left unacknowledged: nothing left to re-fetch.
+  s.refetch = false;
+  resetConnection(s);
   connectionGone(s);
+}
+
+/** Clears what belongs to the connection with the client: the exchange in flight goes back to the queue. */
+export function resetConnection(s: Session): void {
+  returnInFlight(s);
   s.upstreamPending.clear();
   s.qos2Received.clear();
   s.pendingSubscribes.clear();
@@ -42,7 +55,6 @@ export function closeConnection(s: Session, graceful: boolean, out: Effect[]): v
   s.pendingWillTopic = undefined;
   s.replacing = undefined;
   s.willResponses.length = 0;
-  s.refetch = false;
   s.sleep = undefined;
   s.deadline = Infinity;
 }

@@ -21,6 +21,7 @@ export function newSession(key: string, topics: TopicTable, now: number, queueLi
     pendingSubscribes: new Map(),
     pendingUnsubscribes: new Set(),
     replacing: undefined,
+    upstreamKept: false,
     willResponses: [],
     queue: new SleepBuffer<Delivery>(queueLimits),
     inFlight: undefined,

@@ -1,4 +1,5 @@
 import type { Connect, Message, QoS } from "../../protocol";
+import { newAdmissionCounters, type AdmissionCounters } from "../admission/counters";
 import type { Log } from "../../transports/link";
 import type { BufferedMessage, SleepBuffer, SleepBufferLimits } from "../sleep/buffer";
 import type { TopicTable } from "./topics";
@@ -106,6 +107,8 @@ export interface Session {
   pendingUnsubscribes: Set<number>;
   /** Set while the upstream connection is being replaced. */
   replacing: UpstreamReplace | undefined;
+  /** A new CONNECT (CleanSession 0 on a CleanSession 0 session) keeps the open upstream connection through its handshake. */
+  upstreamKept: boolean;
   /** Will updates answered once the replaced connection is up, in the order they came. */
   willResponses: WillUpdate[];
   /**
@@ -161,7 +164,7 @@ export type SessionEvent =
   | { kind: "tick" }
   | { kind: "shutdown" };
 
-export interface Counters {
+export interface Counters extends AdmissionCounters {
   malformedDropped: number;
   protocolViolations: number;
   unknownClientFrames: number;
@@ -193,6 +196,7 @@ export interface Counters {
 
 export function newCounters(): Counters {
   return {
+    ...newAdmissionCounters(),
     malformedDropped: 0,
     protocolViolations: 0,
     unknownClientFrames: 0,

@@ -1,7 +1,7 @@
 import { MsgType, ReturnCode, type Bytes, type Message } from "../../protocol";
 import type { Link } from "../../transports/link";
 import { ConnectAdmission, type ConnectAdmissionResult } from "../admission/connect-admission";
-import { admissionCounters, type AdmissionCounters } from "../admission/counters";
+import type { AdmissionCounters } from "../admission/counters";
 import { sourceOf } from "../admission/source";
 import type { Session, SessionState } from "../session/types";
 import type { Client, Shell } from "./context";
@@ -81,7 +81,7 @@ export function admitConnect(
   const source = sourceOf(link.name, address);
   const admission = admissionOf(shell);
   const result = admission.admitConnect(source, shell.now());
-  const counters = admissionCounters(shell.counters);
+  const counters = shell.counters;
   if (admission.forgotten > counters.sourcesForgotten) {
     counters.sourcesForgotten = admission.forgotten;
     shell.log.warn("limit-hit", {

@@ -267,10 +267,14 @@ class TransparentSession implements UpstreamSession {
   }
 }
 
-/** The gateway's own connection for QoS -1 publishes (§6.8): opened on first use, again after a failure (at most every 5 s). */
+/**
+ * The gateway's own connection for QoS -1 publishes (§6.8): opened on first use, and again after a failure
+ * (at most every 5 s; what is published meanwhile waits, bounded, and goes once it is open).
+ */
 class AnonymousPublisher {
   private connection: MqttConnection | undefined;
   private lastAttempt = -Infinity;
+  private retry: NodeJS.Timeout | undefined;
   private readonly waiting: Array<[string, Uint8Array, boolean]> = [];
   private closed = false;
 
@@ -286,7 +290,17 @@ class AnonymousPublisher {
       return;
     }
     if (this.waiting.length < MAX_WAITING_OPERATIONS) this.waiting.push([topic, new Uint8Array(payload), retain]);
-    if (c === undefined && !this.closed && Date.now() - this.lastAttempt >= ANONYMOUS_RETRY_MS) this.connect();
+    if (c !== undefined || this.closed || this.retry !== undefined) return;
+    const wait = this.lastAttempt + ANONYMOUS_RETRY_MS - Date.now();
+    if (wait <= 0) {
+      this.connect();
+      return;
+    }
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      if (!this.closed && this.connection === undefined) this.connect();
+    }, wait);
+    this.retry.unref();
   }
 
   private connect(): void {
@@ -312,6 +326,7 @@ class AnonymousPublisher {
 
   close(): Promise<void> {
     this.closed = true;
+    if (this.retry !== undefined) clearTimeout(this.retry);
     const c = this.connection;
     this.connection = undefined;
     return c === undefined ? Promise.resolve() : c.close(true);
