@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { newTally, World } from "./support/world";
+import { newTally } from "./support/tally";
+import { World } from "./support/world";
 
 /**
  * Cases found with the model test (model.test.ts), replayed as plain scenarios on the same world: the

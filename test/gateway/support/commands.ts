@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import type { ConnectAnswer } from "./fake-broker";
-import { CLIENT_IDS, FILTERS, SLEEP_GRACE_MS, TIMERS, TOPICS, type World } from "./world";
+import { CLIENT_IDS, FILTERS, SLEEP_GRACE_MS, TIMERS, TOPICS, type Setup } from "./setup";
+import type { World } from "./world";
 
 /** The model of fast-check's model run: the World keeps all state, so commands apply in any state. */
 export type Model = object;
@@ -122,10 +123,14 @@ const crash = fc.nat({ max: 3 }).map(
     }),
 );
 
-/** How each device starts a run: never connected through this gateway, connected (CleanSession 0), or asleep. */
-export const starts = fc.array(fc.constantFrom("offline" as const, "active" as const, "asleep" as const), {
-  minLength: CLIENT_IDS.length,
-  maxLength: CLIENT_IDS.length,
+/** How a run starts: with or without a store, queues of 1, 3 or 8, each device offline, connected or asleep. */
+export const setups: fc.Arbitrary<Setup> = fc.record({
+  durable: fc.constantFrom(true, true, true, false),
+  queueLimit: fc.constantFrom(1, 3, 3, 8),
+  starts: fc.array(fc.constantFrom("offline" as const, "active" as const, "asleep" as const), {
+    minLength: CLIENT_IDS.length,
+    maxLength: CLIENT_IDS.length,
+  }),
 });
 
 /** Every command, weighted towards the exchanges that move messages; after one in three the disk, or the broker's CONNACKs, lag behind. */

@@ -28,6 +28,8 @@ export interface GatewayProcess {
 
 export interface Shared {
   config: unknown;
+  /** The gateway gets the store (a CrashableStore on the disk); otherwise it runs without one. */
+  durable: boolean;
   disk: MemorySessionStore;
   broker: FakeBroker;
   now: () => number;
@@ -67,7 +69,7 @@ export async function startProcess(shared: Shared, generation: number): Promise<
       links: [link],
       upstream,
       now: shared.now,
-      store,
+      ...(shared.durable ? { store } : {}),
       log: recordingLog(errors),
     });
   } finally {

@@ -3,6 +3,8 @@ import { MsgType, TopicIdType, type Message } from "../../../protocol";
 import { answerTo, hear, newDevice, payloadKey, type Device } from "./devices";
 import { FakeBroker, type BrokerConnection, type ConnectAnswer } from "./fake-broker";
 import { killProcess, startProcess, type GatewayProcess, type Shared } from "./gateway-process";
+import { ADDRESSES, CLIENT_IDS, DISK_MAX_MESSAGES, gatewayConfig, PLAIN_SETUP, type Setup } from "./setup";
+import type { Tally } from "./tally";
 
 /**
  * The world of the model test: three devices on a memory link, the real gateway (startGateway) on a
@@ -10,40 +12,6 @@ import { killProcess, startProcess, type GatewayProcess, type Shared } from "./g
  * Each command of the test is one method here; after each, the network answers, promises settle and
  * the invariants are checked (check()).
  */
-
-export const CLIENT_IDS = ["d0", "d1", "d2"] as const;
-export const ADDRESSES = ["10.0.0.1:5000", "10.0.0.2:5000", "10.0.0.3:5000", "10.0.0.4:5000"] as const;
-export const TOPICS = ["t/a", "t/b", "ab"] as const;
-export const FILTERS = ["t/a", "t/#", "ab"] as const;
-
-export const TIMERS = {
-  tRetryMs: 1000,
-  nRetry: 2,
-  keepAliveGraceMs: 0,
-  advertiseIntervalS: 0,
-  upstreamConnectTimeoutMs: 3000,
-  willHandshakeTimeoutMs: 3000,
-};
-export const SLEEP_GRACE_MS = 1000;
-
-/** Small queues and a small disk, so that the full-queue, deferral and store-refusal paths are reached. */
-function gatewayConfig(): unknown {
-  return {
-    udp: ["127.0.0.1:0"],
-    advertiseTarget: "",
-    // Never contacted: the upstream is the fake broker.
-    broker: "mqtt://127.0.0.1:1",
-    limits: { maxClients: 16, maxInflight: 4, maxHandshakesPerSource: 100, maxConnectsPerSecondPerSource: 1000 },
-    timers: TIMERS,
-    sleep: {
-      maxMessages: 3,
-      graceMs: SLEEP_GRACE_MS,
-      allowAddressChange: ["d1"],
-      // A path makes the store durable in the session logic; the store itself is the one handed in.
-      store: { path: "unused", maxSessions: 100 },
-    },
-  };
-}
 
 /** A QoS 1/2 message queued by the broker for one client. */
 interface MessageRecord {
@@ -60,54 +28,11 @@ interface MessageRecord {
   generation: number;
 }
 
-export interface Tally {
-  runs: number;
-  commands: number;
-  crashes: number;
-  /** Crashes with messages in the store, which the next process must resume. */
-  crashesWithStoredMessages: number;
-  writesLostInCrashes: number;
-  guardedMessages: number;
-  acknowledgedUpstream: number;
-  /** Guarded messages whose custody went through the disk (stored, then acknowledged upstream). */
-  storedThenDelivered: number;
-  /** Checks that found a guarded message acknowledged upstream, not yet received, and held in the store. */
-  heldInStore: number;
-  /** Guarded messages that reached their device only after a crash and restart. */
-  deliveredAfterRestart: number;
-  /** Guarded messages received more than once with DUP clear (a new PUBLISH, not a retransmission). */
-  duplicatesQoS1: number;
-  duplicatesQoS2: number;
-  refetches: number;
-  deferred: number;
-  takeovers: number;
-}
-
-export function newTally(): Tally {
-  return {
-    runs: 0,
-    commands: 0,
-    crashes: 0,
-    crashesWithStoredMessages: 0,
-    writesLostInCrashes: 0,
-    guardedMessages: 0,
-    acknowledgedUpstream: 0,
-    storedThenDelivered: 0,
-    heldInStore: 0,
-    deliveredAfterRestart: 0,
-    duplicatesQoS1: 0,
-    duplicatesQoS2: 0,
-    refetches: 0,
-    deferred: 0,
-    takeovers: 0,
-  };
-}
-
 const utf8 = new TextDecoder();
 
 export class World {
   clock = 1_700_000_000_000;
-  readonly disk = new MemorySessionStore({ maxMessages: 8 });
+  readonly disk = new MemorySessionStore({ maxMessages: DISK_MAX_MESSAGES });
   readonly broker = new FakeBroker();
   readonly devices: Device[] = CLIENT_IDS.map((id, i) => newDevice(id, ADDRESSES[i] as string));
   readonly records = new Map<string, MessageRecord>();
@@ -125,9 +50,13 @@ export class World {
   private writesLost = 0;
   private readonly shared: Shared;
 
-  private constructor(private readonly tally: Tally) {
+  private constructor(
+    private readonly tally: Tally,
+    private readonly setup: Setup,
+  ) {
     this.shared = {
-      config: gatewayConfig(),
+      config: gatewayConfig(setup),
+      durable: setup.durable,
       disk: this.disk,
       broker: this.broker,
       now: () => this.clock,
@@ -138,20 +67,22 @@ export class World {
     };
   }
 
-  static async create(tally: Tally): Promise<World> {
-    const w = new World(tally);
+  /** A world with the gateway's first process running; begin() then brings the devices to where they start. */
+  static async create(tally: Tally, setup: Setup = PLAIN_SETUP): Promise<World> {
+    const w = new World(tally, setup);
     // The devices have been here before: each has a persistent session at the broker, subscribed to everything.
     for (const id of CLIENT_IDS) w.broker.seed(id, ["t/#", "ab"]);
     await w.disk.open();
     w.process = await startProcess(w.shared, 0);
     tally.runs++;
+    if (setup.durable) tally.durableRuns++;
     return w;
   }
 
   /** Brings each device to its starting state: connected with CleanSession 0 ("active"), then asleep for 300 s ("asleep"). */
-  async begin(starts: ReadonlyArray<"offline" | "active" | "asleep">): Promise<void> {
+  async begin(): Promise<void> {
     const all = { disk: true, connacks: true };
-    for (const [i, start] of starts.entries()) {
+    for (const [i, start] of this.setup.starts.entries()) {
       if (start === "offline") continue;
       const d = this.device(i);
       await this.perform(
@@ -533,6 +464,7 @@ export class World {
       t.deferred += p.gw.counters.deliveriesDeferred;
       t.takeovers += p.gw.counters.takeovers;
     }
+    t.storeRefusals += this.disk.counters.refusedMessages;
   }
 
   private fail(where: string, what: string, key?: string): never {
