@@ -103,13 +103,23 @@ export class World {
     return this.devices[i % this.devices.length] as Device;
   }
 
+  deviceOf(clientId: string): Device {
+    const d = this.devices.find((x) => x.clientId === clientId);
+    if (d === undefined) throw new Error(`no device ${clientId}`);
+    return d;
+  }
+
   // ---- commands ----
 
-  /** CONNECT (with the will exchange when `will`), from the device's address or, with `at`, from another one. */
-  async connect(
+  /**
+   * CONNECT (with the will exchange when `will`), from the device's address or, with `at`, from another
+   * one. With CleanSession 1 the device gives up every message meant for it so far, whether or not the
+   * gateway goes through with the CONNECT (a lenient reading: it can only hide a loss, never invent one).
+   */
+  connect(
     i: number,
     o: { clean: boolean; at: number | undefined; will: boolean; answer: "sync" | "after" | "later"; keepAlive: number },
-  ): Promise<void> {
+  ): void {
     const d = this.device(i);
     if (o.at !== undefined) this.move(d, ADDRESSES[o.at % ADDRESSES.length] as string);
     // MQTT 3.1.1 §3.1.2.4: the client gives up everything its session held.
@@ -261,7 +271,7 @@ export class World {
     this.process = await startProcess(this.shared, this.generation);
   }
 
-  /** The upstream connections of the running process, as "clientId: CleanSession …, will …" (right after a restart: the sessions it resumed). */
+  /** The upstream connections of the running process, "clientId: CleanSession …, will …"; right after a restart, the sessions it resumed. */
   connectionsOfThisProcess(): string[] {
     const generation = this.process.upstream.generation;
     return this.broker.connections
@@ -270,10 +280,10 @@ export class World {
   }
 
   /**
-   * Called right after a restart. A restart resumes a sleeping persistent session as it was (§6.14 across a restart): its upstream
-   * CONNECT carries CleanSession 0 and the will of the client's last accepted connection before the
-   * crash. Checked only while no write has ever been lost in a crash (a lost write may leave an older
-   * record, which is the price of kill -9, not a fault).
+   * Called right after a restart: a restart resumes a sleeping persistent session as it was (§6.14), so
+   * its upstream CONNECT carries CleanSession 0 and the will of the client's last accepted connection
+   * before the crash. Checked only while no write has been lost in a crash (a lost write may leave an
+   * older record behind: the price of kill -9, not a fault).
    */
   checkResumed(): void {
     if (this.writesLost > 0) return;
@@ -346,7 +356,7 @@ export class World {
     for (const key of stored) this.everStored.add(key);
     for (const r of this.records.values()) {
       if (!r.guarded || !this.broker.acknowledged.has(r.key)) continue;
-      if (this.device(CLIENT_IDS.indexOf(r.clientId as (typeof CLIENT_IDS)[number])).received.has(r.key)) continue;
+      if (this.deviceOf(r.clientId).received.has(r.key)) continue;
       if (stored.has(r.key)) this.tally.heldInStore++;
       else
         this.fail(
@@ -385,8 +395,7 @@ export class World {
     if (!quiet) this.fail("finish", "the exchange did not come to rest within 400 rounds");
     await this.check("at the end");
     const missing = [...this.records.values()].filter(
-      (r) =>
-        r.guarded && !this.device(CLIENT_IDS.indexOf(r.clientId as (typeof CLIENT_IDS)[number])).received.has(r.key),
+      (r) => r.guarded && !this.deviceOf(r.clientId).received.has(r.key),
     );
     const first = missing[0];
     if (first !== undefined)
@@ -453,7 +462,7 @@ export class World {
       t.guardedMessages++;
       if (this.broker.acknowledged.has(r.key)) t.acknowledgedUpstream++;
       if (this.everStored.has(r.key)) t.storedThenDelivered++;
-      const d = this.device(CLIENT_IDS.indexOf(r.clientId as (typeof CLIENT_IDS)[number]));
+      const d = this.deviceOf(r.clientId);
       if ((d.fresh.get(r.key) ?? 0) > 1) {
         if (r.qos === 1) t.duplicatesQoS1++;
         else t.duplicatesQoS2++;
