@@ -1,148 +1,142 @@
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
-import { decode, MsgType, type Bytes, type Message } from "../../protocol";
+import { describe, it } from "vitest";
+import { MsgType, type Message } from "../../protocol";
 import { step } from "../../gateway/session/machine";
 import { newSession } from "../../gateway/session/session";
 import { TopicTable } from "../../gateway/session/topics";
-import { newCounters, type Effect, type SessionContext, type SessionEvent } from "../../gateway/session/types";
+import type { SleepBufferLimits } from "../../gateway/sleep/buffer";
+import {
+  newCounters,
+  type Delivery,
+  type Effect,
+  type Session,
+  type SessionContext,
+  type SessionEvent,
+} from "../../gateway/session/types";
+import { CustodyModel } from "./support/custody-model";
+import {
+  acknowledged,
+  acts,
+  anyMessage,
+  ANYTHING,
+  arbitraryEvent,
+  CLIENT,
+  connectEvent,
+  modelledEvent,
+  MOSTLY_WELL_BEHAVED,
+} from "./support/session-events";
+import { checkSession } from "./support/session-invariants";
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** Frames a message type with an arbitrary body; only those that decode are fed to the session. */
-const anyMessage = fc
-  .tuple(
-    fc.constantFrom(
-      0x00,
-      0x01,
-      0x02,
-      0x04,
-      0x05,
-      0x06,
-      0x07,
-      0x08,
-      0x09,
-      0x0a,
-      0x0b,
-      0x0c,
-      0x0d,
-      0x0e,
-      0x0f,
-      0x10,
-      0x12,
-      0x13,
-      0x14,
-      0x15,
-      0x16,
-      0x17,
-      0x18,
-      0x1a,
-      0x1b,
-      0x1c,
-      0x1d,
-    ),
-    fc.uint8Array({ maxLength: 12 }),
-  )
-  .map(([type, body]) => {
-    const frame = Uint8Array.from([body.length + 2, type, ...body]);
-    const m = decode(frame as unknown as Bytes, 0, frame.length);
-    return m.type === "error" ? undefined : m;
-  })
-  .filter((m): m is Message => m !== undefined);
-
-const anyEvent: fc.Arbitrary<SessionEvent> = fc.oneof(
-  { weight: 6, arbitrary: anyMessage.map((message) => ({ kind: "frame", message }) as SessionEvent) },
-  {
-    weight: 1,
-    arbitrary: fc.record({ kind: fc.constant("upConnack" as const), ok: fc.boolean(), refused: fc.boolean() }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      kind: fc.constant("upPublished" as const),
-      msgId: fc.integer({ min: 0, max: 8 }),
-      ok: fc.boolean(),
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      kind: fc.constant("upSubAck" as const),
-      msgId: fc.integer({ min: 0, max: 8 }),
-      granted: fc.constantFrom(0, 1, 2, 128),
-    }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc
-      .record({
-        topic: fc.constantFrom("ab", "a/b", "c/d/e", "x"),
-        qos: fc.constantFrom(0 as const, 1 as const, 2 as const),
-      })
-      .map(
-        ({ topic, qos }) =>
-          ({
-            kind: "upMessage",
-            delivery: {
-              topic,
-              payload: new Uint8Array(3),
-              qos,
-              retain: false,
-              token: qos === 0 ? undefined : () => {},
-              reregistered: false,
-            },
-          }) as SessionEvent,
-      ),
-  },
-  { weight: 2, arbitrary: fc.constant({ kind: "tick" } as SessionEvent) },
+/** Milliseconds between events: mostly short, now and then long enough for a retry, a keep-alive or a sleep to run out. */
+const pause = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 0, max: 300 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 5000 }) },
 );
 
+const settings = fc.record({
+  durable: fc.boolean(),
+  cleanSession: fc.boolean(),
+  limits: fc.record({ maxMessages: fc.integer({ min: 1, max: 4 }), maxBytes: fc.integer({ min: 4, max: 40 }) }),
+});
+
+function context(durable: boolean, limits: SleepBufferLimits): SessionContext {
+  return {
+    maxTopicsPerClient: 3,
+    maxInflight: 2,
+    maxMessageSize: 1000,
+    tRetryMs: 1000,
+    nRetry: 2,
+    keepAliveGraceMs: 0,
+    willHandshakeTimeoutMs: 3000,
+    upstreamConnectTimeoutMs: 3000,
+    durable,
+    sleepGraceMs: 500,
+    queueLimitsFor: () => limits,
+    counters: newCounters(),
+    log: silent,
+  };
+}
+
+function session(ctx: SessionContext, limits: SleepBufferLimits): Session {
+  const topics = new TopicTable(ctx.maxTopicsPerClient, new Map([["p/q", 1]]), new Map([[1, "p/q"]]));
+  return newSession("a", topics, 0, limits);
+}
+
 describe("session state machine under arbitrary input", () => {
-  it("never throws, keeps every table within its bound, and ends with no deadline once ended", () => {
+  it("never throws, keeps every table and the queue within its bound, one message in flight, and a deadline whenever something is due", () => {
+    const frames = fc.oneof(
+      anyMessage,
+      fc.constant<Message>({ type: MsgType.Connect, will: false, cleanSession: false, duration: 2, clientId: CLIENT }),
+    );
     fc.assert(
-      fc.property(fc.array(fc.tuple(anyEvent, fc.integer({ min: 0, max: 5000 })), { maxLength: 60 }), (events) => {
-        const ctx: SessionContext = {
-          maxTopicsPerClient: 3,
-          maxInflight: 2,
-          maxMessageSize: 1000,
-          tRetryMs: 1000,
-          nRetry: 2,
-          keepAliveGraceMs: 0,
-          willHandshakeTimeoutMs: 3000,
-          upstreamConnectTimeoutMs: 3000,
-          counters: newCounters(),
-          log: silent,
-        };
-        const s = newSession(
-          "fuzz",
-          new TopicTable(ctx.maxTopicsPerClient, new Map([["p/q", 1]]), new Map([[1, "p/q"]])),
-          0,
-        );
-        // Start from a connected session half of the time so that the connected handlers are reached.
-        const start: Effect[] = [];
-        step(
-          s,
-          {
-            kind: "frame",
-            message: { type: MsgType.Connect, will: false, cleanSession: true, duration: 2, clientId: "f" },
-          },
-          0,
-          ctx,
-          start,
-        );
-        step(s, { kind: "upConnack", ok: true, refused: false }, 0, ctx, start);
-        let now = 0;
-        for (const [event, dt] of events) {
-          now += dt;
-          const out: Effect[] = [];
-          step(s, event, now, ctx, out);
-          expect(s.topics.size).toBeLessThanOrEqual(ctx.maxTopicsPerClient);
-          expect(s.outQueue.length).toBeLessThanOrEqual(ctx.maxInflight);
-          expect(s.upstreamPending.size + s.qos2Received.size).toBeLessThanOrEqual(ctx.maxInflight);
-          expect(s.pendingSubscribes.size).toBeLessThanOrEqual(ctx.maxInflight);
-          if (s.state === "lost" || s.state === "disconnected") expect(s.deadline).toBe(Infinity);
-          else if (s.state === "active") expect(s.deadline).toBeLessThan(Infinity);
-        }
-      }),
+      fc.property(
+        settings,
+        fc.boolean(),
+        fc.array(fc.tuple(acts(frames, ANYTHING), fc.integer({ min: 0, max: 5000 })), { maxLength: 60, size: "max" }),
+        ({ durable, cleanSession, limits }, startConnected, events) => {
+          const ctx = context(durable, limits);
+          const s = session(ctx, limits);
+          const storing: Delivery[] = [];
+          const run = (event: SessionEvent, now: number): Effect[] => {
+            const out: Effect[] = [];
+            step(s, event, now, ctx, out);
+            for (const e of out) if (e.kind === "store") storing.push(e.delivery);
+            return out;
+          };
+          if (startConnected) {
+            run(connectEvent(s, { kind: "connect", cleanSession, will: false, elsewhere: false, duration: 2 }), 0);
+            run({ kind: "upConnack", ok: true, refused: false }, 0);
+          }
+          let now = 0;
+          for (const [act, dt] of events) {
+            now += dt;
+            const event = arbitraryEvent(s, act, storing);
+            if (event === undefined) continue;
+            const lateTick = event.kind === "tick" && now >= s.deadline;
+            checkSession(s, ctx, limits, run(event, now), now, lateTick);
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it("with a modelled broker connection and store, every message acknowledged upstream stays in custody until the client has it, or is given up and counted", () => {
+    fc.assert(
+      fc.property(
+        settings,
+        fc.array(fc.tuple(acts(anyMessage, MOSTLY_WELL_BEHAVED), pause), {
+          maxLength: 120,
+          size: "max",
+        }),
+        ({ durable, cleanSession, limits }, events) => {
+          const ctx = context(durable, limits);
+          const s = session(ctx, limits);
+          const model = new CustodyModel(ctx);
+          const run = (event: SessionEvent, now: number): Effect[] => {
+            const before = { ...ctx.counters };
+            const answered = acknowledged(s, event);
+            const out: Effect[] = [];
+            step(s, event, now, ctx, out);
+            model.execute(s, out);
+            model.check(s, answered, before);
+            return out;
+          };
+          run(connectEvent(s, { kind: "connect", cleanSession, will: false, elsewhere: false, duration: 2 }), 0);
+          const accepted = modelledEvent(s, { kind: "upConnack", ok: true, refused: false }, model);
+          if (accepted !== undefined) run(accepted, 0);
+          let now = 0;
+          for (const [act, dt] of events) {
+            now += dt;
+            const event = modelledEvent(s, act, model);
+            if (event === undefined) continue;
+            const lateTick = event.kind === "tick" && now >= s.deadline;
+            checkSession(s, ctx, limits, run(event, now), now, lateTick);
+          }
+        },
+      ),
       { numRuns: 400 },
     );
   });
