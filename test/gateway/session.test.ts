@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { MsgType, type Bytes, type Message } from "../../protocol";
 import type { Effect } from "../../gateway/session/types";
-import { accept, clientPublish, connected, fromBroker, harness, kinds, sent } from "./support/session-harness";
+import {
+  accept,
+  clientPublish,
+  connected,
+  drainToClient,
+  fromBroker,
+  harness,
+  kinds,
+  sent,
+} from "./support/session-harness";
 
 describe("session state machine (fake clock)", () => {
   it("runs the will handshake, connects upstream with the will, and sends CONNACK only after the broker answered", () => {
@@ -258,6 +267,23 @@ describe("session state machine (fake clock)", () => {
     expect(f.s.refetch).toBe(false);
   });
 
+  it("gives up, counted, a QoS 1 message larger than the client's queue can ever hold, instead of fetching it again and again", () => {
+    // The queue is empty: the message is refused for its size alone (sleep.maxBytes), not because the queue
+    // is full. Left unacknowledged it would come back on every new upstream connection and never fit.
+    const acks: string[] = [];
+    const f = connected({ cleanSession: false }, { limits: { maxMessages: 5, maxBytes: 10 } });
+    const big = "x".repeat(20);
+    const effects: Effect[] = [];
+    for (let i = 0; i < 3; i++) {
+      effects.push(...f.run({ kind: "upMessage", delivery: fromBroker("ab", big, 1, acks) }, i));
+      if (f.s.replacing !== undefined) f.run({ kind: "upConnack", ok: true, refused: false }, i);
+    }
+    expect(kinds(effects)).not.toContain("upReplace");
+    expect(f.ctx.counters.refetches).toBe(0);
+    expect(acks).toEqual([big, big, big]);
+    expect(f.ctx.counters.deliveriesDropped + f.ctx.counters.sleepRefused).toBe(3);
+  });
+
   it("answers SUBSCRIBE to a wildcard filter with topic id 0x0000 after the broker's SUBACK", () => {
     const f = connected();
     const up = f.frame(
@@ -348,6 +374,31 @@ describe("session state machine (fake clock)", () => {
     expect(sent(f.run({ kind: "upConnack", ok: true, refused: false }, 1001))).toEqual([
       { type: MsgType.WillTopicResp, returnCode: 0 },
     ]);
+  });
+
+  it("a CleanSession 0 session ending after a will update does not keep the message that was in flight: the broker sends it again, so the client gets it once", () => {
+    const acks: string[] = [];
+    const f = connected({ cleanSession: false });
+    const [m] = sent(f.run({ kind: "upMessage", delivery: fromBroker("ab", "m", 2, acks) }, 0));
+    expect(m).toMatchObject({ type: MsgType.Publish, qos: 2 });
+    expect(kinds(f.frame({ type: MsgType.WillTopicUpd, qos: 0, retain: false, willTopic: "w/new" }, 10))).toEqual([
+      "upReplace",
+    ]);
+    // The client leaves before the replaced connection is up; the message was never acknowledged upstream.
+    const ended = f.frame({ type: MsgType.Disconnect, duration: undefined }, 20);
+    const keptAfterEnd = f.s.queue.length;
+    expect(acks).toEqual([]);
+
+    // Next CONNECT: the broker sends the unacknowledged message again (MQTT 3.1.1 §4.4).
+    f.connect(1000, { cleanSession: false });
+    const connack = sent(f.run({ kind: "upConnack", ok: true, refused: false }, 1010));
+    expect(connack[0]).toEqual({ type: MsgType.ConnAck, returnCode: 0 });
+    const again = sent(f.run({ kind: "upMessage", delivery: fromBroker("ab", "m", 2, acks) }, 1020));
+    expect(drainToClient(f, [...connack.slice(1), ...again], 1030)).toEqual(["m"]);
+    expect(acks).toEqual(["m"]);
+    // Nothing was stored, so the ended session had nothing to keep.
+    expect(ended).toContainEqual({ kind: "end", keep: false });
+    expect(keptAfterEnd).toBe(0);
   });
 
   it("a refused replacement CONNACK answers the will update 'congestion' and ends the session", () => {
