@@ -9,17 +9,10 @@ import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MsgType, ReturnCode, TopicIdType, type Bytes, type Message } from "../../protocol";
+import { freeUdpPort, spawnGatewayCommand, startGatewayCommand, type StartedGateway } from "../support/gateway-command";
 import { startMosquitto, type RunningMosquitto } from "../support/mosquitto";
 import { SnClient } from "../support/sn-client";
 import { systemHas } from "../support/system";
-import {
-  freeUdpPort,
-  spawnGateway,
-  startGatewayProcess,
-  waitUntil,
-  writeConfig,
-  type GatewayProcess,
-} from "./gateway-process";
 import { Watcher } from "./helpers";
 import { SleepyDevice } from "./sleepy-device";
 import { UdpPeer } from "./udp-peer";
@@ -37,27 +30,36 @@ function closeAfter<T extends { close(): Promise<unknown> }>(thing: T): T {
 }
 
 /**
- * A config file for one gateway: no ADVERTISE, a session store of its own in the temporary directory
+ * The config of one gateway: no ADVERTISE, a session store of its own in the temporary directory
  * (never the default ./.data/sessions of the working directory), the rest as given.
  */
-async function configFile(config: { timers?: object; limits?: object; sleep?: object } & object): Promise<string> {
+function gatewayConfig(config: { timers?: object; limits?: object; sleep?: object } & object): object {
   const n = ++configs;
   const { timers, sleep, ...rest } = config;
-  return writeConfig(root, `config-${n}`, {
+  return {
     ...rest,
     timers: { advertiseIntervalS: 0, ...timers },
     sleep: { store: { path: join(root, `store-${n}`) }, ...sleep },
-  });
+  };
 }
 
+/** The real gateway on 127.0.0.1 with Mosquitto upstream; port 0 lets it choose (fixed: a restart serves the same address). */
 async function start(
-  file: string,
+  config: object,
   options: { port?: number; logLevel?: "debug" | "info" | "warn" } = {},
-): Promise<GatewayProcess> {
-  const gw = await startGatewayProcess({ configFile: file, broker: mosquitto.url, ...options });
-  cleanup.push(async () => {
-    if (gw.alive()) await gw.stop("SIGKILL");
+): Promise<StartedGateway> {
+  const gw = await startGatewayCommand({
+    config,
+    args: [
+      "--udp",
+      `127.0.0.1:${options.port ?? 0}`,
+      "--broker",
+      mosquitto.url,
+      "--log-level",
+      options.logLevel ?? "info",
+    ],
   });
+  cleanup.push(() => gw.stop("SIGKILL"));
   return gw;
 }
 
@@ -88,7 +90,7 @@ function willMsgUpd(text: string): Message {
 
 /** CONNECT (with the will handshake when asked) and the CONNACK return code. */
 async function connect(
-  gw: GatewayProcess,
+  gw: StartedGateway,
   c: SnClient,
   clientId: string,
   options: { duration?: number; will?: { topic: string; message: string } } = {},
@@ -115,7 +117,7 @@ async function connect(
 
 /** A connected client publishes at QoS 1 on a registered topic: PUBACK 0x00 and the broker has it. */
 async function publishesThrough(
-  gw: GatewayProcess,
+  gw: StartedGateway,
   c: SnClient,
   watcher: Watcher,
   topic: string,
@@ -130,7 +132,7 @@ async function publishesThrough(
 }
 
 /** The process runs, printed nothing but log records, and a new client is accepted. */
-async function expectServing(gw: GatewayProcess, clientId: string): Promise<void> {
+async function expectServing(gw: StartedGateway, clientId: string): Promise<void> {
   expect(gw.alive()).toBe(true);
   const fresh = closeAfter(await SnClient.open(gw.udp));
   expect(await connect(gw, fresh, clientId)).toBe(ReturnCode.Accepted);
@@ -138,7 +140,7 @@ async function expectServing(gw: GatewayProcess, clientId: string): Promise<void
 }
 
 /** SIGTERM ends the gateway with exit code 0 and no exception printed. */
-async function expectCleanStop(gw: GatewayProcess): Promise<void> {
+async function expectCleanStop(gw: StartedGateway): Promise<void> {
   expect(await gw.stop("SIGTERM")).toBe(0);
   expect(gw.foreignOutput()).toEqual([]);
 }
@@ -149,7 +151,7 @@ function payloads(prefix: string, n: number): string[] {
 }
 
 /** QoS 1/2 messages the gateway has taken into custody for a sleeping client so far (debug log "sleep-held"). */
-function held(gw: GatewayProcess, clientId: string, durableOnly = false): number {
+function held(gw: StartedGateway, clientId: string, durableOnly = false): number {
   return gw
     .records()
     .filter((r) => r.event === "sleep-held" && r.clientId === clientId && (!durableOnly || r.durable === true)).length;
@@ -205,7 +207,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
     ])(
       "CONNECT a, CONNECT a again, then at once a $third: the gateway keeps serving",
       async ({ kind }) => {
-        const gw = await start(await configFile({}));
+        const gw = await start(gatewayConfig({}));
         const watcher = await watch("f1/#");
         const c = closeAfter(await SnClient.open(gw.udp));
         const a = `f1-${kind}-a`;
@@ -234,7 +236,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
 
   describe("finding 2: WILLTOPICUPD followed at once by WILLMSGUPD", () => {
     it("answers both updates three times in a row, and the broker publishes the updated will", async () => {
-      const gw = await start(await configFile({}));
+      const gw = await start(gatewayConfig({}));
       const watcher = await watch("f2/#");
       const clients: SnClient[] = [];
       for (let i = 1; i <= 3; i++) {
@@ -261,7 +263,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
     }, 60_000);
 
     it("exits 0 on SIGTERM while the connection that carries the updated will is pending", async () => {
-      const gw = await start(await configFile({}));
+      const gw = await start(gatewayConfig({}));
       const c = closeAfter(await SnClient.open(gw.udp));
       expect(await connect(gw, c, "f2-term", { will: { topic: "f2/will/term", message: "f2-term-old" } })).toBe(
         ReturnCode.Accepted,
@@ -275,7 +277,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
   describe("finding 3: a sleeper whose buffer overflowed", () => {
     it("gets all 200 messages published while it slept through its following wakes, none lost", async () => {
       // Defaults: sleep.maxMessages 100.
-      const gw = await start(await configFile({}), { logLevel: "debug" });
+      const gw = await start(gatewayConfig({}), { logLevel: "debug" });
       const clientId = "f3-sleeper";
       const device = closeAfter(await SleepyDevice.open(gw.udp, clientId));
       await gw.whileRunning(device.connectPersistent());
@@ -286,7 +288,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
       const pub = await publisher("f3-publisher");
       for (const p of sent) await pub.publishAsync("f3/data", p, { qos: 1 });
       // The buffer is full (sleep.maxMessages held); the broker still has the other 100 for the client.
-      await waitUntil("a full sleep buffer for f3-sleeper", () => held(gw, clientId) >= 100, 30_000);
+      await gw.waitFor("a full sleep buffer for f3-sleeper", () => held(gw, clientId) >= 100, 30_000);
 
       const got = new Set<string>();
       let wakes = 0;
@@ -308,7 +310,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
 
   describe("finding 5: a lost awake session keeps what it held", () => {
     it("an awake client that acknowledged 3 of 10 and fell silent gets the other 7 after it CONNECTs again", async () => {
-      const gw = await start(await configFile({ timers: { tRetryMs: 500, nRetry: 2 } }), { logLevel: "debug" });
+      const gw = await start(gatewayConfig({ timers: { tRetryMs: 500, nRetry: 2 } }), { logLevel: "debug" });
       const clientId = "f5-awake";
       const watcher = await watch("wills/#");
       const device = closeAfter(await SleepyDevice.open(gw.udp, clientId));
@@ -320,7 +322,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
       const sent = payloads("f5a", 10);
       const pub = await publisher("f5a-publisher");
       for (const p of sent) await pub.publishAsync("f5a/data", p, { qos: 1 });
-      await waitUntil("10 messages held for f5-awake", () => held(gw, clientId) >= sent.length, 20_000);
+      await gw.waitFor("10 messages held for f5-awake", () => held(gw, clientId) >= sent.length, 20_000);
 
       device.send({ type: MsgType.PingReq, clientId });
       const acknowledged = await gw.whileRunning(acknowledgeThenFallSilent(device, 3));
@@ -335,7 +337,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
     }, 60_000);
 
     it("a sleeper woken by a forged PINGREQ from its own address and lost gets its 5 messages after it CONNECTs again", async () => {
-      const gw = await start(await configFile({ timers: { tRetryMs: 500, nRetry: 2 } }), { logLevel: "debug" });
+      const gw = await start(gatewayConfig({ timers: { tRetryMs: 500, nRetry: 2 } }), { logLevel: "debug" });
       const clientId = "f5-forged";
       const watcher = await watch("wills/#");
       const device = closeAfter(await SleepyDevice.open(gw.udp, clientId));
@@ -347,7 +349,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
       const sent = payloads("f5b", 5);
       const pub = await publisher("f5b-publisher");
       for (const p of sent) await pub.publishAsync("f5b/data", p, { qos: 1 });
-      await waitUntil("5 messages held for f5-forged", () => held(gw, clientId) >= sent.length, 20_000);
+      await gw.waitFor("5 messages held for f5-forged", () => held(gw, clientId) >= sent.length, 20_000);
 
       // Forged from the sleeper's own source address: the sleeping device itself hears none of what follows.
       device.send({ type: MsgType.PingReq, clientId });
@@ -363,8 +365,8 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
   describe("finding 6: a late PUBACK from a sleeper restored after a restart", () => {
     it("is ignored: no will is published, and the client then wakes to its messages", async () => {
       const port = await freeUdpPort();
-      const file = await configFile({});
-      const first = await start(file, { port, logLevel: "debug" });
+      const config = gatewayConfig({});
+      const first = await start(config, { port, logLevel: "debug" });
       const clientId = "f6-sleeper";
       const will = `${clientId} lost`;
       const watcher = await watch("wills/#");
@@ -375,12 +377,12 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
       const sent = payloads("f6", 5);
       const pub = await publisher("f6-publisher");
       for (const p of sent) await pub.publishAsync("f6/data", p, { qos: 1 });
-      await waitUntil("5 messages stored for f6-sleeper", () => held(first, clientId, true) >= sent.length, 20_000);
+      await first.waitFor("5 messages stored for f6-sleeper", () => held(first, clientId, true) >= sent.length, 20_000);
 
       expect(await first.stop("SIGKILL")).toBe(null);
       // The gateway's connection for the client vanished with the process: the broker publishes the will once.
       await watcher.waitFor((m) => m.payload === will, 10_000);
-      const second = await start(file, { port, logLevel: "debug" });
+      const second = await start(config, { port, logLevel: "debug" });
 
       device.send({ type: MsgType.PubAck, topicId: 1, msgId: 1, returnCode: ReturnCode.Accepted });
       const got = await second.whileRunning(device.wake(15_000));
@@ -393,7 +395,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
 
   describe("finding 7: wildcards in topic names never reach the broker", () => {
     it("drops a QoS -1 PUBLISH on the short topic '#a' and still forwards later QoS -1 publishes", async () => {
-      const gw = await start(await configFile({}));
+      const gw = await start(gatewayConfig({}));
       const watcher = await watch("#");
       const c = closeAfter(await SnClient.open(gw.udp));
       const short = (name: string): number => name.charCodeAt(0) * 256 + name.charCodeAt(1);
@@ -409,7 +411,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
     }, 40_000);
 
     it("answers REGISTER of a topic name with a wildcard with REGACK 0x03 (not supported)", async () => {
-      const gw = await start(await configFile({}));
+      const gw = await start(gatewayConfig({}));
       const watcher = await watch("f7/#");
       const c = closeAfter(await SnClient.open(gw.udp));
       expect(await connect(gw, c, "f7-register")).toBe(ReturnCode.Accepted);
@@ -421,7 +423,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
     }, 30_000);
 
     it("answers a QoS 1 PUBLISH on the short topic 'a+' with PUBACK 0x03 and drops the QoS 0 one", async () => {
-      const gw = await start(await configFile({}));
+      const gw = await start(gatewayConfig({}));
       const watcher = await watch("#");
       const c = closeAfter(await SnClient.open(gw.udp));
       expect(await connect(gw, c, "f7-short")).toBe(ReturnCode.Accepted);
@@ -443,11 +445,11 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
     ])(
       "refuses to start with a predefined topic name holding a wildcard ($key)",
       async ({ table, key }) => {
-        const file = await writeConfig(root, `predefined-${++configs}`, { predefinedTopics: table });
-        const run = spawnGateway(["--udp", "127.0.0.1:0", "--broker", mosquitto.url, "--config", file]);
-        cleanup.push(async () => {
-          if (run.child.exitCode === null) run.child.kill("SIGKILL");
+        const run = await spawnGatewayCommand({
+          args: ["--udp", "127.0.0.1:0", "--broker", mosquitto.url],
+          config: { predefinedTopics: table },
         });
+        cleanup.push(() => run.stop("SIGKILL"));
         expect(await run.exited).not.toBe(0);
         expect(run.stderr()).toContain(key);
         expect(run.stdout()).not.toContain("ready");
@@ -458,7 +460,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
 
   describe("finding 8: handshakes that never finish hold no slots", () => {
     /** `n` sockets on 127.0.0.1, each sending a CONNECT; returns them once each has a first reply. */
-    async function flood(gw: GatewayProcess, n: number, prefix: string, will: boolean): Promise<UdpPeer[]> {
+    async function flood(gw: StartedGateway, n: number, prefix: string, will: boolean): Promise<UdpPeer[]> {
       const peers: UdpPeer[] = [];
       for (let i = 0; i < n; i++) peers.push(closeAfter(await UdpPeer.open(gw.udp)));
       peers.forEach((p, i) => p.send(connectMessage(`${prefix}-${i}`, { will })));
@@ -472,7 +474,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
 
     it("half-open will handshakes from one address leave a client from another address served", async () => {
       const maxClients = 30;
-      const gw = await start(await configFile({ limits: { maxClients }, timers: { willHandshakeTimeoutMs: 60_000 } }));
+      const gw = await start(gatewayConfig({ limits: { maxClients }, timers: { willHandshakeTimeoutMs: 60_000 } }));
       const attackers = await flood(gw, maxClients, "f8-half-open", true);
       // The attacker sends its CONNECTs again instead of answering WILLTOPICREQ.
       attackers.forEach((p, i) => p.send(connectMessage(`f8-half-open-${i}`, { will: true })));
@@ -485,7 +487,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
 
     it("answers a CONNECT past limits.maxHandshakesPerSource with CONNACK 0x01, and frees the slot when a handshake completes", async () => {
       const gw = await start(
-        await configFile({ limits: { maxHandshakesPerSource: 8, maxConnectsPerSecondPerSource: 1000 } }),
+        gatewayConfig({ limits: { maxHandshakesPerSource: 8, maxConnectsPerSecondPerSource: 1000 } }),
       );
       const open = await flood(gw, 8, "f8-handshake", true);
       expect(open.map((p) => firstReply(p).type)).toEqual(Array(8).fill(MsgType.WillTopicReq));
@@ -517,7 +519,7 @@ describe.runIf(runnable)("reliability findings, real gateway process with Mosqui
     it("answers CONNECTs past limits.maxConnectsPerSecondPerSource with CONNACK 0x01, other addresses still served", async () => {
       const perSecond = 16;
       const gw = await start(
-        await configFile({ limits: { maxHandshakesPerSource: 1000, maxConnectsPerSecondPerSource: perSecond } }),
+        gatewayConfig({ limits: { maxHandshakesPerSource: 1000, maxConnectsPerSecondPerSource: perSecond } }),
       );
       const burst = 40;
       const peers = await flood(gw, burst, "f8-rate", false);
