@@ -4,13 +4,13 @@ import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ClientState } from "../../device-client/core/types";
+import { freeUdpPort, startGatewayCommand, type StartedGateway } from "../support/gateway-command";
 import { LossyLink, type Impairment } from "../support/lossy-link";
 import { startMosquitto } from "../support/mosquitto";
 import { PersistentMosquitto } from "../support/mosquitto-persistent";
 import { systemHas } from "../support/system";
 import { FaultClient } from "./fault-client";
 import { FaultDevice } from "./fault-device";
-import { freeUdpPort, startGatewayCommand, writeGatewayConfig, type GatewayCommand } from "./gateway-command";
 import { Tally } from "./tally";
 
 /**
@@ -65,8 +65,7 @@ function figures(
 
 interface GatewaySetup {
   port: number;
-  args: string[];
-  start(): Promise<GatewayCommand>;
+  start(): Promise<StartedGateway>;
 }
 
 /** A gateway on a fixed UDP port with its own durable store, so a restart serves the same address and store. */
@@ -76,16 +75,15 @@ async function gatewaySetup(
   timers: Record<string, number> = {},
 ): Promise<GatewaySetup> {
   const port = await freeUdpPort();
-  const config = await writeGatewayConfig(join(root, `${name}.json`), {
+  const config = {
     timers: { advertiseIntervalS: 0, upstreamConnectTimeoutMs: 3000, ...timers },
     sleep: { store: { path: join(root, `${name}-store`) } },
-  });
-  const args = ["--udp", `127.0.0.1:${port}`, "--broker", brokerUrl, "--config", config, "--log-level", "info"];
+  };
+  const args = ["--udp", `127.0.0.1:${port}`, "--broker", brokerUrl, "--log-level", "info"];
   return {
     port,
-    args,
     start: async () => {
-      const gateway = await startGatewayCommand(args);
+      const gateway = await startGatewayCommand({ args, config });
       cleanup.push(() => gateway.stop());
       return gateway;
     },
@@ -155,7 +153,7 @@ describe.skipIf(!hasMosquitto)("faults with the real gateway command and Mosquit
     await publishAll(publisher, "faults/1/data", sent);
     await handedOver(broker, "f1-sleeper", sent.length);
     const ackedToBroker = broker.pubAcksFrom("f1-sleeper");
-    await first.kill();
+    await first.stop("SIGKILL");
 
     await gw.start();
     await wakeUntilAll(d, sent, 30_000);
@@ -182,7 +180,7 @@ describe.skipIf(!hasMosquitto)("faults with the real gateway command and Mosquit
     await publishAll(publisher, "faults/2/data", sent);
     // Killed after 40 acknowledgements; a gateway that stalls before them is killed at the deadline (reported).
     await settle(() => d.acked >= 40, 20_000);
-    await first.kill();
+    await first.stop("SIGKILL");
     const ackedBeforeKill = d.acked;
     d.forgetPending();
 
@@ -213,7 +211,7 @@ describe.skipIf(!hasMosquitto)("faults with the real gateway command and Mosquit
     d.onAcked = (acked, payload) => {
       if (acked !== 10) return;
       killedAfter = payload;
-      first.child.kill("SIGKILL");
+      void first.stop("SIGKILL");
     };
 
     const sent = payloads("s3a", 30);
@@ -221,7 +219,7 @@ describe.skipIf(!hasMosquitto)("faults with the real gateway command and Mosquit
     await publishAll(publisher, "faults/3a/data", sent);
     // A gateway that stalls before the 10th acknowledgement is killed at the deadline (killedAfter "").
     await settle(() => killedAfter !== "", 20_000);
-    await first.kill();
+    await first.stop("SIGKILL");
     d.onAcked = undefined;
     d.forgetPending();
 
@@ -259,11 +257,11 @@ describe.skipIf(!hasMosquitto)("faults with the real gateway command and Mosquit
     d.onAcked = (acked, payload) => {
       if (acked !== 10) return;
       killedAfter = payload;
-      first.child.kill("SIGKILL");
+      void first.stop("SIGKILL");
     };
     const wake = d.wake(30_000).catch(() => undefined);
     await settle(() => killedAfter !== "", 20_000);
-    await first.kill();
+    await first.stop("SIGKILL");
     d.onAcked = undefined;
     d.forgetPending();
     await wake;
