@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { MsgType } from "../../protocol";
 import { parseCli } from "../../gateway/cli";
 import { validateConfig } from "../../gateway/config";
+import { startGatewayCommand, type GatewayCommand } from "../support/gateway-command";
 import { systemHas } from "../support/system";
 import { openSerialPeer, type SerialPeer } from "../transports/serial-peer";
 import { ptyPair, type PtyPair } from "../transports/support/pty";
@@ -94,38 +94,24 @@ describe("serial and BLE settings", () => {
 const canRun = systemHas(["socat"], "apt-get install socat");
 
 describe.runIf(canRun)("mqttsn-gateway --serial", () => {
-  let child: ChildProcess | undefined;
+  let gateway: GatewayCommand | undefined;
   let pty: PtyPair | undefined;
   let peer: SerialPeer | undefined;
   afterEach(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once("exit", r));
-      child.kill("SIGTERM");
-      await exited;
-    }
+    await gateway?.stop();
     await peer?.close();
     await pty?.dispose();
-    child = peer = pty = undefined;
+    gateway = peer = pty = undefined;
   });
 
   for (const framing of ["slip", "raw"] as const) {
     it(`serves a client on a ${framing} serial port given on the command line`, async () => {
       pty = await ptyPair();
-      const args = ["bin/mqttsn-gateway.js", "--udp", "127.0.0.1:0", "--embedded-port", "0"];
+      const args = ["--udp", "127.0.0.1:0", "--embedded-port", "0"];
       args.push("--serial", pty.a, "--serial-baud", "38400", "--serial-framing", framing);
-      const running = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-      child = running;
-      let out = "";
-      let err = "";
-      running.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-      running.stderr?.on("data", (d: Buffer) => (err += d.toString()));
-      const deadline = Date.now() + 15_000;
-      while (!out.includes("ready")) {
-        if (Date.now() > deadline || running.exitCode !== null)
-          throw new Error(`no ready line; stdout: ${out} stderr: ${err}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(out).toContain(`serial:${pty.a}`);
+      const started = await startGatewayCommand({ args, readyTimeoutMs: 15_000 });
+      gateway = started;
+      expect(started.readyLine).toContain(`serial:${pty.a}`);
       peer = await openSerialPeer(pty.b, framing);
       const device = new FrameClient(`cli ${framing}`, (f) => void peer!.send(f));
       let stop = false;
