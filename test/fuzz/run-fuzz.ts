@@ -2,19 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
+import { freeUdpPort, startGatewayCommand, type StartedGateway } from "../support/gateway-command";
 import { startMosquitto, type RunningMosquitto } from "../support/mosquitto";
 import { DatagramStream } from "./datagrams";
-import {
-  freeUdpPort,
-  rssMb,
-  startGatewayProcess,
-  udpSocketStats,
-  type GatewayProcess,
-  type StderrScan,
-} from "./gateway-process";
 import type { FuzzWorld } from "./messages";
 import { probeGateway } from "./probe";
 import { Sources } from "./sources";
+import { newStderrScan, scanLine, type StderrScan } from "./stderr-scan";
+import { udpSocketStats } from "./udp-socket-stats";
 
 export interface FuzzOptions {
   datagrams: number;
@@ -78,11 +73,14 @@ function gatewayConfig(storePath: string, clientIds: readonly string[]): object 
   };
 }
 
+/** One process of the gateway command and what its stderr held. */
+type FuzzedGateway = StartedGateway & { scan: StderrScan };
+
 /** The error line of a crash and the first frames under it, or the last lines when there is none. */
-function excerpt(scan: StderrScan): string {
-  const lines = scan.exceptionLines;
+function excerpt(g: FuzzedGateway): string {
+  const lines = g.scan.exceptionLines;
   const at = lines.findIndex((l) => /^\w*Error\b|Error:/.test(l.trim()));
-  const chosen = at >= 0 ? lines.slice(at, at + 3) : lines.length > 0 ? lines.slice(0, 3) : scan.tail.slice(-3);
+  const chosen = at >= 0 ? lines.slice(at, at + 3) : lines.length > 0 ? lines.slice(0, 3) : g.tail().slice(-3);
   return chosen.map((l) => l.trim()).join(" | ");
 }
 
@@ -105,18 +103,19 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
   const stderrFile = join(dir, "gateway-stderr.log");
 
   let mosquitto: RunningMosquitto | undefined;
-  let gateway: GatewayProcess | undefined;
+  let gateway: FuzzedGateway | undefined;
   let sources: Sources | undefined;
   let sampler: NodeJS.Timeout | undefined;
   const scans: StderrScan[] = [];
   const crashReports: string[] = [];
-  const recorded = new WeakSet<GatewayProcess>();
+  const recorded = new WeakSet<FuzzedGateway>();
   /** Notes a gateway process that ended on its own, once. */
-  const recordCrash = async (g: GatewayProcess): Promise<string> => {
-    const how = await g.exited;
+  const recordCrash = async (g: FuzzedGateway): Promise<string> => {
+    await g.exited;
+    const how = g.exitStatus();
     if (!recorded.has(g)) {
       recorded.add(g);
-      crashReports.push(`after ${sent} datagrams: ${how}: ${excerpt(g.scan)}`);
+      crashReports.push(`after ${sent} datagrams: ${how}: ${excerpt(g)}`);
     }
     return how;
   };
@@ -134,20 +133,25 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
       brokerArgs = ["--broker", mosquitto.url];
     }
     const port = await freeUdpPort();
-    const start = async (): Promise<GatewayProcess> => {
-      const g = await startGatewayProcess({ port, configFile, brokerArgs, stderrFile });
-      scans.push(g.scan);
-      return g;
+    const start = async (): Promise<FuzzedGateway> => {
+      const scan = newStderrScan();
+      scans.push(scan);
+      const g = await startGatewayCommand({
+        args: ["--udp", `127.0.0.1:${port}`, "--config", configFile, "--log-level", "warn", ...brokerArgs],
+        stderrFile,
+        onLine: (line, record) => scanLine(scan, line, record),
+      });
+      return { ...g, scan };
     };
     gateway = await start();
     sources = await Sources.open(options.clients);
     const hosts = new Set(sources.addresses().map((a) => a.slice(0, a.lastIndexOf(":"))));
     report(
-      `fuzzing ${gateway.address} (pid ${gateway.pid}, broker ${options.broker} ${gateway.brokerUrl}) with ` +
+      `fuzzing ${gateway.udp} (pid ${gateway.pid}, broker ${options.broker} ${gateway.brokerUrl}) with ` +
         `${options.datagrams} datagrams from ${options.clients} sockets on ${[...hosts].join(", ")}, seed ${options.seed}`,
     );
     const sampleRss = (): number | undefined => {
-      const rss = gateway === undefined ? undefined : rssMb(gateway.pid);
+      const rss = gateway === undefined ? undefined : gateway.rssMb();
       if (rss !== undefined && rss > peakRss) peakRss = rss;
       return rss;
     };
@@ -220,7 +224,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
       failures.push(`the gateway is not running at the end (${how})`);
     } else {
       const probeId = `probe-${Date.now().toString(36)}`;
-      const probeFailure = await probeGateway(gateway.address, gateway.brokerUrl, probeId);
+      const probeFailure = await probeGateway(gateway.udp, gateway.brokerUrl, probeId);
       if (probeFailure !== undefined) failures.push(`a new client ${probeId} was not served: ${probeFailure}`);
       sampleRss();
     }
@@ -229,8 +233,8 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzResult> {
     if (peakRss > options.maxRssMb)
       failures.push(`gateway RSS peaked at ${peakRss.toFixed(1)} MB, over the ${options.maxRssMb} MB bound`);
     const stopped = await gateway.stop();
-    if (aliveAtEnd && stopped !== "exit code 0")
-      failures.push(`the gateway did not stop cleanly on SIGTERM (${stopped})`);
+    if (aliveAtEnd && stopped !== 0)
+      failures.push(`the gateway did not stop cleanly on SIGTERM (${gateway.exitStatus()})`);
     const exceptions = scans.reduce((n, s) => n + s.exceptionCount, 0);
     if (exceptions > 0)
       failures.push(
