@@ -69,3 +69,29 @@ describe("restart after kill -9: a resumed session is the session the client has
     expect(w.connectionsOfThisProcess()).toEqual(['d0: CleanSession 0, will will/d0/1 "gone 1"']);
   });
 });
+
+describe("restart after kill -9: a resumed session whose upstream connection fails", () => {
+  it("a CleanSession 0 CONNECT after the broker refused the resumed connection still gets the messages the broker holds", async () => {
+    const w = await world();
+    await w.perform("connect(d0, clean=0)", () =>
+      w.connect(D0, { clean: false, at: undefined, will: false, answer: "sync", keepAlive: 0 }),
+    );
+    await w.perform("disconnect(d0, sleep 300 s)", () => w.disconnect(D0, 300));
+    await w.perform("settleDisk(all)", () => w.settleDisk(Infinity));
+    await w.crashAndRestart(0);
+    expect(w.connectionsOfThisProcess()).toEqual(["d0: CleanSession 0, no will"]);
+    // The broker refuses the resumed connection; the message then waits at the broker for d0's next connection.
+    await w.perform("brokerAnswers(d0, refused)", () => void w.answerBroker(D0, "refused"));
+    await w.perform("publish(t/a, q1)", () => w.publish("t/a", 1));
+
+    // MQTT 3.1.1 §4.4: a new connection of the client id gets what the broker holds for it.
+    await w.perform("connect(d0, clean=0, answer=after)", () =>
+      w.connect(D0, { clean: false, at: undefined, will: false, answer: "after", keepAlive: 0 }),
+    );
+    await w.perform("answerAll(d0)", () => void w.answerAll(D0));
+    await w.perform("answerAll(d0)", () => void w.answerAll(D0));
+
+    expect(w.broker.unacknowledged("d0").map((m) => m.key)).toEqual([]);
+    expect([...w.device(D0).received.keys()]).toEqual(["d0|m1"]);
+  });
+});
