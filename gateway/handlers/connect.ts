@@ -149,6 +149,7 @@ export function handleUpConnack(
   out: Effect[],
 ): void {
   if (s.replacing !== undefined) {
+    const willChanged = s.replacing === "will";
     s.replacing = undefined;
     for (const update of s.willResponses.splice(0)) {
       const type = update === "willTopic" ? MsgType.WillTopicResp : MsgType.WillMsgResp;
@@ -157,10 +158,19 @@ export function handleUpConnack(
     if (!ok) {
       out.push({ kind: "send", message: { type: MsgType.Disconnect, duration: undefined } });
       endSession(s, "lost", "broker refused the replaced connection", false, ctx, out);
+      return;
     }
+    // A restart resumes a recorded sleeper with the will the broker holds now.
+    if (willChanged) out.push({ kind: "persist", state: s.sleep !== undefined ? "asleep" : "active" });
     return;
   }
-  if (s.state !== "connectingUpstream") return;
+  if (s.state !== "connectingUpstream") {
+    // A session resumed after a restart opened its connection without a CONNECT from the client: if the
+    // broker refuses it or cannot be reached, the session has no upstream and ends (its stored messages kept).
+    if (!ok && hasOpenUpstream(s))
+      endSession(s, "lost", refused ? "broker refused the resumed connection" : "broker unreachable", false, ctx, out);
+    return;
+  }
   if (!ok) {
     out.push({
       kind: "send",
@@ -172,7 +182,7 @@ export function handleUpConnack(
   s.lastHeard = now;
   transition(s, "active", "broker accepted CONNECT", ctx);
   out.push({ kind: "send", message: { type: MsgType.ConnAck, returnCode: ReturnCode.Accepted } });
-  if (!s.cleanSession) out.push({ kind: "persist", state: "active" });
+  out.push({ kind: "persist", state: "active" });
   pump(s, now, ctx, out);
 }
 

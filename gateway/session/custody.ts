@@ -1,3 +1,4 @@
+import { messageBytes } from "../sleep/buffer";
 import type { Delivery, Effect, Session, SessionContext } from "./types";
 
 /**
@@ -39,7 +40,9 @@ export function connectionGone(s: Session): void {
     return;
   }
   for (const d of s.queue.removeWhere((d) => d.custody === "broker")) d.release = undefined;
-  if (s.inFlight !== undefined) orphan(s.inFlight.delivery);
+  // The one in flight may still be answered by the client, but the broker sends it again too: it stays a
+  // "broker" record with nothing to acknowledge, so that it is removed, not kept, when this connection ends.
+  if (s.inFlight !== undefined && s.inFlight.delivery.custody === "broker") s.inFlight.delivery.release = undefined;
 }
 
 /** Discards every queued message: a CONNECT with CleanSession 1 (MQTT 3.1.1 §3.1.2.4), or a clean session ending. Counted and logged. */
@@ -61,7 +64,8 @@ export function discardQoS0(s: Session, reason: string, ctx: SessionContext): vo
 
 /**
  * A message from the broker enters the session's queue under the queue's overflow policy (SleepBuffer):
- * QoS 0 messages make room first. A QoS 1/2 message that still does not fit:
+ * QoS 0 messages make room first. A QoS 1/2 message larger than the queue could ever hold is acknowledged
+ * and dropped, counted. One that does not fit now:
  * - "broker" custody of a CleanSession 0 session: left unacknowledged, so the broker keeps it; the
  *   session fetches it again (a new upstream connection) once the queue has drained;
  * - "broker" custody of a clean session: the broker would not send it again, so it is acknowledged and
@@ -71,6 +75,17 @@ export function discardQoS0(s: Session, reason: string, ctx: SessionContext): vo
  * Returns whether the message was queued.
  */
 export function admit(s: Session, d: Delivery, ctx: SessionContext, out: Effect[]): boolean {
+  if (d.qos > 0 && messageBytes(d) > s.queue.limits.maxBytes) {
+    // It could never be queued: re-fetching it would only bring it back. Acknowledged and dropped.
+    ctx.counters.deliveriesDropped++;
+    ctx.log.warn("delivery-dropped", {
+      clientId: s.clientId,
+      topic: d.topicName,
+      reason: `message larger than the client's queue (sleep.maxBytes = ${s.queue.limits.maxBytes})`,
+    });
+    release(d, out);
+    return false;
+  }
   const result = s.queue.offer(d);
   const limits = s.queue.limits;
   for (const dropped of result.dropped) {

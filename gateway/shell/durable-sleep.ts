@@ -44,12 +44,18 @@ export function storedSession(c: Client, state: StoredSession["state"]): StoredS
 }
 
 /**
- * The session went to sleep (a persistent one not behind a forwarder is recorded for a restart) or
- * became active again (a recorded one is marked so, so that a restart does not resume it asleep).
+ * The session went to sleep (a persistent one not behind a forwarder is recorded for a restart), became
+ * active again or changed its will (a recorded one is rewritten, so that a restart resumes what the client
+ * has); a recorded one that CONNECTed again with CleanSession 1 is deleted.
  */
 export function recordState(shell: Shell, c: Client, state: "asleep" | "active"): void {
   const store = shell.store;
-  if (store === undefined || c.session.cleanSession || c.nodeId !== undefined) return;
+  if (store === undefined || c.nodeId !== undefined) return;
+  if (c.session.cleanSession) {
+    // A recorded session CONNECTed again with CleanSession 1: nothing of it is to be resumed.
+    if (c.persisted) recordEnded(shell, c, false);
+    return;
+  }
   if (state === "active" && !c.persisted) return;
   const clientId = c.session.clientId;
   c.persisted = true;

@@ -140,6 +140,18 @@ export class CustodyModel {
       const a = this.account(d);
       if (a.clientHas) throw new Error(`${d.topicName}: still held after the client acknowledged it`);
       if (d.custody === "broker") {
+        // The one in flight when its CleanSession 0 connection went keeps custody "broker" with nothing left to
+        // acknowledge: the client may still answer it, the broker sends it again, and it is never kept.
+        const inFlightOfGoneConnection =
+          s.inFlight !== undefined &&
+          s.inFlight.delivery === d &&
+          !s.cleanSession &&
+          a.connection !== this.connectionId;
+        if (inFlightOfGoneConnection) {
+          if (d.release !== undefined || a.brokerAcked)
+            throw new Error(`${d.topicName}: in flight from a gone connection, yet still acknowledgeable`);
+          continue;
+        }
         if (d.release === undefined || a.brokerAcked)
           throw new Error(`${d.topicName}: "broker" record with nothing left to acknowledge`);
         if (a.connection !== this.connectionId)
