@@ -29,18 +29,24 @@ function execute(shell: Shell, c: Client, e: Effect): void {
         sinkFor(shell, c),
       );
       return;
+    // Without an upstream connection every operation still gets its answer, as a failure (queued events).
     case "upPublish":
-      if (c.upstream !== undefined && !c.upstream.publish(e.topic, e.payload, e.qos, e.retain, e.msgId))
-        shell.counters.upstreamDropped++;
+      if (c.upstream === undefined) {
+        if (e.qos === 0) shell.counters.upstreamDropped++;
+        else shell.run(c, { kind: "upPublished", msgId: e.msgId, ok: false });
+      } else if (!c.upstream.publish(e.topic, e.payload, e.qos, e.retain, e.msgId)) shell.counters.upstreamDropped++;
       return;
     case "upSubscribe":
-      if (c.upstream !== undefined) c.upstream.subscribe(e.filter, e.qos, e.msgId);
+      if (c.upstream === undefined) shell.run(c, { kind: "upSubAck", msgId: e.msgId, granted: 0x80 });
+      else c.upstream.subscribe(e.filter, e.qos, e.msgId);
       return;
     case "upUnsubscribe":
-      if (c.upstream !== undefined) c.upstream.unsubscribe(e.filter, e.msgId);
+      if (c.upstream === undefined) shell.run(c, { kind: "upUnsubAck", msgId: e.msgId });
+      else c.upstream.unsubscribe(e.filter, e.msgId);
       return;
     case "upReplace":
-      if (c.upstream !== undefined) c.upstream.replace(e.will);
+      if (c.upstream === undefined) shell.run(c, { kind: "upConnack", ok: false, refused: false });
+      else c.upstream.replace(e.will);
       return;
     case "store":
       if (shell.store !== undefined) storeMessage(shell, c, e.delivery, shell.store);
