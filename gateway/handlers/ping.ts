@@ -2,6 +2,12 @@ import { MsgType, type Message, type PingReq } from "../../protocol";
 import { wake } from "../sleep/transitions";
 import type { Effect, Route, Session, SessionContext } from "../session/types";
 
+/** A wake-up that is not the sleeping client's own: ignored, counted, logged. */
+function ignoreWake(s: Session, ctx: SessionContext, fields: Record<string, unknown>): void {
+  ctx.counters.spoofedWakeups++;
+  ctx.log.warn("wake-ignored", { clientId: s.clientId, sleepingAt: s.key, ...fields });
+}
+
 /**
  * §6.15: PINGREQ → PINGRESP. Any message already refreshed the keep-alive.
  * §6.14: from a sleeping client (asleep or awake) it is the wake-up: PINGRESP follows the queued messages.
@@ -9,13 +15,7 @@ import type { Effect, Route, Session, SessionContext } from "../session/types";
 export function handlePingReq(s: Session, m: PingReq, now: number, ctx: SessionContext, out: Effect[]): void {
   if ((s.state === "asleep" || s.state === "awake") && s.sleep !== undefined) {
     if (m.clientId !== undefined && m.clientId !== s.clientId) {
-      ctx.counters.spoofedWakeups++;
-      ctx.log.warn("wake-ignored", {
-        clientId: s.clientId,
-        key: s.key,
-        claimed: m.clientId,
-        reason: "PINGREQ carries another client id",
-      });
+      ignoreWake(s, ctx, { claimed: m.clientId, reason: "PINGREQ carries another client id" });
       return;
     }
     wake(s, now, ctx, out);
@@ -44,11 +44,8 @@ export function handleWakeFrom(
 ): void {
   if (m.type !== MsgType.PingReq || s.sleep === undefined || (s.state !== "asleep" && s.state !== "awake")) return;
   if (!mayMove) {
-    ctx.counters.spoofedWakeups++;
-    ctx.log.warn("wake-ignored", {
-      clientId: s.clientId,
+    ignoreWake(s, ctx, {
       from: route.key,
-      sleepingAt: s.key,
       reason: "PINGREQ from another address; list the client id in sleep.allowAddressChange if it may move",
     });
     return;
