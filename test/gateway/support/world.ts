@@ -343,14 +343,16 @@ export class World {
   }
 
   /**
-   * The invariants after every command: no fault, no message to the wrong client, no custody released
-   * twice, and every guarded message the gateway acknowledged upstream either received by its device or
+   * The invariants after every command: no fault, no message to the wrong client, never two connections
+   * of one client id at the broker, no custody released twice, and every guarded message the gateway acknowledged upstream either received by its device or
    * still in the store.
    */
   async check(where: string): Promise<void> {
     this.checkProcess(this.process, where);
     if (this.misdeliveries.length > 0)
       this.fail(where, `messages reached the wrong device: ${this.misdeliveries.join("; ")}`);
+    // The gateway closes a client's connection before it opens the next (gateway/upstream/upstream.ts, Upstream.open).
+    if (this.broker.takeovers > 0) this.fail(where, "the broker saw two connections of one client id at once");
     if (this.broker.doubleAcks > 0) this.fail(where, `${this.broker.doubleAcks} acknowledgement(s) called twice`);
     const stored = await this.storedKeys();
     for (const key of stored) this.everStored.add(key);
