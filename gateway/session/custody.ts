@@ -136,7 +136,11 @@ export function defer(s: Session, topic: string, qos: 1 | 2, reason: string, ctx
  * window (the store survives a restart; MQTT-SN §6.14 buffering).
  */
 export function storeIfAsleep(s: Session, d: Delivery, ctx: SessionContext, out: Effect[]): void {
-  if (!ctx.durable || d.qos === 0 || d.custody !== "broker" || s.state !== "asleep" || s.cleanSession) return;
+  if (s.state !== "asleep") return;
+  if (!ctx.durable || d.qos === 0 || d.custody !== "broker" || s.cleanSession) {
+    ctx.log.debug("sleep-held", { clientId: s.clientId, topic: d.topicName, qos: d.qos, durable: false });
+    return;
+  }
   out.push({ kind: "store", delivery: d });
 }
 
