@@ -51,6 +51,7 @@ export function handleConnect(
   }
   if (m.cleanSession) {
     discardAll(s, "CONNECT with CleanSession 1", ctx, out);
+    s.qos2Sent.clear();
     s.topics.clear();
     s.subscriptions.clear();
   }

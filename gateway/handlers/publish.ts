@@ -137,6 +137,7 @@ export function handlePubRec(s: Session, m: PubFlow, now: number, _ctx: SessionC
     return;
   }
   if (f.kind !== "publish") return;
+  if (f.delivery.brokerPacketId !== undefined) s.qos2Sent.delete(f.delivery.brokerPacketId);
   delivered(f.delivery, out);
   f.kind = "pubrel";
   f.message = { type: MsgType.PubRel, msgId: m.msgId };

@@ -19,6 +19,8 @@ export function returnInFlight(s: Session): void {
   s.inFlight = undefined;
   // After PUBREC the client has the message (its custody ended there); only the PUBREL exchange is left.
   if (f === undefined || f.kind === "pubrel") return;
+  // A PUBLISH the client may have had goes again with its MsgId and DUP set (§6.7: the client dedupes QoS 2).
+  if (f.kind === "publish") f.delivery.resendAs = f.msgId;
   s.queue.putBack(f.delivery);
 }
 

@@ -77,5 +77,6 @@ export function endSession(
   transition(s, to, reason, ctx);
   if (s.cleanSession) discardAll(s, `${to}: ${reason}`, ctx, out);
   else discardQoS0(s, `${to}: ${reason}`, ctx);
-  out.push({ kind: "end", keep: s.queue.length > 0 });
+  // QoS 2 MsgIds the client may have seen are session state too: the broker sends those messages again.
+  out.push({ kind: "end", keep: !s.cleanSession && (s.queue.length > 0 || s.qos2Sent.size > 0) });
 }

@@ -10,6 +10,10 @@ import type { Delivery, Effect, Session, SessionContext } from "./types";
  * a sleeping client's messages simply stay queued.
  */
 export function deliver(s: Session, d: Delivery, now: number, ctx: SessionContext, out: Effect[]): void {
+  if (d.qos === 2 && d.brokerPacketId !== undefined) {
+    const sentAs = s.qos2Sent.get(d.brokerPacketId);
+    if (sentAs !== undefined) d.resendAs = sentAs;
+  }
   if (!admit(s, d, ctx, out)) return;
   storeIfAsleep(s, d, ctx, out);
   pump(s, now, ctx, out);
@@ -23,6 +27,15 @@ function nextMsgId(s: Session): number {
   const id = s.nextMsgId;
   s.nextMsgId = id >= 0xffff ? 1 : id + 1;
   return id;
+}
+
+/** QoS 2 messages remembered at most per client until answered (oldest forgotten first). */
+const MAX_QOS2_SENT = 64;
+
+function rememberQoS2(s: Session, brokerPacketId: number, msgId: number): void {
+  s.qos2Sent.delete(brokerPacketId);
+  if (s.qos2Sent.size >= MAX_QOS2_SENT) s.qos2Sent.delete(s.qos2Sent.keys().next().value as number);
+  s.qos2Sent.set(brokerPacketId, msgId);
 }
 
 /** Sends queued messages until one awaits an answer. */
@@ -58,10 +71,11 @@ export function pump(s: Session, now: number, ctx: SessionContext, out: Effect[]
         return;
       }
     }
-    const msgId = d.qos === 0 ? 0 : nextMsgId(s);
+    const msgId = d.qos === 0 ? 0 : d.resendAs !== undefined ? d.resendAs : nextMsgId(s);
+    if (d.qos === 2 && d.brokerPacketId !== undefined) rememberQoS2(s, d.brokerPacketId, msgId);
     const message: Publish = {
       type: MsgType.Publish,
-      dup: false,
+      dup: d.resendAs !== undefined,
       qos: d.qos,
       retain: d.retain,
       topicIdType,

@@ -18,6 +18,7 @@ export function newSession(key: string, topics: TopicTable, now: number, queueLi
     nextMsgId: 1,
     upstreamPending: new Map(),
     qos2Received: new Set(),
+    qos2Sent: new Map(),
     pendingSubscribes: new Map(),
     pendingUnsubscribes: new Set(),
     replacing: undefined,

@@ -46,6 +46,10 @@ export interface Delivery extends BufferedMessage {
   release: (() => void) | undefined;
   /** Set once the client answered PUBACK 0x02 and the topic was registered again. */
   reregistered: boolean;
+  /** QoS 2 from the broker: its packet identifier, by which a resend on a new connection is recognised. */
+  brokerPacketId?: number;
+  /** QoS 2 sent again by the broker after the client may have had it: the MsgId it was sent with, reused with DUP. */
+  resendAs?: number;
 }
 
 /** The one gateway→client message awaiting an answer (REGISTER, PUBLISH QoS 1/2, PUBREL), §6.13. */
@@ -102,6 +106,12 @@ export interface Session {
   upstreamPending: Map<number, number>;
   /** Client PUBLISH QoS 2 ids answered with PUBREC, awaiting PUBREL (§6.8): a DUP is answered, not forwarded. */
   qos2Received: Set<number>;
+  /**
+   * QoS 2 messages sent to the client and not yet answered with PUBREC, by the broker's packet identifier →
+   * the MsgId used: the broker sends them again on a new connection (MQTT 3.1.1 §4.4), and the client must
+   * see the same MsgId with DUP set to keep exactly once (§6.7). At most MAX_QOS2_SENT entries.
+   */
+  qos2Sent: Map<number, number>;
   /** SUBSCRIBE msgId → topic id for the SUBACK, awaiting the broker. */
   pendingSubscribes: Map<number, number>;
   pendingUnsubscribes: Set<number>;

@@ -13,7 +13,7 @@ export function sinkFor(shell: Shell, c: Client): UpstreamSink {
     published: (msgId, ok) => shell.run(c, { kind: "upPublished", msgId, ok }),
     subAck: (msgId, granted) => shell.run(c, { kind: "upSubAck", msgId, granted }),
     unsubAck: (msgId) => shell.run(c, { kind: "upUnsubAck", msgId }),
-    message: (topic, payload, qos, retain, ack) => {
+    message: (topic, payload, qos, retain, ack, packetId) => {
       if (c.ended) return;
       if (payload.length + 7 > config.limits.maxMessageSize || payload.length + 7 > c.link.mtu) {
         counters.deliveriesDropped++;
@@ -36,6 +36,7 @@ export function sinkFor(shell: Shell, c: Client): UpstreamSink {
           custody: qos > 0 && ack !== undefined ? "broker" : "none",
           release: ack,
           reregistered: false,
+          ...(qos === 2 && packetId !== undefined ? { brokerPacketId: packetId } : {}),
         },
       });
     },

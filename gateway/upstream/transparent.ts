@@ -145,9 +145,10 @@ class TransparentSession implements UpstreamSession {
           this.opened(connection);
         }
       },
-      message: (topic, payload, qos, retain, _dup, messageId) => {
+      message: (topic, payload, qos, retain, dup, messageId) => {
         if (connection !== this.connection) return;
-        this.sink.message(topic, payload, qos, retain, qos === 0 ? undefined : () => connection.acknowledge(messageId));
+        const ack = qos === 0 ? undefined : () => connection.acknowledge(messageId);
+        this.sink.message(topic, payload, qos, retain, ack, messageId, dup);
       },
       closed: (error, wasOpen) => {
         if (connection !== this.connection) return;

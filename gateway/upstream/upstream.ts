@@ -9,8 +9,19 @@ export interface UpstreamSink {
   /** granted: the QoS granted, or 128 for a refusal. */
   subAck(msgId: number, granted: number): void;
   unsubAck(msgId: number): void;
-  /** A message for the client. ack (QoS 1/2) must be called once the client has it; the broker waits for it. */
-  message(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean, ack: (() => void) | undefined): void;
+  /**
+   * A message for the client. ack (QoS 1/2) must be called once the client has it; the broker waits for it.
+   * packetId and dup: the broker's packet identifier and DUP flag, to recognise a QoS 2 message sent again.
+   */
+  message(
+    topic: string,
+    payload: Uint8Array,
+    qos: 0 | 1 | 2,
+    retain: boolean,
+    ack: (() => void) | undefined,
+    packetId?: number,
+    dup?: boolean,
+  ): void;
   /** The connection ended without the gateway asking for it. */
   closed(): void;
 }

@@ -401,6 +401,55 @@ describe("session state machine (fake clock)", () => {
     expect(keptAfterEnd).toBe(0);
   });
 
+  it("a QoS 2 message the client did not answer reaches it again with the same MsgId and DUP set after it CONNECTs again (§6.7 exactly once)", () => {
+    const acks: string[] = [];
+    const f = connected({ cleanSession: false });
+    const first = sent(
+      f.run({ kind: "upMessage", delivery: { ...fromBroker("ab", "m", 2, acks), brokerPacketId: 7 } }, 0),
+    );
+    expect(first[0]).toMatchObject({ type: MsgType.Publish, qos: 2, dup: false });
+    const msgId = (first[0] as { msgId: number }).msgId;
+    // No PUBREC (lost on the radio): the client CONNECTs again; its upstream connection is kept.
+    const again = sent(f.connect(1000, { cleanSession: false }));
+    expect(again).toEqual([
+      { type: MsgType.ConnAck, returnCode: 0 },
+      expect.objectContaining({ type: MsgType.Publish, qos: 2, dup: true, msgId }),
+    ]);
+    f.frame({ type: MsgType.PubRec, msgId }, 1010);
+    expect(acks).toEqual(["m"]);
+    expect(f.s.qos2Sent.size).toBe(0);
+  });
+
+  it("a QoS 2 message the broker sends again on a new connection reaches the client with the MsgId it was first sent with, DUP set", () => {
+    const acks: string[] = [];
+    const f = connected({ cleanSession: false });
+    const first = sent(
+      f.run({ kind: "upMessage", delivery: { ...fromBroker("ab", "m", 2, acks), brokerPacketId: 7 } }, 0),
+    );
+    const msgId = (first[0] as { msgId: number }).msgId;
+    // The broker drops the connection before the client answers: the session ends, but keeps the MsgId.
+    expect(f.run({ kind: "upClosed" }, 10)).toContainEqual({ kind: "end", keep: true });
+    f.connect(1000, { cleanSession: false });
+    const connack = sent(f.run({ kind: "upConnack", ok: true, refused: false }, 1010));
+    expect(connack).toEqual([{ type: MsgType.ConnAck, returnCode: 0 }]);
+    // MQTT 3.1.1 §4.4: packet 7 comes again on the new connection.
+    const resent = sent(
+      f.run({ kind: "upMessage", delivery: { ...fromBroker("ab", "m", 2, acks), brokerPacketId: 7 } }, 1020),
+    );
+    expect(resent).toEqual([expect.objectContaining({ type: MsgType.Publish, qos: 2, dup: true, msgId })]);
+    f.frame({ type: MsgType.PubRec, msgId }, 1030);
+    expect(acks).toEqual(["m"]);
+    // Answered: the same packet identifier later is a new message, with a new MsgId and no DUP (after PUBCOMP).
+    const later = sent(
+      f.run({ kind: "upMessage", delivery: { ...fromBroker("ab", "n", 2, acks), brokerPacketId: 7 } }, 2000),
+    );
+    expect(later).toEqual([]);
+    const next = sent(f.frame({ type: MsgType.PubComp, msgId }, 2010));
+    expect(next).toHaveLength(1);
+    expect(next[0]).toMatchObject({ type: MsgType.Publish, qos: 2, dup: false });
+    expect((next[0] as { msgId: number }).msgId).not.toBe(msgId);
+  });
+
   it("a refused replacement CONNACK answers the will update 'congestion' and ends the session", () => {
     const f = connected();
     f.frame({ type: MsgType.WillTopicUpd, qos: 0, retain: false, willTopic: "w/new" }, 0);
