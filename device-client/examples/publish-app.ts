@@ -1,6 +1,6 @@
 import { MqttSnClient } from "../core/client";
 import { ClientState, type ClientHandler } from "../core/types";
-import { MsgType, TopicIdType, shortTopicId, type Bytes, type QoS } from "../../protocol/index";
+import { MsgType, TopicIdType, shortTopicId, utf8Length, type Bytes, type QoS } from "../../protocol/index";
 
 /**
  * The example program, written once for every target (portable like the core): connect, optionally
@@ -113,9 +113,24 @@ export class PublishApp {
     if (result === 0) {
       this.out.line("registered " + this.config.topic);
       this.next();
+    } else if (result < 0 && this.registerLength() > c.size) {
+      this.out.line(
+        "register refused: the topic name is " +
+          utf8Length(this.config.topic) +
+          " octets in UTF-8, too long for a REGISTER in the client's " +
+          c.size +
+          "-octet buffers",
+      );
+      this.end(false);
     } else {
       this.check(result, "register");
     }
+  }
+
+  /** Octets of the topic's REGISTER (§5.4.10): Length (1, or 3 above 255), MsgType, TopicId, MsgId, TopicName. */
+  private registerLength(): number {
+    const n = 6 + utf8Length(this.config.topic);
+    return n <= 255 ? n : n + 2;
   }
 
   /** Publishes when the previous message is complete: acknowledged (QoS 1, 2) and echoed (when subscribed). */
