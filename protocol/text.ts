@@ -97,12 +97,20 @@ function sequenceLength(buf: Bytes, offset: number, end: number): number {
   return 0;
 }
 
+/** Code units a piece of readUtf8's result grows to before it is set aside for the final join. */
+const PIECE = 32;
+
 /**
  * The string whose UTF-8 form is buf[offset .. end), or the offset of the first octet that is not
  * well-formed UTF-8 (as a negative number minus one, so that 0 stays distinguishable).
+ *
+ * Linear in every build: characters are appended to a piece of at most PIECE code units, and the
+ * pieces are joined once at the end (table.concat in Lua, where appending each character to the
+ * whole string would copy it again every time).
  */
 export function readUtf8(buf: Bytes, offset: number, end: number): string | number {
-  let s = "";
+  const pieces: string[] = [];
+  let piece = "";
   let i = offset;
   while (i < end) {
     const n = sequenceLength(buf, i, end);
@@ -112,14 +120,14 @@ export function readUtf8(buf: Bytes, offset: number, end: number): string | numb
     const b0 = buf[i] as number;
     if (STRINGS_ARE_BYTES) {
       for (let k = 0; k < n; k++) {
-        s += String.fromCharCode(buf[i + k] as number);
+        piece += String.fromCharCode(buf[i + k] as number);
       }
     } else if (n === 1) {
-      s += String.fromCharCode(b0);
+      piece += String.fromCharCode(b0);
     } else if (n === 2) {
-      s += String.fromCharCode((b0 - 0xc0) * 0x40 + ((buf[i + 1] as number) - 0x80));
+      piece += String.fromCharCode((b0 - 0xc0) * 0x40 + ((buf[i + 1] as number) - 0x80));
     } else if (n === 3) {
-      s += String.fromCharCode(
+      piece += String.fromCharCode(
         (b0 - 0xe0) * 0x1000 + ((buf[i + 1] as number) - 0x80) * 0x40 + ((buf[i + 2] as number) - 0x80),
       );
     } else {
@@ -129,9 +137,14 @@ export function readUtf8(buf: Bytes, offset: number, end: number): string | numb
         ((buf[i + 2] as number) - 0x80) * 0x40 +
         ((buf[i + 3] as number) - 0x80) -
         0x10000;
-      s += String.fromCharCode(0xd800 + Math.floor(c / 0x400), 0xdc00 + (c % 0x400));
+      piece += String.fromCharCode(0xd800 + Math.floor(c / 0x400), 0xdc00 + (c % 0x400));
     }
     i += n;
+    if (piece.length >= PIECE) {
+      pieces.push(piece);
+      piece = "";
+    }
   }
-  return s;
+  pieces.push(piece);
+  return pieces.join("");
 }
