@@ -10,11 +10,26 @@ export interface ExampleArgs {
   subscribe: string;
 }
 
-const usage =
-  "usage: publish --host H --port P --client-id ID --topic T --count N --qos Q [--subscribe FILTER]\n" +
-  "  Q is -1, 0, 1 or 2 (-1 needs a two-character short topic name)";
+export const usage =
+  "usage: publish --host H --port P --client-id ID --topic T [--count N] [--qos Q] [--subscribe FILTER]\n" +
+  "  --host       the gateway: a host name, an IPv4 or an IPv6 address (default 127.0.0.1)\n" +
+  "  --port       the gateway's UDP port (default 1884)\n" +
+  "  --client-id  the MQTT-SN client id, 1 to 23 characters\n" +
+  "  --topic      the topic name to publish on\n" +
+  "  --count      how many messages to publish (default 1)\n" +
+  "  --qos        -1, 0, 1 or 2 (default 1); -1 needs a two-character short topic name\n" +
+  "  --subscribe  also subscribe to FILTER and wait for each message to come back\n" +
+  "  --help       print this and exit";
 
-/** Parses the example's command line; throws with the usage line on anything missing or wrong. */
+/** True when the command line asks for the usage (--help or -h in place of an option). */
+export function wantsHelp(argv: string[]): boolean {
+  for (let i = 0; i < argv.length; i += 2) {
+    if (argv[i] === "--help" || argv[i] === "-h") return true;
+  }
+  return false;
+}
+
+/** Parses the example's command line; throws with the usage on anything missing or wrong. */
 export function parseArgs(argv: string[]): ExampleArgs {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i += 2) {

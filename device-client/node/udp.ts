@@ -1,13 +1,18 @@
 import dgram from "node:dgram";
+import { lookup } from "node:dns/promises";
 import { performance } from "node:perf_hooks";
 import { MqttSnClient } from "../core/client";
 import type { ClientHandler, ClientOptions } from "../core/types";
 
 export interface NodeUdpConfig {
-  /** The configured gateway (used at once, or as the fallback after discovery fails). */
+  /**
+   * The configured gateway (used at once, or as the fallback after discovery fails): a host name, an
+   * IPv4 or an IPv6 address. start() resolves it once; a name with addresses of both families is used
+   * by its IPv4 address.
+   */
   host: string;
   port: number;
-  /** Where SEARCHGW goes; default 255.255.255.255 on the gateway port. */
+  /** Where SEARCHGW goes, an address of the gateway's family; default 255.255.255.255 (IPv4) or ff02::1 (IPv6). */
   broadcastHost?: string;
   broadcastPort?: number;
   /** Largest message the client sends, in octets; default 256. */
@@ -19,14 +24,19 @@ export interface NodeUdpConfig {
 }
 
 /**
- * The Node adapter: one UDP socket (node:dgram), a timer that calls tick(), and the client's buffers.
- * dgram reads the buffer after send() returns, so every datagram is copied before it leaves.
+ * The Node adapter: one UDP socket (node:dgram) of the gateway's address family, a timer that calls
+ * tick(), and the client's buffers. dgram reads the buffer after send() returns, so every datagram is
+ * copied before it leaves. Datagrams count as the gateway's when they come from the address the host
+ * resolved to, so a host name or an IPv6 address matches the sender's address as the socket reports it.
  */
 export class NodeUdpClient {
   readonly client: MqttSnClient;
-  private readonly socket: dgram.Socket;
+  private socket: dgram.Socket | undefined;
   private readonly config: NodeUdpConfig;
-  private gatewayHost: string;
+  /** The configured gateway's address, set by start(). */
+  address = "";
+  private broadcastHost = "";
+  private gatewayHost = "";
   private gatewayPort: number;
   private senderHost = "";
   private senderPort = 0;
@@ -37,20 +47,18 @@ export class NodeUdpClient {
 
   constructor(handler: ClientHandler, options: ClientOptions, config: NodeUdpConfig) {
     this.config = config;
-    this.gatewayHost = config.host;
     this.gatewayPort = config.port;
     const size = config.bufferSize ?? 256;
     const inflight: Uint8Array[] = [];
     for (let i = 0; i < (config.inflight ?? 4); i++) inflight.push(new Uint8Array(size));
-    this.socket = dgram.createSocket("udp4");
     this.client = new MqttSnClient(
       {
         send: (bytes, length) => this.sendTo(bytes, length, this.gatewayHost, this.gatewayPort),
         broadcast: (bytes, length) =>
-          this.sendTo(bytes, length, config.broadcastHost ?? "255.255.255.255", config.broadcastPort ?? config.port),
+          this.sendTo(bytes, length, this.broadcastHost, config.broadcastPort ?? config.port),
         selectGateway: (gwId) => {
           if (gwId < 0) {
-            this.gatewayHost = config.host;
+            this.gatewayHost = this.address;
             this.gatewayPort = config.port;
           } else {
             this.gatewayHost = this.senderHost;
@@ -62,12 +70,33 @@ export class NodeUdpClient {
       { tx: new Uint8Array(size) as unknown as number[], inflight: inflight as unknown as number[][], size },
       options,
     );
+  }
+
+  /**
+   * Resolves the host once (rejects when it does not resolve), binds an ephemeral port on a socket of
+   * its family, then starts the client and its tick timer.
+   */
+  async start(): Promise<void> {
+    const resolved = await lookup(this.config.host, { order: "ipv4first" });
+    this.address = resolved.address;
+    this.gatewayHost = resolved.address;
+    const ipv6 = resolved.family === 6;
+    this.broadcastHost = this.config.broadcastHost ?? (ipv6 ? "ff02::1" : "255.255.255.255");
+    const socket = dgram.createSocket(ipv6 ? "udp6" : "udp4");
+    this.socket = socket;
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind(0, () => {
+        socket.off("error", reject);
+        resolve();
+      });
+    });
     // A datagram socket reports little (ICMP is not delivered to unconnected sockets); what it does
     // report is counted rather than left to crash the process as an unhandled 'error' event.
-    this.socket.on("error", () => {
+    socket.on("error", () => {
       this.socketErrors++;
     });
-    this.socket.on("message", (msg, rinfo) => {
+    socket.on("message", (msg, rinfo) => {
       this.senderHost = rinfo.address;
       this.senderPort = rinfo.port;
       this.client.tick(this.now());
@@ -77,26 +106,15 @@ export class NodeUdpClient {
         rinfo.address === this.gatewayHost && rinfo.port === this.gatewayPort,
       );
     });
-  }
-
-  /** Binds an ephemeral port, then starts the client and its tick timer. */
-  async start(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.socket.once("error", reject);
-      this.socket.bind(0, () => {
-        this.socket.off("error", reject);
-        resolve();
-      });
-    });
-    if (this.config.broadcastHost === undefined || this.config.broadcastHost.endsWith(".255"))
-      this.socket.setBroadcast(true);
+    if (!ipv6 && this.broadcastHost.endsWith(".255")) socket.setBroadcast(true);
     this.client.start(this.now());
     this.timer = setInterval(() => this.client.tick(this.now()), this.config.tickInterval ?? 100);
   }
 
   close(): void {
     if (this.timer) clearInterval(this.timer);
-    this.socket.close();
+    if (this.socket) this.socket.close();
+    this.socket = undefined;
   }
 
   private now(): number {
@@ -104,6 +122,7 @@ export class NodeUdpClient {
   }
 
   private sendTo(bytes: number[], length: number, host: string, port: number): void {
+    if (!this.socket) return;
     const copy = Buffer.from((bytes as unknown as Uint8Array).subarray(0, length));
     this.socket.send(copy, port, host);
   }
