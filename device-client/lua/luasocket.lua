@@ -15,8 +15,15 @@ LuaSocketClient.__index = LuaSocketClient
 
 -- config: host, port (the configured gateway), broadcastHost, broadcastPort, bufferSize (256),
 -- inflight (4), pollInterval (seconds between ticks when idle, 0.05).
+-- host is a name or an IPv4 address, resolved once here (socket.dns.toip): datagrams count as the
+-- gateway's when they come from that address. Returns nil and a message when it does not resolve.
 function LuaSocketClient.new(core, handler, options, config)
+  local address, err = socket.dns.toip(config.host)
+  if not address then
+    return nil, "cannot resolve " .. tostring(config.host) .. ": " .. tostring(err)
+  end
   local self = setmetatable({}, LuaSocketClient)
+  self.address = address
   local udp = assert(socket.udp())
   assert(udp:setsockname("*", 0))
   udp:settimeout(0)
@@ -24,7 +31,7 @@ function LuaSocketClient.new(core, handler, options, config)
   self.config = config
   self.size = config.bufferSize or 256
   self.rx = buffer(self.size)
-  self.gatewayHost, self.gatewayPort = config.host, config.port
+  self.gatewayHost, self.gatewayPort = address, config.port
   self.epoch = socket.gettime()
   self.running = false
   local inflight = {}
@@ -41,7 +48,7 @@ function LuaSocketClient.new(core, handler, options, config)
     end,
     selectGateway = function(gwId)
       if gwId < 0 then
-        self.gatewayHost, self.gatewayPort = config.host, config.port
+        self.gatewayHost, self.gatewayPort = address, config.port
       else
         self.gatewayHost, self.gatewayPort = self.senderHost, self.senderPort
       end

@@ -17,11 +17,14 @@ local WRAP = 2147483648
 
 -- config: host, port (the configured gateway), broadcastHost ("255.255.255.255"), broadcastPort,
 -- bufferSize (128), inflight (2), tickInterval (milliseconds, 100).
+-- host is a name or an IPv4 address; start() resolves it once, and datagrams count as the gateway's
+-- when they come from that address.
 function NodeMcuClient.new(core, handler, options, config)
   local self = setmetatable({}, NodeMcuClient)
   self.size = config.bufferSize or 128
   self.rx = buffer(self.size)
-  self.gatewayHost, self.gatewayPort = config.host, config.port
+  self.host = config.host
+  self.gatewayPort = config.port
   self.lastMicros = tmr.now()
   self.micros = 0
   local udp = net.createUDPSocket()
@@ -40,7 +43,7 @@ function NodeMcuClient.new(core, handler, options, config)
     end,
     selectGateway = function(gwId)
       if gwId < 0 then
-        self.gatewayHost, self.gatewayPort = config.host, config.port
+        self.gatewayHost, self.gatewayPort = self.address, config.port
       else
         self.gatewayHost, self.gatewayPort = self.senderHost, self.senderPort
       end
@@ -74,10 +77,26 @@ function NodeMcuClient:now()
   return math.floor(self.micros / 1000)
 end
 
-function NodeMcuClient:start(tickInterval)
+-- Starts the client and its tick alarm. On UDP the host is resolved first: net.dns.resolve calls
+-- back with the address (at once for an address, later for a name), or with nil, and then
+-- unresolved(host) is called instead of starting.
+function NodeMcuClient:start(tickInterval, unresolved)
   local client = self.client
-  client:start(self:now())
-  self.timer:alarm(tickInterval or 100, tmr.ALARM_AUTO, function() client:tick(self:now()) end)
+  local function run()
+    client:start(self:now())
+    self.timer:alarm(tickInterval or 100, tmr.ALARM_AUTO, function() client:tick(self:now()) end)
+  end
+  if not self.udp then
+    return run()
+  end
+  net.dns.resolve(self.host, function(_, ip)
+    if ip then
+      self.address, self.gatewayHost = ip, ip
+      run()
+    elseif unresolved then
+      unresolved(self.host)
+    end
+  end)
 end
 
 function NodeMcuClient:stop()

@@ -1,7 +1,10 @@
--- Runs a NodeMCU program on desktop Lua: the firmware modules it uses (net.createUDPSocket, tmr,
--- node.random) are stood in for by LuaSocket and a small event loop. tmr.now() counts microseconds
--- in 31 bits like the ESP8266 and its first reading is 1 µs before the wrap, so the adapter's clock
--- must survive the wrap. What this does not cover: the firmware itself, its memory, its Wi-Fi.
+-- Runs a NodeMCU program on desktop Lua: the firmware modules it uses (net.createUDPSocket,
+-- net.dns.resolve, tmr, node.random) are stood in for by LuaSocket and a small event loop. tmr.now()
+-- counts microseconds in 31 bits like the ESP8266 and its first reading is 1 µs before the wrap, so
+-- the adapter's clock must survive the wrap. net.dns.resolve(host, function(sk, ip)) calls back as the
+-- firmware does: sk is nil, ip an IPv4 address or nil; at once for an IPv4 address, from the event
+-- loop for a name (IPv4 only, as the firmware's resolver). What this does not cover: the firmware
+-- itself, its memory, its Wi-Fi, its DNS client.
 -- Usage: lua nodemcu-shim.lua DIR PROGRAM HOST PORT CLIENT_ID TOPIC COUNT QOS [SUBSCRIBE]
 local socket = require("socket")
 local dir, program = arg[1], arg[2]
@@ -11,7 +14,7 @@ local WRAP = 2147483648
 local epoch
 -- 1 µs before the wrap: every run, however short, crosses it after the adapter's first reading.
 local start = WRAP - 1
-local sockets, alarms = {}, {}
+local sockets, alarms, resolving = {}, {}, {}
 
 tmr = {
   ALARM_AUTO = 1,
@@ -43,6 +46,16 @@ net = {
     sockets[s] = true
     return s
   end,
+  dns = {
+    resolve = function(host, fn)
+      if type(host) ~= "string" or type(fn) ~= "function" then error("net.dns.resolve takes a host name and a function") end
+      if host:match("^%d+%.%d+%.%d+%.%d+$") then
+        fn(nil, host)
+      else
+        resolving[#resolving + 1] = function() fn(nil, (socket.dns.toip(host))) end
+      end
+    end,
+  },
 }
 
 MQTTSN_CONFIG = { host = arg[3], port = tonumber(arg[4]), clientId = arg[5], topic = arg[6], count = tonumber(arg[7]), qos = tonumber(arg[8]), subscribe = arg[9] }
@@ -62,6 +75,9 @@ while finishedOk == nil and socket.gettime() < deadline do
   local receivers = {}
   for s in pairs(sockets) do receivers[#receivers + 1] = s.udp end
   socket.select(receivers, nil, 0.01)
+  local answers = resolving
+  resolving = {}
+  for _, answer in ipairs(answers) do answer() end
   for s in pairs(sockets) do
     local data, ip, port = s.udp:receivefrom()
     while data and sockets[s] do
