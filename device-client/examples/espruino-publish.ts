@@ -59,6 +59,8 @@ const app = new PublishApp(
 );
 const options = defaultOptions(config.clientId, Math.random);
 options.keepAlive = 30;
+// A lost gateway is tried again after 5 s rather than T_WAIT (5 minutes, §6.16).
+options.reconnectDelay = 5000;
 const link =
   config.serial === undefined
     ? new EspruinoUdpClient(app.handler, options, {

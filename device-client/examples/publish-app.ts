@@ -8,6 +8,11 @@ import { MsgType, TopicIdType, shortTopicId, utf8Length, type Bytes, type QoS } 
  * messages "msg-1" … at `qos`, DISCONNECT. QoS -1 publishes on `topic` as a short topic name (two
  * characters) without subscribing or registering. Each step waits for the answer to the one before, so the
  * datagrams on the wire come in the same order on every platform.
+ *
+ * When the gateway is lost after the client was connected, the run goes on once the client is Active
+ * again: a CONNECT with CleanSession starts without subscriptions (§6.3), so the app subscribes again,
+ * then publishes again every message not yet complete. The run fails when the gateway is lost before
+ * the first connection or again before a reconnection succeeded.
  */
 export interface PublishConfig {
   topic: string;
@@ -34,6 +39,8 @@ export class PublishApp {
   private acknowledged: number;
   private received: number;
   private started: boolean;
+  /** Active since the gateway was last lost (or since the start). */
+  private connected: boolean;
   private ended: boolean;
   private readonly echo: boolean;
 
@@ -45,6 +52,7 @@ export class PublishApp {
     this.acknowledged = 0;
     this.received = 0;
     this.started = false;
+    this.connected = false;
     this.ended = false;
     this.echo = config.subscribe !== "" && config.qos !== -1;
     this.handler = {
@@ -56,28 +64,50 @@ export class PublishApp {
   }
 
   private onState(state: ClientState): void {
-    const c = this.client as MqttSnClient;
-    if (state === ClientState.Active && !this.started) {
+    if (state === ClientState.Active) {
+      this.out.line(this.started ? "connected again" : "connected");
       this.started = true;
-      this.out.line("connected");
-      if (this.config.qos === -1) {
-        this.next();
-      } else if (this.echo) {
-        this.check(c.subscribe(this.config.subscribe, this.config.qos < 0 ? 0 : this.config.qos), "subscribe");
-      } else {
-        this.register();
-      }
+      this.connected = true;
+      this.resume();
     } else if (state === ClientState.Lost) {
       this.out.line("gateway lost");
-      this.end(false);
+      if (!this.connected) {
+        this.end(false);
+      }
+      this.connected = false;
     } else if (state === ClientState.Disconnected) {
       this.out.line("disconnected");
       this.end(this.received === (this.echo ? this.config.count : 0) && this.acknowledged === this.config.count);
     }
   }
 
+  /**
+   * From the first message not complete (acknowledged, and echoed when subscribed): subscribe (again,
+   * after a reconnection), register, publish. Exchanges open when the gateway was lost were given up.
+   */
+  private resume(): void {
+    const c = this.client as MqttSnClient;
+    const complete = this.echo && this.received < this.acknowledged ? this.received : this.acknowledged;
+    this.published = complete;
+    this.acknowledged = complete;
+    if (this.echo) {
+      this.received = complete;
+    }
+    if (this.config.qos === -1) {
+      this.next();
+    } else if (this.echo) {
+      this.check(c.subscribe(this.config.subscribe, this.config.qos < 0 ? 0 : this.config.qos), "subscribe");
+    } else {
+      this.register();
+    }
+  }
+
   private onDone(msgType: number, msgId: number, returnCode: number): void {
     const c = this.client as MqttSnClient;
+    if (returnCode < 0) {
+      // Given up: the gateway was lost. resume() sends it again once the client is Active.
+      return;
+    }
     if (returnCode !== 0) {
       this.out.line("refused: message type " + msgType + " id " + msgId + " return code " + returnCode);
       c.disconnect();

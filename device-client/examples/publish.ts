@@ -1,12 +1,17 @@
 // The Node example: `tsx device-client/examples/publish.ts --host H --port P --client-id ID --topic T --count N --qos Q`.
 import { defaultOptions } from "../core/options";
 import { NodeUdpClient } from "../node/udp";
-import { parseArgs } from "./args";
+import { parseArgs, usage, wantsHelp } from "./args";
 import { PublishApp } from "./publish-app";
 
+const argv = process.argv.slice(2);
+if (wantsHelp(argv)) {
+  console.log(usage);
+  process.exit(0);
+}
 let args;
 try {
-  args = parseArgs(process.argv.slice(2));
+  args = parseArgs(argv);
 } catch (e) {
   console.error((e as Error).message);
   process.exit(2);
@@ -24,6 +29,14 @@ const app = new PublishApp(
 );
 const options = defaultOptions(args.clientId, Math.random);
 options.keepAlive = 30;
+// A lost gateway is tried again after 5 s rather than T_WAIT (5 minutes, §6.16), so a restarted
+// gateway is found again while the example runs.
+options.reconnectDelay = 5000;
 const udp = new NodeUdpClient(app.handler, options, { host: args.host, port: args.port });
 app.client = udp.client;
-await udp.start();
+try {
+  await udp.start();
+} catch (e) {
+  console.error(`cannot reach --host ${args.host}: ${(e as Error).message}`);
+  process.exit(2);
+}

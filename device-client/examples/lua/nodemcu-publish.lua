@@ -14,6 +14,12 @@ local app = mqttsn.createPublishApp(
   payload)
 local options = mqttsn.defaultOptions(config.clientId, function() return node.random(0, 999) / 1000 end)
 options.keepAlive = 30
+-- A lost gateway is tried again after 5 s rather than T_WAIT (5 minutes).
+options.reconnectDelay = 5000
 udp = mqttsn.NodeMcuClient.new(mqttsn, app.handler, options, { host = config.host, port = config.port })
 app.client = udp.client
-udp:start(100)
+udp:start(100, function(host)
+  print("mqttsn: cannot resolve " .. host)
+  print("mqttsn: finished, ok=false")
+  udp:stop()
+end)

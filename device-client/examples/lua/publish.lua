@@ -3,8 +3,24 @@ local dir = (arg and arg[0] and arg[0]:match("^(.*)[/\\]")) or "."
 package.path = dir .. "/../?.lua;" .. package.path
 local mqttsn = require("mqttsn-client")
 
-local usage = "usage: publish.lua --host H --port P --client-id ID --topic T --count N --qos Q [--subscribe FILTER]"
+local usage = table.concat({
+  "usage: publish.lua --host H --port P --client-id ID --topic T [--count N] [--qos Q] [--subscribe FILTER]",
+  "  --host       the gateway: a host name or an IPv4 address (default 127.0.0.1)",
+  "  --port       the gateway's UDP port (default 1884)",
+  "  --client-id  the MQTT-SN client id, 1 to 23 characters",
+  "  --topic      the topic name to publish on",
+  "  --count      how many messages to publish (default 1)",
+  "  --qos        -1, 0, 1 or 2 (default 1); -1 needs a two-character short topic name",
+  "  --subscribe  also subscribe to FILTER and wait for each message to come back",
+  "  --help       print this and exit",
+}, "\n")
 local args = { host = "127.0.0.1", port = "1884", count = "1", qos = "1", subscribe = "" }
+for i = 1, #arg, 2 do
+  if arg[i] == "--help" or arg[i] == "-h" then
+    print(usage)
+    os.exit(0)
+  end
+end
 local i = 1
 while i <= #arg do
   local key, value = arg[i]:match("^%-%-(.+)$"), arg[i + 1]
@@ -27,7 +43,7 @@ end
 
 math.randomseed(os.time())
 local ok = false
-local udp
+local udp, err
 local payload = {}
 for k = 1, 32 do payload[k] = 0 end
 local app = mqttsn.createPublishApp(
@@ -39,7 +55,13 @@ local app = mqttsn.createPublishApp(
   payload)
 local options = mqttsn.defaultOptions(args["client-id"], math.random)
 options.keepAlive = 30
-udp = mqttsn.LuaSocketClient.new(mqttsn, app.handler, options, { host = args.host, port = tonumber(args.port) })
+-- A lost gateway is tried again after 5 s rather than T_WAIT (5 minutes).
+options.reconnectDelay = 5000
+udp, err = mqttsn.LuaSocketClient.new(mqttsn, app.handler, options, { host = args.host, port = tonumber(args.port) })
+if not udp then
+  io.stderr:write(err .. "\n")
+  os.exit(2)
+end
 app.client = udp.client
 udp:run()
 os.exit(ok and 0 or 1)
