@@ -19,6 +19,9 @@ import { ClientState } from "./types";
  * Bounds: buffers.inflight.length exchanges awaiting an answer at once, options.maxTopics topic
  * names, options.maxIncomingQos2 incoming QoS 2 ids. When full, publish/subscribe/unsubscribe and
  * the will updates return -1 and send nothing; the application retries after a done() callback.
+ * A message that would not fit buffers.size octets whole (names count in UTF-8 octets) is refused
+ * the same way, never sent cut short. A string with a lone UTF-16 surrogate has no UTF-8 form: a
+ * name like that throws, as encode() does.
  *
  * The API on the session state (state.ts); the work is done per message family: discovery.ts,
  * connect.ts, register.ts, publish.ts, subscribe.ts, ping.ts, with exchanges.ts (in-flight slots),
@@ -56,7 +59,8 @@ export class MqttSnClient extends ClientCore {
   /**
    * PUBLISH to a topic name, registering it first when the client has no id for it (§6.10).
    * Returns the MsgId (0 for QoS 0), or -1 when refused: not Active, QoS -1 (needs a predefined or
-   * short topic), message too large for the buffers, in-flight or topic table full.
+   * short topic), data or the REGISTER of the name too large for the buffers, in-flight or topic
+   * table full.
    */
   publish(topicName: string, data: Bytes, offset: number, length: number, qos: QoS, retain: boolean): number {
     return publish(this, topicName, data, offset, length, qos, retain);

@@ -3,6 +3,7 @@ import type { ClientCore } from "./state";
 import { clearQos2, findSlot, finish, open, requestSlot, sendSlot, sendTx, setState } from "./exchanges";
 import { lost, sendControl } from "./session";
 import { ClientState } from "./types";
+import { messageLength } from "./octets";
 
 /** CONNECT, the will handshake (§6.3) and the will updates (§6.4). */
 
@@ -55,7 +56,8 @@ export function onConnAck(c: ClientCore, returnCode: number): void {
 }
 
 export function updateWillTopic(c: ClientCore, willTopic: string, qos: QoS, retain: boolean): number {
-  const s = requestSlot(c, willTopic.length + 5);
+  // §5.4.22: Flags (1), WillTopic.
+  const s = requestSlot(c, messageLength(1, willTopic));
   if (s < 0) {
     return -1;
   }

@@ -4,6 +4,7 @@ import { busySlots, findSlot, finish, freeSlot, newMsgId, open, sendSlot, sendTx
 import { sendRegister } from "./register";
 import { TopicEntry } from "./topic-table";
 import { ClientState } from "./types";
+import { messageLength } from "./octets";
 
 /** PUBLISH both ways with the QoS 0, 1, 2 and -1 flows (§6.7, §6.8); retransmission is in the slots' tick. */
 
@@ -71,13 +72,7 @@ export function publish(
   qos: QoS,
   retain: boolean,
 ): number {
-  if (
-    c.state !== ClientState.Active ||
-    qos === -1 ||
-    topicName === "" ||
-    length + 9 > c.size ||
-    topicName.length + 10 > c.size
-  ) {
+  if (c.state !== ClientState.Active || qos === -1 || topicName === "" || length + 9 > c.size) {
     return -1;
   }
   let t = c.topics.findName(topicName);
@@ -89,6 +84,10 @@ export function publish(
     return -1;
   }
   if (t < 0) {
+    // The REGISTER (§5.4.10: TopicId, MsgId, TopicName) must fit a slot whole.
+    if (messageLength(4, topicName) > c.size) {
+      return -1;
+    }
     t = c.topics.insert(topicName, 0, TopicEntry.Registering);
     if (t < 0) {
       return -1;

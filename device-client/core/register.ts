@@ -2,6 +2,7 @@ import { encode, MsgType, ReturnCode, type Bytes } from "../../protocol/index";
 import type { ClientCore } from "./state";
 import { findSlot, finish, flagsOffset, newMsgId, open, release, requestSlot, sendSlot, sendTx } from "./exchanges";
 import { TopicEntry } from "./topic-table";
+import { messageLength } from "./octets";
 
 /** REGISTER and REGACK both ways (§6.5, §6.10), and the PUBLISHes that wait for their topic id. */
 
@@ -24,7 +25,8 @@ export function register(c: ClientCore, topicName: string): number {
   if (c.topics.findName(topicName) >= 0) {
     return 0;
   }
-  const r = requestSlot(c, topicName.length + 10);
+  // §5.4.10: TopicId (2), MsgId (2), TopicName.
+  const r = requestSlot(c, messageLength(4, topicName));
   if (r < 0) {
     return -1;
   }

@@ -20,12 +20,17 @@ import {
 } from "../../protocol/index";
 import { TopicTable } from "./topic-table";
 import { ClientState, type ClientBuffers, type ClientHandler, type ClientOptions, type Transport } from "./types";
+import { messageLength } from "./octets";
 
 /**
  * The state of one client session, allocated once here: the family handlers (discovery.ts,
  * connect.ts, register.ts, publish.ts, subscribe.ts, ping.ts) take it as their first argument and
- * MqttSnClient (client.ts) is the API on top of it. Only state, dropped, gwId and topics are for
- * applications to read.
+ * MqttSnClient (client.ts) is the API on top of it. Only state, dropped, gwId, topics and size are
+ * for applications to read.
+ *
+ * The CONNECT (§5.4.4), WILLTOPIC (§5.4.7) and WILLMSG (§5.4.9) that options call for must fit the
+ * buffers, measured in UTF-8 octets: the constructor throws when one does not (a programmer error;
+ * a truncated CONNECT would never be answered).
  */
 export class ClientCore {
   state: ClientState;
@@ -42,6 +47,7 @@ export class ClientCore {
   readonly handler: ClientHandler;
   readonly options: ClientOptions;
   readonly tx: Bytes;
+  /** Octets of each buffer: the largest message the client sends. */
   readonly size: number;
   readonly decodeOptions: DecodeOptions;
 
@@ -90,6 +96,15 @@ export class ClientCore {
   readonly mSearchGw: SearchGw;
 
   constructor(transport: Transport, handler: ClientHandler, buffers: ClientBuffers, options: ClientOptions) {
+    const size = buffers.size;
+    // CONNECT: Flags, ProtocolId, Duration (4), ClientId. WILLTOPIC: Flags (1), WillTopic.
+    if (
+      messageLength(4, options.clientId) > size ||
+      messageLength(1, options.willTopic) > size ||
+      messageLength(options.willMessageLength, "") > size
+    ) {
+      throw new Error("the client id and the will do not fit the client's buffers of " + size + " octets");
+    }
     this.transport = transport;
     this.handler = handler;
     this.options = options;
