@@ -346,7 +346,7 @@ describe("device client core: keep-alive, sleep and gateway loss", () => {
     h.advance(2_499);
     expect(h.sent).toEqual([]);
     h.advance(1);
-    expect(h.sent.splice(0)).toEqual([{ to: "broadcast", message: { type: MsgType.SearchGw, radius: 1 } }]);
+    expect(h.sent.splice(0)).toMatchObject([{ to: "broadcast", message: { type: MsgType.SearchGw, radius: 1 } }]);
     h.fromGateway({ type: MsgType.Advertise, gwId: 7, duration: 20 }, false);
     expect(h.selected).toEqual([7]);
     expect(types(h.take())).toEqual([MsgType.Connect]);

@@ -6,6 +6,8 @@ import type { ClientOptions } from "../../../device-client/core/types";
 export interface Sent {
   to: "gateway" | "broadcast";
   message: Message;
+  /** The octets the client handed to the transport: its buffer up to the length it gave. */
+  octets: number[];
 }
 
 /**
@@ -19,16 +21,19 @@ export class Harness {
   now = 0;
   selected: number[] = [];
 
-  constructor(change?: (o: ClientOptions) => void, slots = 4) {
+  /** size: octets of each of the client's buffers (tx and every in-flight slot). */
+  constructor(change?: (o: ClientOptions) => void, slots = 4, size = 128) {
     const options = defaultOptions("dev-1", () => 0.5);
     if (change) change(options);
     const record = (to: Sent["to"]) => (bytes: number[], length: number) => {
-      const m = decode(bytes, 0, length);
+      if (length > bytes.length) throw new Error(`client sent ${length} octets from a ${bytes.length}-octet buffer`);
+      // Any client id length: the sizes are what is under test here, not the spec's 23-octet limit.
+      const m = decode(bytes, 0, length, { maxClientIdLength: 65535 });
       if (m.type === "error") throw new Error(`client sent a malformed datagram: ${m.code}`);
-      this.sent.push({ to, message: structuredClone(m) as Message });
+      this.sent.push({ to, message: structuredClone(m) as Message, octets: Array.from(bytes).slice(0, length) });
     };
     const inflight: Uint8Array[] = [];
-    for (let i = 0; i < slots; i++) inflight.push(new Uint8Array(128));
+    for (let i = 0; i < slots; i++) inflight.push(new Uint8Array(size));
     this.client = new MqttSnClient(
       {
         send: record("gateway"),
@@ -43,7 +48,7 @@ export class Harness {
           ),
         done: (type, msgId, rc, topicId) => this.events.push(`done ${type} ${msgId} ${rc} ${topicId}`),
       },
-      { tx: new Uint8Array(128) as unknown as number[], inflight: inflight as unknown as number[][], size: 128 },
+      { tx: new Uint8Array(size) as unknown as number[], inflight: inflight as unknown as number[][], size },
       options,
     );
   }
