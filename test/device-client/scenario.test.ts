@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decode, MsgType, utf8Length } from "../../protocol/index";
 import { espruinoViolations, describeViolations } from "../support/espruino-gate";
 import { systemHas } from "../support/system";
 import { buildDeviceClient, runExample, type Build, type ExampleRun, type Scenario } from "./support/builds";
@@ -43,7 +44,29 @@ const scenarios: Scenario[] = [
   { clientId: "scenario-q1", topic: "echo/one", count: 3, qos: 1, subscribe: "echo/#" },
   { clientId: "scenario-q2", topic: "echo/two", count: 3, qos: 2, subscribe: "echo/two" },
   { clientId: "scenario-qm1", topic: "ab", count: 2, qos: -1, subscribe: "" },
+  // Non-ASCII client id (19 octets, within the spec's 23) and topic (42 code units, 45 octets): the
+  // wildcard subscription makes the gateway REGISTER the name to the client, which decodes it.
+  {
+    clientId: "capteur-é-€-😀",
+    topic: "mesures/température/salle-à-manger/€/😀",
+    count: 3,
+    qos: 1,
+    subscribe: "mesures/#",
+  },
 ];
+
+/**
+ * Topics too long in UTF-8 for every build's buffers (256 octets in Node and Lua, 128 in NodeMCU and
+ * Espruino), though short enough as JavaScript strings (UTF-16 code units) to pass a check that
+ * counts those: the first on the 256-octet builds, the second on all. The example must refuse them
+ * and fail, never send a REGISTER cut short.
+ */
+const tooLong: Scenario[] = [
+  { clientId: "capteur-é", topic: "bars/" + "é".repeat(130), count: 1, qos: 1, subscribe: "" },
+  { clientId: "capteur-€", topic: "bars/" + "€".repeat(84), count: 1, qos: 0, subscribe: "" },
+];
+
+const builds: Build[] = hasLua ? ["node", "lua5.1", "lua5.3", "nodemcu", "espruino"] : ["node", "espruino"];
 
 describe("device client scenario: identical wire transcripts on every build", () => {
   it("the Espruino bundles pass the syntax gate (the example's one require is Espruino's dgram)", () => {
@@ -58,8 +81,7 @@ describe("device client scenario: identical wire transcripts on every build", ()
   });
 
   for (const s of scenarios) {
-    it(`QoS ${s.qos}${s.subscribe ? " with echo" : ""}: ${s.count} messages`, async () => {
-      const builds: Build[] = hasLua ? ["node", "lua5.1", "lua5.3", "nodemcu", "espruino"] : ["node", "espruino"];
+    it(`QoS ${s.qos}${s.subscribe ? " with echo" : ""}: ${s.count} messages (client id ${s.clientId})`, async () => {
       const runs = new Map<Build, Run>();
       for (const b of builds) runs.set(b, await run(b, s));
       const reference = runs.get("node") as Run;
@@ -77,6 +99,42 @@ describe("device client scenario: identical wire transcripts on every build", ()
         const r = runs.get(b) as Run;
         expect(r.ok, `${b}: ${r.lines.join("\n")}`).toBe(true);
         expect(r.lines, b).toEqual(reference.lines);
+        expect(r.transcript, b).toEqual(reference.transcript);
+      }
+    }, 60_000);
+  }
+
+  for (const s of tooLong) {
+    const octets = utf8Length(s.topic);
+    it(`refuses a topic of ${s.topic.length} code units, ${octets} octets: a clear error, a failed run, no REGISTER`, async () => {
+      expect(s.topic.length + 10).toBeLessThanOrEqual(256);
+      const refusal = new RegExp(
+        `^register refused: the topic name is ${octets} octets in UTF-8, too long for a REGISTER in the client's (\\d+)-octet buffers$`,
+      );
+      const runs = new Map<Build, Run>();
+      for (const b of builds) runs.set(b, await run(b, s));
+      const reference = runs.get("node") as Run;
+      for (const b of builds) {
+        const r = runs.get(b) as Run;
+        expect(r.ok, `${b}: ${r.lines.join("\n")}`).toBe(false);
+        expect(r.lines[0], b).toBe("connected");
+        const match = refusal.exec(r.lines[1] ?? "");
+        expect(match, `${b}: ${r.lines.join("\n")}`).not.toBeNull();
+        // §5.4.10: the REGISTER would take the name, 6 octets and a 3-octet Length.
+        expect(Number(match?.[1]), b).toBeLessThan(octets + 8);
+        expect(r.lines.slice(2), b).toEqual([]);
+        // What the client sent: its CONNECT, whole, and nothing of the topic.
+        const sent = r.transcript.filter((l) => l.startsWith("> ")).map((l) => Buffer.from(l.slice(2), "hex"));
+        expect(sent.length, b).toBeGreaterThan(0);
+        for (const d of sent) {
+          const m = decode(d as unknown as number[], 0, d.length);
+          expect(m.type, `${b}: ${d.toString("hex")}`).not.toBe("error");
+          expect([MsgType.Register, MsgType.Publish], b).not.toContain(m.type);
+        }
+        expect(decode(sent[0] as unknown as number[], 0, (sent[0] as Buffer).length)).toMatchObject({
+          type: MsgType.Connect,
+          clientId: s.clientId,
+        });
         expect(r.transcript, b).toEqual(reference.transcript);
       }
     }, 60_000);

@@ -28,6 +28,9 @@ export function buildDeviceClient(dir: string): void {
 function processRun(command: string, args: string[]): Promise<ExampleRun> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    // Decoded as one UTF-8 stream, so that a character split across two reads stays whole.
+    child.stdout.setEncoding("utf8");
+    child.stderr.setEncoding("utf8");
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
