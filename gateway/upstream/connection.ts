@@ -238,7 +238,9 @@ export class MqttConnection {
 
   /**
    * Any state, any number of times, never throws. graceful: DISCONNECT first when open, so the broker
-   * discards the will (§3.14.4); else the socket is destroyed and the broker publishes the will
+   * discards the will (§3.14.4); also while connecting, since the CONNECT may already be with the broker
+   * and a client may send packets before CONNACK (§3.1.4), so a connection whose will the broker would
+   * publish is never just dropped. Otherwise the socket is destroyed and the broker publishes the will
    * (§3.1.2.5). Resolves once the socket is closed (at once if it never opened).
    */
   close(graceful: boolean): Promise<void> {
@@ -251,19 +253,24 @@ export class MqttConnection {
     if (this.gone) return Promise.resolve();
     const closed = new Promise<void>((resolve) => this.waiters.push(resolve));
     const socket = this.socket;
-    if (this.phase === "open" && graceful && socket !== undefined) {
+    if ((this.phase === "open" || this.phase === "connecting") && graceful && socket !== undefined) {
       this.userClosed = true;
-      this.moveTo("closing");
-      this.send({ cmd: "disconnect" });
-      socket.end();
-      this.closeTimer = setTimeout(() => socket.destroy(), CLOSE_WAIT_MS);
-      this.closeTimer.unref();
+      this.disconnect(socket);
     } else if (this.phase === "open" || this.phase === "connecting" || (this.phase === "closing" && !graceful)) {
       this.userClosed = true;
       if (this.phase !== "closing") this.moveTo("closing");
       socket?.destroy();
     }
     return closed;
+  }
+
+  /** DISCONNECT, then the socket ends; destroyed if the broker does not close it in time. */
+  private disconnect(socket: Socket): void {
+    this.moveTo("closing");
+    this.send({ cmd: "disconnect" });
+    socket.end();
+    this.closeTimer = setTimeout(() => socket.destroy(), CLOSE_WAIT_MS);
+    this.closeTimer.unref();
   }
 
   private openSocket(): Socket {
