@@ -6,17 +6,10 @@ import { messageLength } from "./octets";
 
 /** SUBSCRIBE and UNSUBSCRIBE (§6.9) by topic name or filter, predefined id or short name. */
 
-/**
- * Octets of a SUBSCRIBE or UNSUBSCRIBE (§5.4.15, §5.4.17): Flags (1), MsgId (2), then the topic name
- * or a 2-octet topic id ("" for name).
- */
-function requestLength(topicIdType: TopicIdType, name: string): number {
-  return messageLength(topicIdType === TopicIdType.Normal ? 3 : 5, name);
-}
-
 /** The caller has set mSubscribe's topicName and topicId; name is kept to take the id SUBACK returns. */
 function subscribeNow(c: ClientCore, topicIdType: TopicIdType, qos: QoS, name: string): number {
-  const s = requestSlot(c, requestLength(topicIdType, name));
+  // §5.4.15: Flags (1), MsgId (2), then the topic name, or a 2-octet topic id (name is "").
+  const s = requestSlot(c, messageLength(topicIdType === TopicIdType.Normal ? 3 : 5, name));
   if (s < 0 || qos === -1) {
     return -1;
   }
@@ -33,7 +26,8 @@ function subscribeNow(c: ClientCore, topicIdType: TopicIdType, qos: QoS, name: s
 }
 
 function unsubscribeNow(c: ClientCore, topicIdType: TopicIdType, name: string): number {
-  const s = requestSlot(c, requestLength(topicIdType, name));
+  // §5.4.17: as SUBSCRIBE.
+  const s = requestSlot(c, messageLength(topicIdType === TopicIdType.Normal ? 3 : 5, name));
   if (s < 0) {
     return -1;
   }
