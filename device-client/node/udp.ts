@@ -77,7 +77,8 @@ export class NodeUdpClient {
    * its family, then starts the client and its tick timer.
    */
   async start(): Promise<void> {
-    const resolved = await lookup(this.config.host, { order: "ipv4first" });
+    // verbatim: false says the same as order to Node 20 releases before `order` (20.13).
+    const resolved = await lookup(this.config.host, { order: "ipv4first", verbatim: false });
     this.address = resolved.address;
     this.gatewayHost = resolved.address;
     const ipv6 = resolved.family === 6;
