@@ -88,6 +88,11 @@ export function admit(s: Session, d: Delivery, ctx: SessionContext, out: Effect[
     release(d, out);
     return false;
   }
+  if (s.refetch && d.qos > 0 && d.custody === "broker" && !s.cleanSession) {
+    // Messages before it wait at the broker: it waits too, so the broker sends them all again in order.
+    defer(s, d.topicName, d.qos === 2 ? 2 : 1, "earlier messages wait at the broker", ctx);
+    return false;
+  }
   const result = s.queue.offer(d);
   const limits = s.queue.limits;
   for (const dropped of result.dropped) {
