@@ -23,6 +23,13 @@ import { ClientState } from "./types";
  * the same way, never sent cut short. A string with a lone UTF-16 surrogate has no UTF-8 form: a
  * name like that throws, as encode() does.
  *
+ * Backpressure: while the transport reports busy() (its platform holds as many datagrams not yet sent
+ * as the adapter allows), publish() and publishId() return PublishResult.Busy (-2), send nothing and
+ * change nothing; handler.ready() follows from tick() once the transport is free. Only new application
+ * PUBLISHes are refused: retransmissions, acknowledgements and the connection's own requests are always
+ * handed over, so the adapter's queue can exceed its bound by those (at most one per in-flight slot, the
+ * control request and the acknowledgements of what arrives).
+ *
  * The API on the session state (state.ts); the work is done per message family: discovery.ts,
  * connect.ts, register.ts, publish.ts, subscribe.ts, ping.ts, with exchanges.ts (in-flight slots),
  * session.ts (the connection-level request), tick.ts (time) and receive.ts (dispatch).
@@ -60,7 +67,7 @@ export class MqttSnClient extends ClientCore {
    * PUBLISH to a topic name, registering it first when the client has no id for it (§6.10).
    * Returns the MsgId (0 for QoS 0), or -1 when refused: not Active, QoS -1 (needs a predefined or
    * short topic), data or the REGISTER of the name too large for the buffers, in-flight or topic
-   * table full.
+   * table full; or -2 (PublishResult.Busy) when the transport is busy: retry on handler.ready().
    */
   publish(topicName: string, data: Bytes, offset: number, length: number, qos: QoS, retain: boolean): number {
     return publish(this, topicName, data, offset, length, qos, retain);

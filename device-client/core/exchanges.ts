@@ -21,6 +21,20 @@ export function sendTx(c: ClientCore, length: number): void {
   c.transport.send(c.tx, length);
 }
 
+/**
+ * Backpressure: true while the transport is busy (Transport.busy). Only a new application PUBLISH asks;
+ * it is then refused, and tick() calls handler.ready() once this turns false. Everything else goes out
+ * regardless: retransmissions, the QoS 2 flow, acknowledgements, CONNECT, PINGREQ, DISCONNECT, SEARCHGW
+ * and the requests that take an in-flight slot, all bounded by the slots and the one control request.
+ */
+export function sendBusy(c: ClientCore): boolean {
+  if (c.transport.busy !== undefined && c.transport.busy()) {
+    c.sendWaiting = true;
+    return true;
+  }
+  return false;
+}
+
 export function sendSlot(c: ClientCore, s: number): void {
   c.lastSent = c.now;
   c.transport.send(c.slotBuf[s] as Bytes, c.slotLength[s] as number);

@@ -2,7 +2,14 @@ export { MqttSnClient } from "./client";
 export { defaultOptions } from "./options";
 export { SlipReceiver, type FrameSink } from "./slip-receiver";
 export { TopicTable } from "./topic-table";
-export { ClientState, type ClientBuffers, type ClientHandler, type ClientOptions, type Transport } from "./types";
+export {
+  ClientState,
+  PublishResult,
+  type ClientBuffers,
+  type ClientHandler,
+  type ClientOptions,
+  type Transport,
+} from "./types";
 export {
   MsgType,
   ReturnCode,

@@ -1,9 +1,9 @@
 import { encode, MsgType, ReturnCode, TopicIdType, type Bytes, type Publish, type QoS } from "../../protocol/index";
 import type { ClientCore } from "./state";
-import { busySlots, findSlot, finish, freeSlot, newMsgId, open, sendSlot, sendTx } from "./exchanges";
+import { busySlots, findSlot, finish, freeSlot, newMsgId, open, sendBusy, sendSlot, sendTx } from "./exchanges";
 import { sendRegister } from "./register";
 import { TopicEntry } from "./topic-table";
-import { ClientState } from "./types";
+import { ClientState, PublishResult } from "./types";
 import { messageLength } from "./octets";
 
 /** PUBLISH both ways with the QoS 0, 1, 2 and -1 flows (§6.7, §6.8); retransmission is in the slots' tick. */
@@ -75,6 +75,9 @@ export function publish(
   if (c.state !== ClientState.Active || qos === -1 || topicName === "" || length + 9 > c.size) {
     return -1;
   }
+  if (sendBusy(c)) {
+    return PublishResult.Busy;
+  }
   let t = c.topics.findName(topicName);
   if (t >= 0 && c.topics.states[t] === TopicEntry.Registered) {
     return publishNow(c, TopicIdType.Normal, c.topics.ids[t] as number, t, data, offset, length, qos, retain);
@@ -120,6 +123,9 @@ export function publishId(
   }
   if (qos === -1 && topicIdType === TopicIdType.Normal) {
     return -1;
+  }
+  if (sendBusy(c)) {
+    return PublishResult.Busy;
   }
   return publishNow(c, topicIdType, topicId, -1, data, offset, length, qos, retain);
 }

@@ -79,6 +79,8 @@ export class ClientCore {
   sleepDuration: number;
   searches: number;
   nextId: number;
+  /** publish() or publishId() returned Busy: tick() calls handler.ready() once the transport is free. */
+  sendWaiting: boolean;
   readonly qos2Ids: number[];
 
   readonly mPublish: Publish;
@@ -151,6 +153,7 @@ export class ClientCore {
     this.sleepDuration = 0;
     this.searches = 0;
     this.nextId = 0;
+    this.sendWaiting = false;
     this.mPublish = {
       type: MsgType.Publish,
       dup: false,

@@ -1,11 +1,14 @@
 import type { ClientCore } from "./state";
 import { searchTick, start } from "./discovery";
-import { retransmit } from "./exchanges";
+import { retransmit, sendBusy } from "./exchanges";
 import { keepAlive, wake } from "./ping";
 import { connected, controlFailed, lost, transmitControl } from "./session";
 import { ClientState } from "./types";
 
-/** The one time loop: state deadlines, the gateway's advertised lifetime, retransmissions (§6.13), keep-alive. */
+/**
+ * The one time loop: state deadlines, the gateway's advertised lifetime, retransmissions (§6.13),
+ * keep-alive, and handler.ready() once a busy transport is free again.
+ */
 export function tick(c: ClientCore, now: number): void {
   c.now = now;
   const state = c.state;
@@ -41,4 +44,10 @@ export function tick(c: ClientCore, now: number): void {
     }
   }
   keepAlive(c, now);
+  if (c.sendWaiting && !sendBusy(c)) {
+    c.sendWaiting = false;
+    if (c.handler.ready !== undefined) {
+      c.handler.ready();
+    }
+  }
 }

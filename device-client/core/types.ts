@@ -35,6 +35,21 @@ export interface Transport {
    * ADVERTISE or GWINFO is handled), or the configured gateway address (gwId -1).
    */
   selectGateway(gwId: number): void;
+  /**
+   * True while the platform holds as many datagrams not yet sent as the adapter allows (a platform
+   * whose send is asynchronous queues them in memory). Then publish() and publishId() return
+   * PublishResult.Busy and send nothing; everything else the client sends is handed over as before.
+   * Leave it out when send() is synchronous.
+   */
+  busy?(): boolean;
+}
+
+/** What publish() and publishId() return when they send nothing; otherwise they return the MsgId (0 for QoS 0 and -1). */
+export const enum PublishResult {
+  /** Not Active, too large for the buffers, or in-flight or topic table full: retry after a done() callback. */
+  Refused = -1,
+  /** The transport is busy (Transport.busy): retry when ClientHandler.ready is called. */
+  Busy = -2,
 }
 
 /**
@@ -63,6 +78,11 @@ export interface ClientHandler {
    * it was given up (gateway lost, client disconnected) and the application should send it again.
    */
   done(msgType: number, msgId: number, returnCode: number, topicId: number): void;
+  /**
+   * Called once from tick() after publish() or publishId() returned PublishResult.Busy, as soon as the
+   * transport is no longer busy (the state may have changed meanwhile). Optional.
+   */
+  ready?(): void;
 }
 
 /** @noSelf */

@@ -20,6 +20,8 @@ export class Harness {
   readonly client: MqttSnClient;
   now = 0;
   selected: number[] = [];
+  /** What the transport's busy() answers. */
+  busy = false;
 
   /** size: octets of each of the client's buffers (tx and every in-flight slot). */
   constructor(change?: (o: ClientOptions) => void, slots = 4, size = 128) {
@@ -39,6 +41,7 @@ export class Harness {
         send: record("gateway"),
         broadcast: record("broadcast"),
         selectGateway: (gwId) => this.selected.push(gwId),
+        busy: () => this.busy,
       },
       {
         stateChanged: (s) => this.events.push(`state ${s}`),
@@ -47,6 +50,7 @@ export class Harness {
             `message ${name}|${type}|${id}|${Buffer.from((data as unknown as Uint8Array).subarray(offset, offset + length)).toString()}|${qos}|${retain}`,
           ),
         done: (type, msgId, rc, topicId) => this.events.push(`done ${type} ${msgId} ${rc} ${topicId}`),
+        ready: () => this.events.push("ready"),
       },
       { tx: new Uint8Array(size) as unknown as number[], inflight: inflight as unknown as number[][], size },
       options,
