@@ -26,7 +26,8 @@ export interface EspruinoSerialConfig {
 /**
  * The Espruino adapter for a UART or Bluetooth LE UART to a gateway serial port, with the gateway's
  * default framing: SLIP + CRC-16 (hardware/serial-framing.md). The line reaches one gateway, so
- * SEARCHGW goes the same way as everything else.
+ * SEARCHGW goes the same way as everything else. The transport has no busy() (backpressure): Espruino's
+ * write() waits while its transmit buffer is full, so nothing queues in the interpreter's memory.
  */
 export class EspruinoSerialClient {
   readonly client: MqttSnClient;

@@ -10,9 +10,14 @@ export interface EspruinoRinfo {
   port: number;
 }
 
-/** The parts of Espruino's dgram socket used here: datagrams travel as strings. */
+/**
+ * The parts of Espruino's dgram socket used here: datagrams travel as strings. send() only appends the
+ * datagram to the socket's send queue (a string in RAM), which the interpreter's idle loop empties one
+ * datagram at a time; "drain" is emitted once the queue is empty (Espruino's libs/network/socketserver.c).
+ */
 export interface EspruinoSocket {
   on(event: "message", listener: (msg: string, rinfo: EspruinoRinfo) => void): void;
+  on(event: "drain", listener: () => void): void;
   bind(port: number): void;
   send(msg: string, port: number, address: string): void;
   close(): void;
@@ -34,6 +39,8 @@ export interface EspruinoUdpConfig {
   inflight: number;
   /** Milliseconds between tick() calls. */
   tickInterval: number;
+  /** Datagrams in the socket's send queue at which publish() returns Busy (-2); default 4. */
+  maxQueued?: number;
 }
 
 /**
@@ -41,6 +48,11 @@ export interface EspruinoUdpConfig {
  * Uint8Arrays (a Uint8Array costs Espruino a few variables, an Array one per element). dgram takes
  * and gives strings: a datagram out is E.toString of a view on the buffer, a datagram in is copied
  * into the receive buffer octet by octet.
+ *
+ * Backpressure: the adapter counts the datagrams it has queued since the socket last emitted "drain";
+ * at maxQueued the transport is busy, so a publishing loop that waits for handler.ready() keeps the
+ * queue (and the memory it holds) within the bound instead of queueing every datagram of a burst. A
+ * drain also calls tick(), which calls ready() at once.
  */
 export class EspruinoUdpClient {
   readonly client: MqttSnClient;
@@ -52,6 +64,8 @@ export class EspruinoUdpClient {
   private senderHost: string;
   private senderPort: number;
   private timer: unknown;
+  /** Datagrams handed to the socket since its last "drain". */
+  private queued: number;
 
   constructor(handler: ClientHandler, options: ClientOptions, config: EspruinoUdpConfig) {
     this.config = config;
@@ -60,6 +74,8 @@ export class EspruinoUdpClient {
     this.senderHost = "";
     this.senderPort = 0;
     this.timer = undefined;
+    this.queued = 0;
+    const maxQueued = config.maxQueued === undefined ? 4 : config.maxQueued;
     const size = config.bufferSize;
     this.rx = new Uint8Array(size);
     const inflight: Uint8Array[] = [];
@@ -68,28 +84,23 @@ export class EspruinoUdpClient {
     this.socket = socket;
     this.client = new MqttSnClient(
       {
-        send: (bytes, length) =>
-          socket.send(
-            E.toString(new Uint8Array((bytes as unknown as Uint8Array).buffer, 0, length)),
-            this.gatewayPort,
-            this.gatewayHost,
-          ),
-        broadcast: (bytes, length) =>
-          socket.send(
-            E.toString(new Uint8Array((bytes as unknown as Uint8Array).buffer, 0, length)),
-            config.port,
-            config.broadcastHost,
-          ),
+        send: (bytes, length) => this.write(bytes, length, this.gatewayPort, this.gatewayHost),
+        broadcast: (bytes, length) => this.write(bytes, length, config.port, config.broadcastHost),
         selectGateway: (gwId) => {
           this.gatewayHost = gwId < 0 ? config.host : this.senderHost;
           this.gatewayPort = gwId < 0 ? config.port : this.senderPort;
         },
+        busy: () => this.queued >= maxQueued,
       },
       handler,
       { tx: new Uint8Array(size) as unknown as number[], inflight: inflight as unknown as number[][], size: size },
       options,
     );
     socket.on("message", (msg, rinfo) => this.onMessage(msg, rinfo));
+    socket.on("drain", () => {
+      this.queued = 0;
+      this.client.tick(this.now());
+    });
   }
 
   start(): void {
@@ -105,6 +116,12 @@ export class EspruinoUdpClient {
 
   private now(): number {
     return Math.floor(getTime() * 1000);
+  }
+
+  /** Queues one datagram; counted once send() returned (it throws when the board is offline). */
+  private write(bytes: number[], length: number, port: number, host: string): void {
+    this.socket.send(E.toString(new Uint8Array((bytes as unknown as Uint8Array).buffer, 0, length)), port, host);
+    this.queued++;
   }
 
   private onMessage(msg: string, rinfo: EspruinoRinfo): void {

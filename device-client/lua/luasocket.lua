@@ -36,6 +36,8 @@ function LuaSocketClient.new(core, handler, options, config)
   self.running = false
   local inflight = {}
   for i = 1, (config.inflight or 4) do inflight[i] = buffer(self.size) end
+  -- No busy() (backpressure): sendto is synchronous, so nothing waits in Lua memory (a datagram the
+  -- kernel cannot take at once is dropped, as UDP may).
   local transport = {
     -- LuaSocket takes a string: the only allocation per datagram, and it is here, not in the core.
     send = function(bytes, length)

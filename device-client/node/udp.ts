@@ -21,6 +21,8 @@ export interface NodeUdpConfig {
   inflight?: number;
   /** Milliseconds between tick() calls; default 100. */
   tickInterval?: number;
+  /** Datagrams handed to the socket whose send has not completed, at which publish() returns Busy (-2); default 4. */
+  maxPending?: number;
 }
 
 /**
@@ -28,6 +30,10 @@ export interface NodeUdpConfig {
  * tick(), and the client's buffers. dgram reads the buffer after send() returns, so every datagram is
  * copied before it leaves. Datagrams count as the gateway's when they come from the address the host
  * resolved to, so a host name or an IPv6 address matches the sender's address as the socket reports it.
+ *
+ * Backpressure: node:dgram sends asynchronously and queues what it cannot send yet. The adapter counts
+ * the sends whose callback has not come; at maxPending the transport is busy, and each completed send
+ * calls tick(), which calls handler.ready() as soon as the count is below the bound again.
  */
 export class NodeUdpClient {
   readonly client: MqttSnClient;
@@ -43,6 +49,8 @@ export class NodeUdpClient {
   private timer: NodeJS.Timeout | undefined;
   /** Errors the socket reported after start. */
   socketErrors = 0;
+  /** Sends handed to the socket whose callback has not come yet. */
+  private pending = 0;
   private readonly epoch = performance.now();
 
   constructor(handler: ClientHandler, options: ClientOptions, config: NodeUdpConfig) {
@@ -65,6 +73,7 @@ export class NodeUdpClient {
             this.gatewayPort = this.senderPort;
           }
         },
+        busy: () => this.pending >= (config.maxPending ?? 4),
       },
       handler,
       { tx: new Uint8Array(size) as unknown as number[], inflight: inflight as unknown as number[][], size },
@@ -125,6 +134,13 @@ export class NodeUdpClient {
   private sendTo(bytes: number[], length: number, host: string, port: number): void {
     if (!this.socket) return;
     const copy = Buffer.from((bytes as unknown as Uint8Array).subarray(0, length));
-    this.socket.send(copy, port, host);
+    this.socket.send(copy, port, host, () => this.sent());
+    this.pending++;
+  }
+
+  /** A send completed (or failed): one fewer pending; tick() calls handler.ready() if it waits for this. */
+  private sent(): void {
+    this.pending--;
+    if (this.socket) this.client.tick(this.now());
   }
 }

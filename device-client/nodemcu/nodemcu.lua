@@ -33,6 +33,9 @@ function NodeMcuClient.new(core, handler, options, config)
   self.udp = udp
   local inflight = {}
   for i = 1, (config.inflight or 2) do inflight[i] = buffer(self.size) end
+  -- No busy() (backpressure): udp:send copies the datagram into an lwIP buffer and sends it before it
+  -- returns, on the ESP8266 and the ESP32 firmware alike (its "sent" callback runs inside send), so
+  -- nothing waits in Lua memory. The same holds for uart.write, which waits for room in the FIFO.
   local transport = {
     send = function(bytes, length)
       udp:send(self.gatewayPort, self.gatewayHost, string.char(unpack(bytes, 1, length)))

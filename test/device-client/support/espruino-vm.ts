@@ -7,8 +7,11 @@ import vm from "node:vm";
  * Runs an Espruino bundle under Node's vm with Espruino-shaped globals: require("dgram") answers a
  * stand-in with Espruino's string-based API backed by real node:dgram sockets; E.toString, getTime,
  * setInterval, console.log. Buffer, Map, Set, WeakMap, Symbol, Proxy and Reflect are removed from the
- * context first, so a bundle that uses them fails here. What this does not cover: Espruino's own
- * interpreter (its parser, its memory limits, its event loop timing).
+ * context first, so a bundle that uses them fails here. The stand-in's send() queues as Espruino's does
+ * (libs/network/socketserver.c): it appends the datagram to the socket's send queue, which is emptied one
+ * datagram per turn of the event loop (setImmediate standing in for the interpreter's idle loop), and
+ * "drain" listeners run once it is empty. What this does not cover: Espruino's own interpreter (its
+ * parser, its memory limits, its event loop timing).
  */
 /** Espruino's Serial1 / Bluetooth shape, for the serial transport. */
 export interface SerialStandIn {
@@ -16,13 +19,27 @@ export interface SerialStandIn {
   write(data: string): void;
 }
 
+export interface EspruinoRun {
+  lines: string[];
+  ok: boolean;
+  /** The most datagrams that waited in one socket's send queue at once. */
+  maxQueued: number;
+  /** The most octets that queue held at once, as Espruino keeps it: an 8-octet header per datagram. */
+  maxQueuedOctets: number;
+}
+
+/** Espruino's JsNetUDPPacketHeader: host (4), port (2), length (2) before each queued datagram. */
+const UDP_HEADER = 8;
+
 export function runEspruino(
   bundleFile: string,
   config: object,
   serial?: SerialStandIn,
   timeoutMs = 15_000,
-): Promise<{ lines: string[]; ok: boolean }> {
+): Promise<EspruinoRun> {
   const lines: string[] = [];
+  let maxQueued = 0;
+  let maxQueuedOctets = 0;
   const sockets: dgram.Socket[] = [];
   const timers: NodeJS.Timeout[] = [];
   return new Promise((resolve, reject) => {
@@ -36,26 +53,59 @@ export function runEspruino(
           // already closed by the bundle
         }
       }
-      resolve({ lines, ok });
+      resolve({ lines, ok, maxQueued, maxQueuedOctets });
     };
     const deadline = setTimeout(() => finish(false), timeoutMs);
     const standIn = {
       createSocket: () => {
         const s = dgram.createSocket("udp4");
         sockets.push(s);
+        const queue: { data: Buffer; port: number; address: string }[] = [];
+        let octets = 0;
+        // close() waits for the queue to empty, as Espruino's does; "close" also comes from finish().
+        let closing = false;
+        let ended = false;
+        s.on("close", () => (ended = true));
+        const end = () => {
+          if (!ended) s.close();
+          ended = true;
+        };
+        const drains: (() => void)[] = [];
+        // One datagram per turn, as Espruino's idle loop sends them; "drain" once the queue is empty.
+        const flush = () => {
+          const d = queue.shift();
+          if (d === undefined || ended) return;
+          octets -= UDP_HEADER + d.data.length;
+          s.send(d.data, d.port, d.address);
+          if (queue.length > 0) {
+            setImmediate(flush);
+          } else {
+            for (const l of drains) l();
+            if (closing) end();
+          }
+        };
         return {
           on: (event: string, listener: (msg: string, rinfo: object) => void) => {
             if (event === "message")
               s.on("message", (msg, r) =>
                 listener(msg.toString("latin1"), { address: r.address, port: r.port, size: msg.length }),
               );
+            if (event === "drain") drains.push(listener as unknown as () => void);
           },
           bind: (port: number) => s.bind(port),
           send: (msg: string, port: number, address: string) => {
             if (typeof msg !== "string") throw new Error("Espruino's dgram send takes a string");
-            s.send(Buffer.from(msg, "latin1"), port, address);
+            const data = Buffer.from(msg, "latin1");
+            queue.push({ data, port, address });
+            octets += UDP_HEADER + data.length;
+            maxQueued = Math.max(maxQueued, queue.length);
+            maxQueuedOctets = Math.max(maxQueuedOctets, octets);
+            if (queue.length === 1) setImmediate(flush);
           },
-          close: () => s.close(),
+          close: () => {
+            closing = true;
+            if (queue.length === 0) end();
+          },
         };
       },
     };
