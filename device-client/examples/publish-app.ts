@@ -1,5 +1,5 @@
 import { MqttSnClient } from "../core/client";
-import { ClientState, type ClientHandler } from "../core/types";
+import { ClientState, PublishResult, type ClientHandler } from "../core/types";
 import { MsgType, TopicIdType, shortTopicId, utf8Length, type Bytes, type QoS } from "../../protocol/index";
 
 /**
@@ -60,6 +60,12 @@ export class PublishApp {
       message: (topicName: string, _type: number, _id: number, data: Bytes, offset: number, length: number) =>
         this.onMessage(topicName, data, offset, length),
       done: (msgType: number, msgId: number, returnCode: number) => this.onDone(msgType, msgId, returnCode),
+      // After a Busy result: the transport can take datagrams again.
+      ready: () => {
+        if (this.connected) {
+          this.next();
+        }
+      },
     };
   }
 
@@ -184,6 +190,11 @@ export class PublishApp {
         qos === -1
           ? c.publishId(TopicIdType.Short, shortTopicId(this.config.topic), this.payload, 0, n, qos, false)
           : c.publish(this.config.topic, this.payload, 0, n, qos, false);
+      if (result === PublishResult.Busy) {
+        // The adapter's send queue is full: handler.ready() goes on with this message.
+        this.published--;
+        return;
+      }
       if (!this.check(result, "publish")) {
         return;
       }

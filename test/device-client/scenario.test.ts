@@ -44,6 +44,9 @@ const scenarios: Scenario[] = [
   { clientId: "scenario-q1", topic: "echo/one", count: 3, qos: 1, subscribe: "echo/#" },
   { clientId: "scenario-q2", topic: "echo/two", count: 3, qos: 2, subscribe: "echo/two" },
   { clientId: "scenario-qm1", topic: "ab", count: 2, qos: -1, subscribe: "" },
+  // A QoS 0 burst without waiting for echoes: the Node and Espruino adapters report busy after four
+  // datagrams not yet sent, and the example goes on from handler.ready() (backpressure).
+  { clientId: "scenario-burst", topic: "burst/zero", count: 40, qos: 0, subscribe: "" },
   // Non-ASCII client id (19 octets, within the spec's 23) and topic (42 code units, 45 octets): the
   // wildcard subscription makes the gateway REGISTER the name to the client, which decodes it.
   {
