@@ -1,6 +1,9 @@
-// Figures for the device client: bundle sizes, steady-state allocation in Lua, and an estimate of
-// the Espruino variables a running client holds. Prints figures; never fails on them.
+// Figures for the device client: bundle sizes, steady-state allocation in Lua, and the Espruino
+// variables a running client holds: estimated by a cost model, and measured in a real Espruino
+// interpreter when ESPRUINO_BIN names one (bench/device-client-espruino.ts). Prints figures; never
+// fails on them.
 //   npm run bench:device-client
+//   ESPRUINO_BIN=/path/to/espruino npm run bench:device-client     (several: ESPRUINO_BIN=a:b)
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,6 +12,7 @@ import { MqttSnClient } from "../device-client/core/client";
 import { defaultOptions } from "../device-client/core/options";
 import { PublishApp } from "../device-client/examples/publish-app";
 import { encode, MsgType, type Message } from "../protocol/index";
+import { espruinoBinaries, printEspruinoFigures } from "./device-client-espruino";
 
 const dir = mkdtempSync(join(tmpdir(), "mqttsn-bench-device-"));
 try {
@@ -35,7 +39,18 @@ try {
     }
   }
 
-  console.log("\n## Espruino: variables held by a running client (an ESTIMATE: Espruino does not run here)");
+  const bins = espruinoBinaries();
+  console.log("\n## Espruino: variables in use, MEASURED in a real Espruino interpreter (process.memory())");
+  if (bins.length === 0) {
+    console.log(
+      "not measured: set ESPRUINO_BIN to an Espruino interpreter built for Linux (BOARD=LINUX; several separated by" +
+        ' ":") to run the bundles in it. Only the cost model below runs without one.',
+    );
+  } else {
+    await printEspruinoFigures(join(dir, "espruino"), bins);
+  }
+
+  console.log("\n## Espruino: variables held by a running client, from the COST MODEL (an estimate, computed in Node)");
   // A computed specifier: the build script is plain JavaScript without type declarations.
   const buildScript = "../scripts/build-device-espruino.mjs";
   const { PRIVATE_NAMES } = (await import(buildScript)) as { PRIVATE_NAMES: RegExp };
