@@ -96,7 +96,7 @@ function connectUpstream(s: Session, will: Will | undefined, now: number, ctx: S
     return;
   }
   if (kept) {
-    connectionGone(s);
+    connectionGone(s, true);
     out.push({ kind: "upReplace", will });
     return;
   }
@@ -201,7 +201,7 @@ function mayUpdateWill(s: Session, ctx: SessionContext): boolean {
 function replaceUpstream(s: Session, update: WillUpdate, out: Effect[]): void {
   s.replacing = "will";
   if (!s.willResponses.includes(update)) s.willResponses.push(update);
-  connectionGone(s);
+  connectionGone(s, true);
   out.push({ kind: "upReplace", will: s.will });
 }
 

@@ -19,6 +19,8 @@ export function returnInFlight(s: Session): void {
   s.inFlight = undefined;
   // After PUBREC the client has the message (its custody ended there); only the PUBREL exchange is left.
   if (f === undefined || f.kind === "pubrel") return;
+  // Its connection is gone and the broker sends it again on the current one: not kept twice.
+  if (f.delivery.custody === "broker" && f.delivery.release === undefined) return;
   // A PUBLISH the client may have had goes again with its MsgId and DUP set (§6.7: the client dedupes QoS 2).
   if (f.kind === "publish") f.delivery.resendAs = f.msgId;
   s.queue.putBack(f.delivery);
@@ -29,8 +31,11 @@ export function returnInFlight(s: Session): void {
  * acknowledgements can no longer be sent. A CleanSession 0 session gets them again from the broker on
  * its next connection (MQTT 3.1.1 §4.4): the records are removed so they are not delivered twice. A
  * clean session has nothing to come back: the records stay, with nothing left to acknowledge.
+ * `lost`: nothing more can be acknowledged on it (the broker dropped it, or it is replaced at once);
+ * otherwise the shell keeps it open until the store writes under way are done.
  */
-export function connectionGone(s: Session): void {
+export function connectionGone(s: Session, lost = false): void {
+  s.connection++;
   const orphan = (d: Delivery): void => {
     if (d.custody !== "broker") return;
     d.custody = "none";
@@ -41,7 +46,10 @@ export function connectionGone(s: Session): void {
     if (s.inFlight !== undefined) orphan(s.inFlight.delivery);
     return;
   }
-  for (const d of s.queue.removeWhere((d) => d.custody === "broker")) d.release = undefined;
+  // One being written to the store stays while the connection can still carry its acknowledgement (the
+  // shell closes it after the write): its copy takes custody then, in order. A lost connection cannot.
+  for (const d of s.queue.removeWhere((d) => d.custody === "broker" && (lost || d.storing !== true)))
+    d.release = undefined;
   // The one in flight may still be answered by the client, but the broker sends it again too: it stays a
   // "broker" record with nothing to acknowledge, so that it is removed, not kept, when this connection ends.
   if (s.inFlight !== undefined && s.inFlight.delivery.custody === "broker") s.inFlight.delivery.release = undefined;
@@ -143,20 +151,43 @@ export function defer(s: Session, topic: string, qos: 1 | 2, reason: string, ctx
  * window (the store survives a restart; MQTT-SN §6.14 buffering).
  */
 export function storeIfAsleep(s: Session, d: Delivery, ctx: SessionContext, out: Effect[]): void {
-  if (s.state !== "asleep") return;
+  if (s.state !== "asleep" || d.storing === true) return;
   if (!ctx.durable || d.qos === 0 || d.custody !== "broker" || s.cleanSession) {
     ctx.log.debug("sleep-held", { clientId: s.clientId, topic: d.topicName, qos: d.qos, durable: false });
     return;
   }
+  d.storing = true;
   out.push({ kind: "store", delivery: d });
 }
 
 /**
  * The store has the message: still held, it changes custody (the broker gets its acknowledgement now,
- * the copy is deleted once the client has it); already delivered or given up, the copy is deleted.
+ * if its connection is still there; the copy is deleted once the client has it); already delivered or
+ * given up, the copy is deleted.
  */
-export function onStored(s: Session, d: Delivery, deleteCopy: () => void, ctx: SessionContext, out: Effect[]): void {
-  if (d.release === undefined) {
+export function onStored(
+  s: Session,
+  d: Delivery,
+  deleteCopy: (() => void) | undefined,
+  ctx: SessionContext,
+  out: Effect[],
+): void {
+  d.storing = false;
+  const held =
+    s.queue.toArray().includes(d) ||
+    (s.inFlight !== undefined && s.inFlight.kind !== "pubrel" && s.inFlight.delivery === d);
+  if (deleteCopy === undefined) {
+    // Not stored (store full or failing): it stays unacknowledged with the broker, and queued while its
+    // connection lasts (acknowledged once the client has it). Its connection gone, the broker sends it again
+    // on the current one, so this record goes.
+    if (!held || d.custody !== "broker" || d.connection === s.connection) return;
+    if (s.inFlight !== undefined && s.inFlight.delivery === d) d.release = undefined;
+    else s.queue.removeWhere((q) => q === d);
+    return;
+  }
+  // Delivered or given up meanwhile, already stored, or its connection gone (the broker sends it again):
+  // the copy is not needed.
+  if (!held || d.custody !== "broker" || d.release === undefined) {
     out.push({ kind: "release", release: deleteCopy });
     return;
   }
@@ -182,6 +213,6 @@ export function refetchIfDrained(s: Session, ctx: SessionContext, out: Effect[])
   s.replacing = "refetch";
   ctx.counters.refetches++;
   ctx.log.info("upstream-refetch", { clientId: s.clientId, reason: "messages left unacknowledged at the broker" });
-  connectionGone(s);
+  connectionGone(s, true);
   out.push({ kind: "upReplace", will: s.will });
 }

@@ -36,13 +36,13 @@ export function violation(s: Session, what: string, ctx: SessionContext, out: Ef
  * will), the exchange in flight back in the queue, per-connection state cleared. The queue keeps its
  * custody: what the upstream connection still owed is left to the broker (custody.ts connectionGone).
  */
-export function closeConnection(s: Session, graceful: boolean, out: Effect[]): void {
+export function closeConnection(s: Session, graceful: boolean, out: Effect[], upstreamLost = false): void {
   if (hasUpstream(s)) out.push({ kind: "upClose", graceful });
   s.upstreamKept = false;
   // A new connection gets again what the broker left unacknowledged: nothing left to re-fetch.
   s.refetch = false;
   resetConnection(s);
-  connectionGone(s);
+  connectionGone(s, upstreamLost);
 }
 
 /** Clears what belongs to the connection with the client: the exchange in flight goes back to the queue. */
@@ -71,9 +71,10 @@ export function endSession(
   graceful: boolean,
   ctx: SessionContext,
   out: Effect[],
+  upstreamLost = false,
 ): void {
   if (to === "lost") ctx.counters.clientsLost++;
-  closeConnection(s, graceful, out);
+  closeConnection(s, graceful, out, upstreamLost);
   transition(s, to, reason, ctx);
   if (s.cleanSession) discardAll(s, `${to}: ${reason}`, ctx, out);
   else discardQoS0(s, `${to}: ${reason}`, ctx);

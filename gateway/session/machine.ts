@@ -210,7 +210,7 @@ export function step(s: Session, event: SessionEvent, now: number, ctx: SessionC
     case "upClosed":
       // The broker dropped the connection: tell the client, which reconnects (§6.2).
       out.push({ kind: "send", message: { type: MsgType.Disconnect, duration: undefined } });
-      endSession(s, "lost", "broker closed the connection", false, ctx, out);
+      endSession(s, "lost", "broker closed the connection", false, ctx, out, true);
       break;
     case "tick":
       onTick(s, now, ctx, out);

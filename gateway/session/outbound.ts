@@ -10,6 +10,7 @@ import type { Delivery, Effect, Session, SessionContext } from "./types";
  * a sleeping client's messages simply stay queued.
  */
 export function deliver(s: Session, d: Delivery, now: number, ctx: SessionContext, out: Effect[]): void {
+  d.connection = s.connection;
   if (d.qos === 2 && d.brokerPacketId !== undefined) {
     const sentAs = s.qos2Sent.get(d.brokerPacketId);
     if (sentAs !== undefined) d.resendAs = sentAs;

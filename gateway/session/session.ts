@@ -21,6 +21,7 @@ export function newSession(key: string, topics: TopicTable, now: number, queueLi
     qos2Sent: new Map(),
     pendingSubscribes: new Map(),
     pendingUnsubscribes: new Set(),
+    connection: 0,
     replacing: undefined,
     upstreamKept: false,
     willResponses: [],

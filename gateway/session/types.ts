@@ -46,6 +46,10 @@ export interface Delivery extends BufferedMessage {
   release: (() => void) | undefined;
   /** Set once the client answered PUBACK 0x02 and the topic was registered again. */
   reregistered: boolean;
+  /** The upstream connection that brought it (Session.connection when it arrived). */
+  connection?: number;
+  /** Being written to the durable store: kept when its connection ends, since the copy will hold it. */
+  storing?: boolean;
   /** QoS 2 from the broker: its packet identifier, by which a resend on a new connection is recognised. */
   brokerPacketId?: number;
   /** QoS 2 sent again by the broker after the client may have had it: the MsgId it was sent with, reused with DUP. */
@@ -115,6 +119,8 @@ export interface Session {
   /** SUBSCRIBE msgId → topic id for the SUBACK, awaiting the broker. */
   pendingSubscribes: Map<number, number>;
   pendingUnsubscribes: Set<number>;
+  /** Number of the current upstream connection: counts up each time one is closed or replaced. */
+  connection: number;
   /** Set while the upstream connection is being replaced. */
   replacing: UpstreamReplace | undefined;
   /** A new CONNECT (CleanSession 0 on a CleanSession 0 session) keeps the open upstream connection through its handshake. */
@@ -168,8 +174,8 @@ export type SessionEvent =
   | { kind: "upSubAck"; msgId: number; granted: number }
   | { kind: "upUnsubAck"; msgId: number }
   | { kind: "upMessage"; delivery: Delivery }
-  /** A queued message was written to the durable store; `release` deletes that copy. */
-  | { kind: "stored"; delivery: Delivery; release: () => void }
+  /** A queued message was written to the durable store (`release` deletes that copy), or could not be (undefined). */
+  | { kind: "stored"; delivery: Delivery; release: (() => void) | undefined }
   | { kind: "upClosed" }
   | { kind: "tick" }
   | { kind: "shutdown" };

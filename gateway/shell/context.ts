@@ -25,6 +25,8 @@ export interface Client {
   ended: boolean;
   /** The session's record is in the durable store. */
   persisted: boolean;
+  /** Store writes under way: the upstream connection is closed only after them (their acknowledgements go out first). */
+  storing: Set<Promise<void>>;
 }
 
 export function newClient(session: Session, route: LinkRoute): Client {
@@ -36,6 +38,7 @@ export function newClient(session: Session, route: LinkRoute): Client {
     upstream: undefined,
     ended: false,
     persisted: false,
+    storing: new Set(),
   };
 }
 

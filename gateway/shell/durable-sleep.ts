@@ -1,6 +1,7 @@
 import type { SessionStore, StoredMessage, StoredSession } from "../store/session-store";
 import type { Delivery } from "../session/types";
 import type { Client, Shell } from "./context";
+import { runForSession } from "./session-event";
 
 /**
  * Persistent sessions (CleanSession 0) in the durable store: their records, for a restart, and the
@@ -83,30 +84,39 @@ export function recordEnded(shell: Shell, c: Client, keep: boolean): void {
 
 /**
  * Writes a queued message to the store (synced); the session hears "stored" and only then acknowledges it
- * to the broker. A refused write (store full, failing) leaves it with the broker, logged. A connection
- * that ended meanwhile no longer holds it: the copy is deleted again.
+ * to the broker, also when its connection has ended meanwhile (the session may be kept for its next
+ * CONNECT). A refused write (store full, failing) leaves it with the broker, logged; so does a session
+ * that is gone: the copy is deleted again.
  */
 export function storeMessage(shell: Shell, c: Client, d: Delivery, store: SessionStore): void {
   const clientId = c.session.clientId;
+  const session = c.session;
   if (!c.persisted) recordState(shell, c, "asleep");
   const qos = d.qos === 2 ? 2 : 1;
-  store.addMessage(clientId, { topicName: d.topicName, payload: d.payload, qos, retain: d.retain }).then(
-    (result) => {
-      if (!result.stored) {
-        shell.log.warn("limit-hit", {
-          limit: `sleep.store.${result.reason === "messages" ? "maxMessages" : "maxBytes"}`,
-          clientId,
-          topic: d.topicName,
-          action: "left unacknowledged at the broker",
-        });
-        return;
-      }
-      const deleteCopy = (): void =>
-        storeOp(shell, "deleteMessage", clientId, store.deleteMessage(clientId, result.seq));
-      if (c.ended) deleteCopy();
-      else shell.run(c, { kind: "stored", delivery: d, release: deleteCopy });
-    },
-    (err: Error) =>
-      shell.log.error("store-failed", { op: "addMessage", clientId, error: err.message, path: store.location }),
-  );
+  const written = store
+    .addMessage(clientId, { topicName: d.topicName, payload: d.payload, qos, retain: d.retain })
+    .then(
+      (result) => {
+        if (!result.stored) {
+          shell.log.warn("limit-hit", {
+            limit: `sleep.store.${result.reason === "messages" ? "maxMessages" : "maxBytes"}`,
+            clientId,
+            topic: d.topicName,
+            action: "left unacknowledged at the broker",
+          });
+          runForSession(shell, session, { kind: "stored", delivery: d, release: undefined }, () => undefined);
+          return;
+        }
+        const deleteCopy = (): void =>
+          storeOp(shell, "deleteMessage", clientId, store.deleteMessage(clientId, result.seq));
+        runForSession(shell, session, { kind: "stored", delivery: d, release: deleteCopy }, deleteCopy);
+      },
+      (err: Error) => {
+        shell.log.error("store-failed", { op: "addMessage", clientId, error: err.message, path: store.location });
+        runForSession(shell, session, { kind: "stored", delivery: d, release: undefined }, () => undefined);
+      },
+    );
+  // The upstream connection closes only once the writes are done, so their acknowledgements still go out.
+  c.storing.add(written);
+  void written.then(() => c.storing.delete(written));
 }

@@ -9,7 +9,9 @@ import { sinkFor } from "./upstream-sink";
 function closeUpstream(c: Client, graceful: boolean): void {
   const upstream = c.upstream;
   c.upstream = undefined;
-  if (upstream !== undefined) void upstream.close(graceful);
+  if (upstream === undefined) return;
+  const writes = c.storing.size > 0 ? Promise.allSettled([...c.storing]).then(() => undefined) : undefined;
+  void upstream.close(graceful, writes);
 }
 
 function execute(shell: Shell, c: Client, e: Effect): void {

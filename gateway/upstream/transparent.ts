@@ -254,7 +254,7 @@ class TransparentSession implements UpstreamSession {
     });
   }
 
-  close(graceful: boolean): Promise<void> {
+  close(graceful: boolean, after?: Promise<void>): Promise<void> {
     if (this.state === "closed") return Promise.resolve();
     const connection = this.connection;
     this.state = "closed";
@@ -262,7 +262,7 @@ class TransparentSession implements UpstreamSession {
     this.owner.forget(this);
     this.failWaiting();
     if (connection === undefined) return Promise.resolve();
-    const closed = connection.close(graceful);
+    const closed = after === undefined ? connection.close(graceful) : after.then(() => connection.close(graceful));
     this.owner.closingNow(this.options.clientId, closed);
     return closed;
   }

@@ -49,8 +49,11 @@ export interface UpstreamSession {
    * broker left unacknowledged (MQTT 3.1.1 §4.4). Reports connack() when the new connection is up.
    */
   replace(will: Will | undefined): void;
-  /** graceful: MQTT DISCONNECT, no will; otherwise the connection is dropped and the broker publishes the will. */
-  close(graceful: boolean): Promise<void>;
+  /**
+   * graceful: MQTT DISCONNECT, no will; otherwise the connection is dropped and the broker publishes the will.
+   * after: the connection stays open (for acknowledgements only) until it settles; nothing else is reported.
+   */
+  close(graceful: boolean, after?: Promise<void>): Promise<void>;
 }
 
 export interface Upstream {

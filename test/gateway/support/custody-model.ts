@@ -33,6 +33,12 @@ export class CustodyModel {
   connection: Connection = "none";
   /** Number of the current upstream connection. */
   connectionId = 0;
+  /**
+   * Connections the session closed itself: the shell keeps such a connection open until the store writes
+   * under way are done, so their acknowledgements still go out on it. A connection the broker dropped, or
+   * one replaced, carries nothing more.
+   */
+  readonly draining = new Set<number>();
   /** Messages with a `store` effect whose write has not finished. */
   readonly storing: Delivery[] = [];
   private readonly accounts = new Map<Delivery, Account>();
@@ -63,7 +69,8 @@ export class CustodyModel {
           ? undefined
           : () => {
               if (account.brokerAcked) throw new Error(`message ${id} acknowledged upstream twice`);
-              if (account.connection !== this.connectionId || this.connection !== "open")
+              const current = account.connection === this.connectionId && this.connection === "open";
+              if (!current && !this.draining.has(account.connection))
                 throw new Error(
                   `message ${id} acknowledged on upstream connection ${account.connection}, which is gone`,
                 );
@@ -109,6 +116,7 @@ export class CustodyModel {
           this.connection = "connecting";
           break;
         case "upClose":
+          if (this.connection !== "none" && this.storing.length > 0) this.draining.add(this.connectionId);
           this.connectionId++;
           this.connection = "none";
           break;
@@ -147,14 +155,16 @@ export class CustodyModel {
           s.inFlight.delivery === d &&
           !s.cleanSession &&
           a.connection !== this.connectionId;
-        if (inFlightOfGoneConnection) {
+        const drainingWrite = d.storing === true && this.draining.has(a.connection);
+        if (inFlightOfGoneConnection && !drainingWrite) {
           if (d.release !== undefined || a.brokerAcked)
             throw new Error(`${d.topicName}: in flight from a gone connection, yet still acknowledgeable`);
           continue;
         }
         if (d.release === undefined || a.brokerAcked)
           throw new Error(`${d.topicName}: "broker" record with nothing left to acknowledge`);
-        if (a.connection !== this.connectionId)
+        // Being written to the store, it may wait for its write on a connection the session closed itself.
+        if (a.connection !== this.connectionId && !drainingWrite)
           throw new Error(`${d.topicName}: "broker" record of upstream connection ${a.connection}, which is gone`);
       } else if (d.custody === "store") {
         if (!a.brokerAcked || a.copies !== 1 || d.release === undefined)
@@ -191,11 +201,15 @@ export class CustodyModel {
 
 /** An ended connection keeps messages only for a CleanSession 0 session, and then only the stored ones (MQTT 3.1.1 §4.4). */
 function checkEnded(s: Session, keep: boolean): void {
-  if (keep !== s.queue.length > 0) throw new Error(`end keep=${keep} with ${s.queue.length} queued`);
+  // QoS 2 MsgIds the client may have seen are kept too (the broker sends those messages again, §6.7).
+  if (keep !== (s.queue.length > 0 || s.qos2Sent.size > 0))
+    throw new Error(`end keep=${keep} with ${s.queue.length} queued and ${s.qos2Sent.size} QoS 2 MsgIds`);
   if (keep && s.cleanSession) throw new Error("a clean session kept messages after its end");
   if (s.inFlight !== undefined) throw new Error("an ended session has a message in flight");
   for (const d of s.queue.toArray()) {
     if (d.qos === 0) throw new Error("an ended session kept a QoS 0 message");
-    if (d.custody === "broker") throw new Error("an ended session kept a record the broker sends again");
+    // One being written stays: its acknowledgement goes out on the connection kept open for the write.
+    if (d.custody === "broker" && d.storing !== true)
+      throw new Error("an ended session kept a record the broker sends again");
   }
 }

@@ -271,7 +271,7 @@ export function arbitraryEvent(s: Session, act: Act, storing: Delivery[]): Sessi
       };
     case "stored": {
       const d = storing.splice(act.pick % Math.max(1, storing.length), 1)[0];
-      return d === undefined || !act.ok ? undefined : { kind: "stored", delivery: d, release: () => {} };
+      return d === undefined ? undefined : { kind: "stored", delivery: d, release: act.ok ? () => {} : undefined };
     }
     default:
       return clientEvent(s, act);
@@ -302,8 +302,9 @@ export function modelledEvent(s: Session, act: Act, model: CustodyModel): Sessio
       return act;
     case "stored": {
       const d = model.storing.splice(act.pick % Math.max(1, model.storing.length), 1)[0];
-      if (d === undefined || !act.ok) return undefined;
-      return { kind: "stored", delivery: d, release: model.stored(d) };
+      if (d === undefined) return undefined;
+      // The shell tells the session of a failed write too (release undefined): the message stays with the broker.
+      return { kind: "stored", delivery: d, release: act.ok ? model.stored(d) : undefined };
     }
     default:
       return clientEvent(s, act);
