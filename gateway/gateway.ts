@@ -7,6 +7,7 @@ import { predefinedMaps } from "./session/topics";
 import { newCounters, type Counters } from "./session/types";
 import type { Upstream } from "./upstream/upstream";
 import type { Client, Shell } from "./shell/context";
+import { connectAdmissionFor } from "./shell/admission";
 import { createRun } from "./shell/effects";
 import { guarded } from "./shell/guard";
 import { onFrame } from "./shell/inbound";
@@ -85,6 +86,7 @@ export async function startGateway(
     ended: new Map(),
     clientCount: 0,
     shuttingDown: false,
+    admission: connectAdmissionFor(config.limits),
     run: () => undefined,
   };
   shell.run = createRun(shell);

@@ -4,6 +4,7 @@ import { ConnectAdmission, type ConnectAdmissionResult } from "../admission/conn
 import type { AdmissionCounters } from "../admission/counters";
 import { sourceOf } from "../admission/source";
 import type { Session, SessionState } from "../session/types";
+import type { GatewayConfig } from "../config";
 import type { Client, Shell } from "./context";
 import { sendTo } from "./send";
 
@@ -15,28 +16,20 @@ const HANDSHAKE_STATES: ReadonlySet<SessionState> = new Set<SessionState>([
   "connectingUpstream",
 ]);
 
-function inHandshake(s: Session): boolean {
+export function inHandshake(s: Session): boolean {
   return HANDSHAKE_STATES.has(s.state);
 }
 
-const admissions = new WeakMap<Shell, ConnectAdmission<Session>>();
-
 /** The gateway's per-source admission; its table of sources holds at most limits.maxClients sources. */
-function admissionOf(shell: Shell): ConnectAdmission<Session> {
-  let found = admissions.get(shell);
-  if (found === undefined) {
-    const limits = shell.config.limits;
-    found = new ConnectAdmission<Session>(
-      {
-        maxHandshakesPerSource: limits.maxHandshakesPerSource,
-        maxConnectsPerSecondPerSource: limits.maxConnectsPerSecondPerSource,
-        maxSources: limits.maxClients,
-      },
-      inHandshake,
-    );
-    admissions.set(shell, found);
-  }
-  return found;
+export function connectAdmissionFor(limits: GatewayConfig["limits"]): ConnectAdmission<Session> {
+  return new ConnectAdmission<Session>(
+    {
+      maxHandshakesPerSource: limits.maxHandshakesPerSource,
+      maxConnectsPerSecondPerSource: limits.maxConnectsPerSecondPerSource,
+      maxSources: limits.maxClients,
+    },
+    inHandshake,
+  );
 }
 
 type Refusal = Exclude<ConnectAdmissionResult, "ok">;
@@ -79,7 +72,7 @@ export function admitConnect(
   const here = table.get(key);
   if (here !== undefined && here.session.clientId === m.clientId && inHandshake(here.session)) return true;
   const source = sourceOf(link.name, address);
-  const admission = admissionOf(shell);
+  const admission = shell.admission;
   const result = admission.admitConnect(source, shell.now());
   const counters = shell.counters;
   if (admission.forgotten > counters.sourcesForgotten) {
@@ -101,13 +94,11 @@ export function admitConnect(
 /** Called after a CONNECT was handed to its session: a session now in its handshake counts for its source. */
 export function handshakeStarted(shell: Shell, c: Client | undefined): void {
   if (c === undefined || !inHandshake(c.session)) return;
-  admissionOf(shell).handshakeStarted(sourceOf(c.link.name, c.address), c.session);
+  shell.admission.handshakeStarted(sourceOf(c.link.name, c.address), c.session);
 }
 
-/**
- * To be called when a session leaves the handshake states (to active, or ended). Until then, a handshake
- * that ended unreported stops counting at its source's next CONNECT, when its state is looked at.
- */
-export function handshakeEnded(shell: Shell, c: Client): void {
-  admissionOf(shell).handshakeEnded(sourceOf(c.link.name, c.address), c.session);
+/** Called after every step: a session that has left the handshake states frees its slot at its source. */
+export function handshakeEnded(shell: Shell, c: Client, wasInHandshake: boolean): void {
+  if (wasInHandshake && !inHandshake(c.session))
+    shell.admission.handshakeEnded(sourceOf(c.link.name, c.address), c.session);
 }

@@ -1,5 +1,6 @@
 import type { Bytes, DecodeOptions } from "../../protocol";
 import type { Link, Log } from "../../transports/link";
+import type { ConnectAdmission } from "../admission/connect-admission";
 import type { GatewayConfig } from "../config";
 import type { SessionStore } from "../store/session-store";
 import type { predefinedMaps } from "../session/topics";
@@ -66,6 +67,8 @@ export interface Shell {
   ended: Map<string, Session>;
   clientCount: number;
   shuttingDown: boolean;
+  /** Per-source CONNECT limits (shell/admission.ts). */
+  admission: ConnectAdmission<Session>;
   /** Steps a client's session with an event and executes the effects (see effects.ts). */
   run: (c: Client, event: SessionEvent) => void;
 }

@@ -1,5 +1,6 @@
 import { step } from "../session/machine";
 import type { Effect, SessionEvent } from "../session/types";
+import { handshakeEnded, inHandshake } from "./admission";
 import { forget, keepEnded, rebind } from "./clients";
 import type { Client, LinkRoute, Shell } from "./context";
 import { recordEnded, recordState, storeMessage } from "./durable-sleep";
@@ -93,7 +94,9 @@ export function createRun(shell: Shell): (c: Client, event: SessionEvent) => voi
         const [c, event] = next;
         if (c.ended) continue;
         try {
+          const wasInHandshake = inHandshake(c.session);
           step(c.session, event, shell.now(), shell.ctx, out);
+          handshakeEnded(shell, c, wasInHandshake);
           for (let i = 0; i < out.length; i++) execute(shell, c, out[i] as Effect);
         } catch (err) {
           fault(shell, c, event, err);

@@ -96,12 +96,6 @@ export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
     return { kept: true, dropped };
   }
 
-  /** Whether offer() would keep this message now (QoS 0 messages may be dropped to make room); changes nothing. */
-  wouldKeep(message: Pick<BufferedMessage, "topicName" | "payload">): boolean {
-    const size = messageBytes(message);
-    return this.limitHit(this.queue.length + 1, this.held + size) === undefined || this.fitsAfterDroppingQoS0(size);
-  }
-
   /** The oldest message, left in place. */
   peek(): T | undefined {
     return this.queue[0];

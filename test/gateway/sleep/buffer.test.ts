@@ -105,18 +105,6 @@ describe("SleepBuffer", () => {
     expect(topics(buffer.drain())).toEqual(["a0"]);
   });
 
-  it("tells beforehand whether a message would be kept, changing nothing", () => {
-    const buffer = new SleepBuffer({ maxMessages: 2, maxBytes: 1000 });
-    buffer.offer(msg("a1", 1));
-    buffer.offer(msg("b0", 0));
-    expect(buffer.wouldKeep(msg("c1", 1))).toBe(true);
-    expect(buffer.length).toBe(2);
-    buffer.offer(msg("c1", 1));
-    expect(buffer.wouldKeep(msg("d1", 1))).toBe(false);
-    expect(buffer.wouldKeep(msg("d1", 1, 2000))).toBe(false);
-    expect(topics(buffer.drain())).toEqual(["a1", "c1"]);
-  });
-
   it("rejects limits below 1", () => {
     expect(() => new SleepBuffer({ maxMessages: 0, maxBytes: 10 })).toThrow(RangeError);
     expect(() => new SleepBuffer({ maxMessages: 1, maxBytes: Number.NaN })).toThrow(RangeError);
