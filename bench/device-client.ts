@@ -128,9 +128,8 @@ function espruinoVariables(shortened: RegExp): { total: number; parts: Record<st
   const parts: Record<string, number> = {};
   parts["in-flight and transmit buffers (3 × 128-octet Uint8Array) + receive buffer"] =
     objectVars(inflight) + valueVars((client as unknown as { tx: unknown }).tx) + objectVars(rx);
-  parts["topic table (8 entries)"] = objectVars(client.topics);
   parts["options"] = objectVars(options);
-  parts["client object (slots, preallocated messages, decode scratch)"] = objectVars(client);
+  parts["client object (slots, topic table)"] = objectVars(client);
   parts["example app and its handler"] = objectVars(app);
   return { total: Object.values(parts).reduce((a, b) => a + b, 0), parts };
 }

@@ -1,7 +1,10 @@
 // Builds the device client for Espruino: minified ES2015 with no module system and no bundler
 // runtime helpers (class fields are plain constructor assignments, nothing is exported).
-//   dist/espruino/mqttsn-client.min.js   the library: sets the global MQTTSNClient
-//   dist/espruino/publish.min.js          the example, self-contained; reads a global MQTTSN_CONFIG
+//   dist/espruino/mqttsn-client.min.js   the library, full client: sets the global MQTTSNClient
+//   dist/espruino/mqttsn-sensor.min.js   the library, sensor profile (device-client/core/sensor.ts)
+//   dist/espruino/publish.min.js         the example on the sensor profile, self-contained; reads a
+//                                        global MQTTSN_CONFIG
+//   dist/espruino/publish-full.min.js    the same example on the full client (subscribe, QoS 2)
 // Usage: node scripts/build-device-espruino.mjs [--out DIR]   (default dist/espruino). Atomic writes.
 import { build } from "esbuild";
 import path from "node:path";
@@ -13,22 +16,44 @@ import { writeAtomically } from "./write-atomically.mjs";
  * property name longer than four characters costs variables. Public names (the API, the option and
  * buffer keys, the message fields of protocol/) never match.
  */
-export const PRIVATE_NAMES =
-  /^(slot[A-Z]\w*|slots|control[A-Z]\w*|m[A-Z]\w*|on[A-Z]\w*|send[A-Z]\w*|lastSent|advertiseDeadline|stateDeadline|sleepDuration|searches|nextId|qos2Ids|decodeOptions|transmitControl|fillPublish|publishNow|subscribeNow|unsubscribeNow|requestSlot|retransmit|failAll|clearQos2|findSlot|freeSlot|busySlots|newMsgId|connectNow|searchTick|setState|controlFailed)$/;
+export const PRIVATE_NAMES = new RegExp(
+  "^(" +
+    [
+      // the client's session state and internal methods (device-client/core)
+      "now|transport|handler|options|maxQos|slot[A-Z]\\w*|qos2Ids|topic(Name|Ids|Used|Clock|Needed)",
+      "control(Type|Due|Retries)?|transmitControl|transmit|transportBusy|lastSent|advertiseDue|stateDue",
+      "sleepDuration|searches|nextId|sendWaiting|setState|lost|openSlots?|findSlot|finish|failAll",
+      "findTopic|insertTopic|sendRegister|onRegAck|registerName|writePublish|writeWill(Topic|Message)",
+      "onGateway|other|subscription|onPublish|ack|sendSlot",
+      // the adapters' and the SLIP receiver's private members (device-client/espruino, core/slip-receiver.ts)
+      "socket|config|gatewayHost|gatewayPort|senderHost|senderPort|timer|queued|onMessage",
+      "receiver|sink|escaped|skipping|fail",
+    ].join("|") +
+    ")$",
+);
 
+// Espruino's dgram module comes from its require(), outside the bundle: esbuild would wrap a
+// require() it sees in a module-system shim. Boards without networking have no dgram: then only
+// the serial transport works.
+const DGRAM = 'var MQTTSN_DGRAM;try{MQTTSN_DGRAM=require("dgram")}catch(e){}';
 const TARGETS = [
-  { entry: "device-client/espruino/index.ts", file: "mqttsn-client.min.js" },
-  // Espruino's dgram module comes from its require(), outside the bundle: esbuild would wrap a
-  // require() it sees in a module-system shim. Boards without networking have no dgram: then only
-  // the serial transport works.
-  {
-    entry: "device-client/examples/espruino-publish.ts",
-    file: "publish.min.js",
-    banner: 'var MQTTSN_DGRAM;try{MQTTSN_DGRAM=require("dgram")}catch(e){}',
-  },
+  { entry: "device-client/espruino/index.ts", file: "mqttsn-client.min.js", profile: "full" },
+  { entry: "device-client/espruino/index.ts", file: "mqttsn-sensor.min.js", profile: "sensor" },
+  { entry: "device-client/examples/espruino-publish.ts", file: "publish.min.js", profile: "sensor", banner: DGRAM },
+  { entry: "device-client/examples/espruino-publish.ts", file: "publish-full.min.js", profile: "full", banner: DGRAM },
 ];
 
-/** Builds both files into out; returns { file: bytes }. */
+/** The sensor profile: device-client/espruino/profile.ts resolves to profile-sensor.ts. */
+const sensorProfile = {
+  name: "sensor-profile",
+  setup(b) {
+    b.onResolve({ filter: /\/profile$/ }, (args) => ({
+      path: path.resolve(args.resolveDir, args.path.replace(/profile$/, "profile-sensor.ts")),
+    }));
+  },
+};
+
+/** Builds every file into out; returns { file: bytes }. */
 export async function buildDeviceEspruino(out = "dist/espruino") {
   const sizes = {};
   for (const t of TARGETS) {
@@ -42,6 +67,7 @@ export async function buildDeviceEspruino(out = "dist/espruino") {
       write: false,
       logLevel: "warning",
       banner: { js: t.banner ?? "" },
+      plugins: t.profile === "sensor" ? [sensorProfile] : [],
       mangleProps: PRIVATE_NAMES,
       // Declared fields become nothing and initialisers constructor assignments: no __publicField.
       tsconfigRaw: { compilerOptions: { useDefineForClassFields: false, verbatimModuleSyntax: true } },

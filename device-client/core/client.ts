@@ -1,140 +1,219 @@
-import { type Bytes, type QoS, type TopicIdType } from "../../protocol/index";
-import { updateWillMessage, updateWillTopic, connectNow } from "./connect";
-import { start } from "./discovery";
-import { disconnect, sleep } from "./ping";
-import { publish, publishId } from "./publish";
-import { receive } from "./receive";
-import { register } from "./register";
-import { subscribe, subscribeId, unsubscribe, unsubscribeId } from "./subscribe";
-import { tick } from "./tick";
-import { ClientCore } from "./state";
-import { ClientState } from "./types";
+import { MsgType, ReturnCode, TopicIdType } from "../../protocol/constants";
+import type { Bytes, QoS } from "../../protocol/messages";
+import { readUtf8, utf8Length } from "../../protocol/text";
+import { SensorClient } from "./sensor";
+import type { ClientBuffers, ClientHandler, ClientOptions, Transport } from "./types";
+import { flags, flagsQos, frame, messageLength, put16, putName, read16 } from "./wire";
 
 /**
- * An MQTT-SN v1.2 client for one gateway. The platform hands in a transport, a handler and buffers,
- * calls receive() with every datagram and tick() with the time in milliseconds; the client has no
- * timers of its own and, after construction, allocates nothing per message (a REGISTER from the
- * gateway brings a new topic name string).
- *
- * Bounds: buffers.inflight.length exchanges awaiting an answer at once, options.maxTopics topic
- * names, options.maxIncomingQos2 incoming QoS 2 ids. When full, publish/subscribe/unsubscribe and
- * the will updates return -1 and send nothing; the application retries after a done() callback.
- * A message that would not fit buffers.size octets whole (names count in UTF-8 octets) is refused
- * the same way, never sent cut short. A string with a lone UTF-16 surrogate has no UTF-8 form: a
- * name like that throws, as encode() does.
- *
- * Backpressure: while the transport reports busy() (its platform holds as many datagrams not yet sent
- * as the adapter allows), publish() and publishId() return PublishResult.Busy (-2), send nothing and
- * change nothing; handler.ready() follows from tick() once the transport is free. Only new application
- * PUBLISHes are refused: retransmissions, acknowledgements and the connection's own requests are always
- * handed over, so the adapter's queue can exceed its bound by those (at most one per in-flight slot, the
- * control request and the acknowledgements of what arrives).
- *
- * The API on the session state (state.ts); the work is done per message family: discovery.ts,
- * connect.ts, register.ts, publish.ts, subscribe.ts, ping.ts, with exchanges.ts (in-flight slots),
- * session.ts (the connection-level request), tick.ts (time) and receive.ts (dispatch).
+ * The full MQTT-SN v1.2 client: the sensor profile (sensor.ts) plus SUBSCRIBE and UNSUBSCRIBE
+ * (§6.9), incoming PUBLISH at every QoS (§6.7), QoS 2 both ways, REGISTER from the gateway (§6.10)
+ * and the will updates (§6.4). options.maxIncomingQos2 bounds the incoming QoS 2 ids awaiting
+ * PUBREL; when full, such a PUBLISH is not answered, so that the gateway sends it again later.
  */
-export class MqttSnClient extends ClientCore {
-  /** Starts (or restarts) the session: gateway discovery (§6.1) or CONNECT to the configured gateway. */
-  start(now: number): void {
-    start(this, now);
-  }
+export class MqttSnClient extends SensorClient {
+  /** The topic name of each slot's SUBSCRIBE, to keep the id its SUBACK returns. */
+  readonly slotName: string[];
+  /** Incoming QoS 2 MsgIds awaiting PUBREL; 0 = free. */
+  readonly qos2Ids: number[];
 
-  /** From Asleep or Awake back to Active with a CONNECT (§6.14). Returns false in other states. */
-  connect(): boolean {
-    if (this.state !== ClientState.Asleep && this.state !== ClientState.Awake) {
-      return false;
+  constructor(transport: Transport, handler: ClientHandler, buffers: ClientBuffers, options: ClientOptions) {
+    super(transport, handler, buffers, options);
+    this.maxQos = 2;
+    this.slotName = [];
+    for (let s = 0; s < buffers.inflight.length; s++) {
+      this.slotName.push("");
     }
-    connectNow(this);
-    return true;
-  }
-
-  /** Ends the session with DISCONNECT (§6.6); every open exchange is given up. */
-  disconnect(): boolean {
-    return disconnect(this);
-  }
-
-  /**
-   * DISCONNECT with a duration (§6.14): once the gateway answers, the client is Asleep; every
-   * `duration` seconds it wakes with PINGREQ, takes the buffered messages and sleeps again on
-   * PINGRESP. Refused (false) unless Active with no exchange open.
-   */
-  sleep(duration: number): boolean {
-    return sleep(this, duration);
-  }
-
-  /**
-   * PUBLISH to a topic name, registering it first when the client has no id for it (§6.10).
-   * Returns the MsgId (0 for QoS 0), or -1 when refused: not Active, QoS -1 (needs a predefined or
-   * short topic), data or the REGISTER of the name too large for the buffers, in-flight or topic
-   * table full; or -2 (PublishResult.Busy) when the transport is busy: retry on handler.ready().
-   */
-  publish(topicName: string, data: Bytes, offset: number, length: number, qos: QoS, retain: boolean): number {
-    return publish(this, topicName, data, offset, length, qos, retain);
-  }
-
-  /**
-   * REGISTER a topic name ahead of publishing (§6.5). Returns the MsgId (done() reports the REGACK
-   * with the topic id), 0 when the name is already registered, or -1 when refused as publish().
-   */
-  register(topicName: string): number {
-    return register(this, topicName);
-  }
-
-  /**
-   * PUBLISH to a predefined topic id or a short topic name (shortTopicId("ab")), §3.3.2. QoS -1
-   * (§6.8) is sent in any state, to the selected or configured gateway. Returns as publish().
-   */
-  publishId(
-    topicIdType: TopicIdType,
-    topicId: number,
-    data: Bytes,
-    offset: number,
-    length: number,
-    qos: QoS,
-    retain: boolean,
-  ): number {
-    return publishId(this, topicIdType, topicId, data, offset, length, qos, retain);
+    this.qos2Ids = [];
+    for (let i = 0; i < options.maxIncomingQos2; i++) {
+      this.qos2Ids.push(0);
+    }
   }
 
   /** SUBSCRIBE to a topic name or filter (§6.9). Returns the MsgId, or -1 when refused as publish(). */
   subscribe(topicName: string, qos: QoS): number {
-    return subscribe(this, topicName, qos);
+    return this.subscription(MsgType.Subscribe, TopicIdType.Normal, 0, topicName, qos);
   }
 
   /** SUBSCRIBE to a predefined id or a short topic name. */
   subscribeId(topicIdType: TopicIdType, topicId: number, qos: QoS): number {
-    return subscribeId(this, topicIdType, topicId, qos);
+    return this.subscription(MsgType.Subscribe, topicIdType, topicId, "", qos);
   }
 
   unsubscribe(topicName: string): number {
-    return unsubscribe(this, topicName);
+    return this.subscription(MsgType.Unsubscribe, TopicIdType.Normal, 0, topicName, 0);
   }
 
   unsubscribeId(topicIdType: TopicIdType, topicId: number): number {
-    return unsubscribeId(this, topicIdType, topicId);
+    return this.subscription(MsgType.Unsubscribe, topicIdType, topicId, "", 0);
+  }
+
+  /** SUBSCRIBE or UNSUBSCRIBE (§5.4.15, §5.4.17): Flags, MsgId, then the topic name or a 2-octet id. */
+  subscription(type: number, topicIdType: TopicIdType, topicId: number, name: string, qos: QoS): number {
+    const normal = topicIdType === TopicIdType.Normal;
+    if (qos < 0 || normal !== (name !== "")) {
+      return -1;
+    }
+    const s = this.openSlot(type, messageLength(normal ? 3 : 5, name), -1, qos, true);
+    if (s < 0) {
+      return -1;
+    }
+    const buf = this.slotBuf[s] as Bytes;
+    let b = frame(buf, type, normal ? 3 + utf8Length(name) : 5);
+    buf[b] = flags(qos, topicIdType);
+    b = put16(buf, b + 1, this.slotMsgId[s] as number);
+    this.slotLength[s] = normal ? putName(buf, b, name) : put16(buf, b, topicId);
+    this.slotName[s] = type === MsgType.Subscribe ? name : "";
+    this.sendSlot(s);
+    return this.slotMsgId[s] as number;
   }
 
   /** WILLTOPICUPD (§6.4); "" deletes the will. Returns 0, or -1 when refused. */
   updateWillTopic(willTopic: string, qos: QoS, retain: boolean): number {
-    return updateWillTopic(this, willTopic, qos, retain);
+    const s = this.openSlot(MsgType.WillTopicUpd, messageLength(1, willTopic), -1, 0, false);
+    if (s >= 0) {
+      this.slotLength[s] = this.writeWillTopic(MsgType.WillTopicUpd, this.slotBuf[s] as Bytes, willTopic, qos, retain);
+      this.sendSlot(s);
+    }
+    return s < 0 ? -1 : 0;
   }
 
   /** WILLMSGUPD (§6.4). Returns 0, or -1 when refused. */
   updateWillMessage(data: Bytes, offset: number, length: number): number {
-    return updateWillMessage(this, data, offset, length);
+    const s = this.openSlot(MsgType.WillMsgUpd, length + 4, -1, 0, false);
+    if (s >= 0) {
+      this.slotLength[s] = this.writeWillMessage(MsgType.WillMsgUpd, this.slotBuf[s] as Bytes, data, offset, length);
+      this.sendSlot(s);
+    }
+    return s < 0 ? -1 : 0;
   }
 
-  /** Advances time: retransmissions (§6.13), keep-alive (§6.15), discovery, sleep and reconnection. */
-  tick(now: number): void {
-    tick(this, now);
+  override failAll(): void {
+    super.failAll();
+    for (let i = 0; i < this.qos2Ids.length; i++) {
+      this.qos2Ids[i] = 0;
+    }
   }
 
-  /**
-   * One datagram from the network. fromGateway: the adapter saw it come from the selected gateway;
-   * anything else is taken only when it is an ADVERTISE or GWINFO. Never throws on bad input.
-   */
-  receive(buf: Bytes, length: number, fromGateway: boolean): void {
-    receive(this, buf, length, fromGateway);
+  /** The messages only the full client takes; the body starts at b, the message ends at end. */
+  override other(type: number, buf: Bytes, b: number, end: number): boolean {
+    // MsgId: after TopicId in REGISTER, after Flags and TopicId in SUBACK, first elsewhere (§5.4).
+    const at = type === MsgType.Register ? b + 2 : type === MsgType.SubAck ? b + 3 : b;
+    const msgId = end - at >= 2 ? read16(buf, at) : 0;
+    if (type === MsgType.Publish) {
+      return this.onPublish(buf, b, end);
+    }
+    if (type === MsgType.Register) {
+      // §6.10: the gateway names a topic id before publishing on it (wildcard subscriptions).
+      const name = readUtf8(buf, b + 4, end);
+      if (typeof name !== "string") {
+        return false;
+      }
+      const topicId = read16(buf, b);
+      let t = this.findTopic(name);
+      if (t < 0) {
+        t = this.insertTopic(name, topicId);
+      } else if ((this.topicIds[t] as number) > 0) {
+        this.topicIds[t] = topicId;
+      }
+      this.ack(MsgType.RegAck, topicId, msgId, t < 0 ? ReturnCode.Congestion : ReturnCode.Accepted);
+    } else if (type === MsgType.PubRec) {
+      let s = this.findSlot(MsgType.Publish, msgId);
+      s = s < 0 ? this.findSlot(MsgType.PubRel, msgId) : s;
+      if (s < 0 || this.slotQos[s] !== 2) {
+        return false;
+      }
+      // §6.7: PUBREL takes the PUBLISH's place in its slot until PUBCOMP.
+      this.slotType[s] = MsgType.PubRel;
+      this.slotRetries[s] = 0;
+      this.slotLength[s] = put16(this.slotBuf[s] as Bytes, frame(this.slotBuf[s] as Bytes, MsgType.PubRel, 2), msgId);
+      this.sendSlot(s);
+    } else if (type === MsgType.PubRel) {
+      for (let i = 0; i < this.qos2Ids.length; i++) {
+        this.qos2Ids[i] = this.qos2Ids[i] === msgId ? 0 : (this.qos2Ids[i] as number);
+      }
+      this.ack(MsgType.PubComp, 0, msgId, 0);
+    } else if (type === MsgType.PubComp) {
+      this.finish(this.findSlot(MsgType.PubRel, msgId), ReturnCode.Accepted, -1, false);
+    } else if (type === MsgType.SubAck) {
+      const s = this.findSlot(MsgType.Subscribe, msgId);
+      const topicId = read16(buf, b + 1);
+      const name = s < 0 ? "" : (this.slotName[s] as string);
+      if (buf[b + 5] === ReturnCode.Accepted && name !== "" && topicId !== 0 && this.findTopic(name) < 0) {
+        // §6.9: a name without wildcards comes back with its topic id; keep it for incoming PUBLISH.
+        this.insertTopic(name, topicId);
+      }
+      this.finish(s, buf[b + 5] as number, topicId, false);
+    } else if (type === MsgType.UnsubAck) {
+      this.finish(this.findSlot(MsgType.Unsubscribe, msgId), ReturnCode.Accepted, 0, false);
+    } else if (type === MsgType.WillTopicResp || type === MsgType.WillMsgResp) {
+      const update = type === MsgType.WillTopicResp ? MsgType.WillTopicUpd : MsgType.WillMsgUpd;
+      this.finish(this.findSlot(update, 0), buf[b] as number, 0, false);
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  /** §6.7, §6.8: acknowledge first, then hand the message to the application. */
+  onPublish(buf: Bytes, b: number, end: number): boolean {
+    const f = buf[b] as number;
+    const qos = flagsQos(f);
+    const topicIdType = f % 4;
+    const topicId = read16(buf, b + 1);
+    const msgId = read16(buf, b + 3);
+    let name = "";
+    if (topicIdType === TopicIdType.Normal) {
+      let t = -1;
+      for (let i = 0; i < this.topicName.length; i++) {
+        t = this.topicName[i] !== "" && this.topicIds[i] === topicId ? i : t;
+      }
+      if (t < 0) {
+        // §6.7: an unknown topic id is answered with PUBACK "invalid topic id".
+        this.ack(MsgType.PubAck, topicId, msgId, ReturnCode.InvalidTopicId);
+        return false;
+      }
+      this.topicUsed[t] = ++this.topicClock;
+      name = this.topicName[t] as string;
+    } else if (topicIdType === 3) {
+      return false;
+    }
+    if (qos === 1) {
+      this.ack(MsgType.PubAck, topicId, msgId, ReturnCode.Accepted);
+    } else if (qos === 2) {
+      let free = -1;
+      for (let i = this.qos2Ids.length - 1; i >= 0; i--) {
+        if (this.qos2Ids[i] === msgId) {
+          // §6.7: a duplicate QoS 2 PUBLISH is acknowledged again but delivered once.
+          this.ack(MsgType.PubRec, 0, msgId, 0);
+          return true;
+        }
+        free = this.qos2Ids[i] === 0 ? i : free;
+      }
+      if (free < 0) {
+        // No room to remember the id: stay silent so that the gateway sends it again later.
+        return false;
+      }
+      this.qos2Ids[free] = msgId;
+      this.ack(MsgType.PubRec, 0, msgId, 0);
+    }
+    const retain = Math.floor(f / 0x10) % 2 === 1;
+    this.handler.message(name, topicIdType, topicId, buf, b + 5, end - b - 5, qos < 0 ? 0 : (qos as QoS), retain);
+    return true;
+  }
+
+  /** PUBACK or REGACK (TopicId, MsgId, ReturnCode: §5.4.11, §5.4.13), or PUBREC / PUBCOMP (MsgId). */
+  ack(type: number, topicId: number, msgId: number, returnCode: number): void {
+    const tx = this.tx;
+    const withCode = type === MsgType.PubAck || type === MsgType.RegAck;
+    let b = frame(tx, type, withCode ? 5 : 2);
+    if (withCode) {
+      b = put16(tx, b, topicId);
+    }
+    b = put16(tx, b, msgId);
+    if (withCode) {
+      tx[b++] = returnCode;
+    }
+    this.transmit(tx, b);
   }
 }

@@ -1,7 +1,7 @@
 export { MqttSnClient } from "./client";
+export { SensorClient } from "./sensor";
 export { defaultOptions } from "./options";
 export { SlipReceiver, type FrameSink } from "./slip-receiver";
-export { TopicTable } from "./topic-table";
 export {
   ClientState,
   PublishResult,

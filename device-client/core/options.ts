@@ -1,5 +1,5 @@
-import { N_ADV, N_RETRY, T_RETRY, T_SEARCHGW, T_WAIT } from "../../protocol/index";
-import type { Bytes } from "../../protocol/index";
+import { N_ADV, N_RETRY, T_RETRY, T_SEARCHGW, T_WAIT } from "../../protocol/timers";
+import type { Bytes } from "../../protocol/messages";
 import type { ClientOptions } from "./types";
 
 /**

@@ -1,58 +1,485 @@
-import { encode, MsgType } from "../../protocol/index";
-import type { ClientCore } from "./state";
-import { failAll, sendTx, setState } from "./exchanges";
-import { ClientState } from "./types";
+import { MsgType, ReturnCode } from "../../protocol/constants";
+import type { Bytes } from "../../protocol/messages";
+import { ClientState, type ClientBuffers, type ClientHandler, type ClientOptions, type Transport } from "./types";
+import { utf8Length } from "../../protocol/text";
+import { flags, frame, messageLength, put16, putName } from "./wire";
 
-/** The connection-level request (CONNECT, PINGREQ or DISCONNECT): one retry record, and losing the gateway. */
+/**
+ * The session with one gateway, under both profiles: state and time, the connection-level request
+ * (CONNECT, PINGREQ or DISCONNECT), the in-flight slots with their retransmission (§6.13), the
+ * topic table, discovery (§6.1), keep-alive (§6.15) and the sleep timer (§6.14). SensorClient
+ * (sensor.ts) adds the sensor's API on top, MqttSnClient (client.ts) the rest.
+ *
+ * Everything is allocated once, in the constructor. On Espruino every function, parameter and
+ * property costs RAM whatever its size, so the work is done in a few methods over parallel arrays
+ * instead of many small functions and message objects.
+ */
+export class Session {
+  state: ClientState;
+  /** Datagrams dropped: malformed, not from the gateway, or unexpected in the current state. */
+  dropped: number;
+  /** The gateway in use, -1 for the configured one or none. */
+  gwId: number;
 
-export function connected(c: ClientCore): boolean {
-  const s = c.state;
-  return s === ClientState.Active || s === ClientState.Connecting || s === ClientState.Awake;
-}
+  // Shared with the profiles' classes; not part of the API.
 
-export function transmitControl(c: ClientCore): void {
-  const type = c.controlType;
-  let n: number;
-  if (type === MsgType.Connect) {
-    const m = c.mConnect;
-    m.will = c.options.willTopic !== "";
-    m.cleanSession = c.options.cleanSession;
-    m.duration = c.options.keepAlive;
-    m.clientId = c.options.clientId;
-    n = encode(m, c.tx, 0);
-  } else if (type === MsgType.PingReq) {
-    // §6.14: a waking client names itself in PINGREQ.
-    c.mPingReq.clientId = c.state === ClientState.Awake ? c.options.clientId : undefined;
-    n = encode(c.mPingReq, c.tx, 0);
-  } else {
-    c.mDisconnect.duration = c.sleepDuration > 0 ? c.sleepDuration : undefined;
-    n = encode(c.mDisconnect, c.tx, 0);
+  now: number;
+  readonly transport: Transport;
+  readonly handler: ClientHandler;
+  readonly options: ClientOptions;
+  readonly tx: Bytes;
+  /** Octets of each buffer: the largest message the client sends. */
+  readonly size: number;
+  /** The highest QoS publish() takes: 1 in the sensor profile, 2 in the full client. */
+  maxQos: number;
+
+  readonly slotBuf: Bytes[];
+  /** 0 = free; else the request awaiting its answer: PUBLISH, PUBREL, REGISTER, SUBSCRIBE, UNSUBSCRIBE, WILLTOPICUPD, WILLMSGUPD. */
+  readonly slotType: number[];
+  readonly slotMsgId: number[];
+  readonly slotLength: number[];
+  /** When the request is sent again; -1 while a PUBLISH waits for the REGACK of its topic. */
+  readonly slotDue: number[];
+  readonly slotRetries: number[];
+  /** Topic table entry the exchange needs (the entry is kept while it does), or -1. */
+  readonly slotTopic: number[];
+  /** The QoS of a PUBLISH or SUBSCRIBE; for a REGISTER 1 when done() reports its REGACK. */
+  readonly slotQos: number[];
+
+  /** Topic table (§6.5, §6.10): "" = free entry; id 0 = REGISTER sent, no id yet. */
+  readonly topicName: string[];
+  readonly topicIds: number[];
+  /** When each entry was last used: the least recently used one is replaced when the table is full. */
+  readonly topicUsed: number[];
+  topicClock: number;
+
+  /** The connection-level request awaiting an answer: CONNECT, PINGREQ, DISCONNECT, or 0. */
+  controlType: number;
+  controlDue: number;
+  controlRetries: number;
+  lastSent: number;
+  /** 0 when the gateway's ADVERTISEs are not tracked. */
+  advertiseDue: number;
+  /** Next SEARCHGW (Searching), wake-up (Asleep) or restart (Lost). */
+  stateDue: number;
+  sleepDuration: number;
+  searches: number;
+  nextId: number;
+  /** publish() or publishId() returned Busy: tick() calls handler.ready() once the transport is free. */
+  sendWaiting: boolean;
+
+  /**
+   * The CONNECT (§5.4.4), WILLTOPIC (§5.4.7) and WILLMSG (§5.4.9) that options call for must fit the
+   * buffers, measured in UTF-8 octets: the constructor throws when one does not (a programmer error;
+   * a truncated CONNECT would never be answered).
+   */
+  constructor(transport: Transport, handler: ClientHandler, buffers: ClientBuffers, options: ClientOptions) {
+    const size = buffers.size;
+    // CONNECT: Flags, ProtocolId, Duration (4), ClientId. WILLTOPIC: Flags (1), WillTopic.
+    if (
+      messageLength(4, options.clientId) > size ||
+      messageLength(1, options.willTopic) > size ||
+      messageLength(options.willMessageLength, "") > size
+    ) {
+      throw new Error("the client id and the will do not fit the client's buffers of " + size + " octets");
+    }
+    this.transport = transport;
+    this.handler = handler;
+    this.options = options;
+    this.tx = buffers.tx;
+    this.size = size;
+    this.maxQos = 1;
+    this.state = ClientState.Disconnected;
+    this.dropped = 0;
+    this.gwId = -1;
+    this.now = 0;
+    this.slotBuf = buffers.inflight;
+    this.slotType = [];
+    this.slotMsgId = [];
+    this.slotLength = [];
+    this.slotDue = [];
+    this.slotRetries = [];
+    this.slotTopic = [];
+    this.slotQos = [];
+    for (let s = 0; s < buffers.inflight.length; s++) {
+      this.slotType.push(0);
+      this.slotMsgId.push(0);
+      this.slotLength.push(0);
+      this.slotDue.push(0);
+      this.slotRetries.push(0);
+      this.slotTopic.push(-1);
+      this.slotQos.push(0);
+    }
+    this.topicName = [];
+    this.topicIds = [];
+    this.topicUsed = [];
+    for (let t = 0; t < options.maxTopics; t++) {
+      this.topicName.push("");
+      this.topicIds.push(0);
+      this.topicUsed.push(0);
+    }
+    this.topicClock = 0;
+    this.controlType = 0;
+    this.controlDue = 0;
+    this.controlRetries = 0;
+    this.lastSent = 0;
+    this.advertiseDue = 0;
+    this.stateDue = 0;
+    this.sleepDuration = 0;
+    this.searches = 0;
+    this.nextId = 0;
+    this.sendWaiting = false;
   }
-  sendTx(c, n);
-}
 
-export function sendControl(c: ClientCore, type: number): void {
-  c.controlType = type;
-  c.controlRetries = 0;
-  c.controlDeadline = c.now + c.options.retryInterval;
-  transmitControl(c);
-}
+  /** Starts (or restarts) the session: gateway discovery (§6.1) or CONNECT to the configured gateway. */
+  start(now: number): void {
+    const o = this.options;
+    this.now = now;
+    this.failAll();
+    this.gwId = -1;
+    this.advertiseDue = 0;
+    if (o.searchGateway) {
+      this.searches = 0;
+      this.controlType = 0;
+      // §6.1: a random delay before SEARCHGW keeps clients woken together from broadcasting together.
+      this.stateDue = now + Math.floor(o.random() * o.searchDelay);
+      this.setState(ClientState.Searching);
+    } else {
+      this.transport.selectGateway(-1);
+      this.control(MsgType.Connect);
+    }
+  }
 
-/** The gateway stopped answering (§6.13, §6.1): give up open exchanges, forget ids, start again later. */
-export function lost(c: ClientCore): void {
-  failAll(c);
-  c.controlType = 0;
-  c.advertiseDeadline = 0;
-  c.stateDeadline = c.now + c.options.reconnectDelay;
-  setState(c, ClientState.Lost);
-}
+  /**
+   * The topic id of a name: the registered id, 0 while its REGISTER is unanswered, -1 when the
+   * client has no entry for it (ids are forgotten with every new session).
+   */
+  topicId(topicName: string): number {
+    const t = this.findTopic(topicName);
+    return t < 0 ? -1 : (this.topicIds[t] as number);
+  }
 
-export function controlFailed(c: ClientCore): void {
-  c.controlType = 0;
-  if (c.state === ClientState.Disconnecting) {
-    failAll(c);
-    setState(c, ClientState.Disconnected);
-  } else {
-    lost(c);
+  /** Advances time: retransmissions (§6.13), keep-alive (§6.15), discovery, sleep and reconnection. */
+  tick(now: number): void {
+    const o = this.options;
+    const state = this.state;
+    this.now = now;
+    if (now >= this.stateDue) {
+      if (state === ClientState.Searching) {
+        if (this.searches >= o.maxRetries && o.hasConfiguredGateway) {
+          this.transport.selectGateway(-1);
+          this.control(MsgType.Connect);
+        } else {
+          this.searches++;
+          this.stateDue = now + o.retryInterval;
+          // §5.4.2: SEARCHGW carries the radius.
+          const b = frame(this.tx, MsgType.SearchGw, 1);
+          this.tx[b] = o.radius;
+          this.transport.broadcast(this.tx, b + 1, o.radius);
+        }
+      } else if (state === ClientState.Lost) {
+        this.start(now);
+      } else if (state === ClientState.Asleep) {
+        // §6.14: a sleeping client wakes with PINGREQ to take the messages the gateway buffered.
+        this.setState(ClientState.Awake);
+        this.control(MsgType.PingReq);
+      }
+    }
+    const current = this.state;
+    const connected =
+      current === ClientState.Active || current === ClientState.Connecting || current === ClientState.Awake;
+    if (this.advertiseDue > 0 && now > this.advertiseDue && connected) {
+      // §6.1: N_ADV ADVERTISEs missed: the gateway is gone.
+      this.lost();
+      return;
+    }
+    if (this.controlType !== 0 && now >= this.controlDue) {
+      if (this.controlRetries >= o.maxRetries) {
+        if (this.state === ClientState.Disconnecting) {
+          this.controlType = 0;
+          this.failAll();
+          this.setState(ClientState.Disconnected);
+        } else {
+          this.lost();
+        }
+        return;
+      }
+      this.controlRetries++;
+      this.controlDue = now + o.retryInterval;
+      this.transmitControl();
+    }
+    for (let s = 0; s < this.slotType.length; s++) {
+      const due = this.slotDue[s] as number;
+      if (this.slotType[s] !== 0 && due >= 0 && now >= due) {
+        if ((this.slotRetries[s] as number) >= o.maxRetries) {
+          // §6.13: N_RETRY retransmissions unanswered: the gateway is lost.
+          this.lost();
+          return;
+        }
+        const type = this.slotType[s];
+        const buf = this.slotBuf[s] as Bytes;
+        const f = buf[0] === 0x01 ? 4 : 2;
+        if ((type === MsgType.Publish || type === MsgType.Subscribe) && (buf[f] as number) < 0x80) {
+          // §6.13: a retransmitted PUBLISH or SUBSCRIBE carries DUP.
+          buf[f] = (buf[f] as number) + 0x80;
+        }
+        this.slotRetries[s] = (this.slotRetries[s] as number) + 1;
+        this.sendSlot(s);
+      }
+    }
+    const period = o.keepAlive * 1000;
+    if (this.state === ClientState.Active && period > 0 && this.controlType === 0 && now - this.lastSent >= period) {
+      this.control(MsgType.PingReq);
+    }
+    if (this.sendWaiting && !this.transportBusy()) {
+      this.sendWaiting = false;
+      if (this.handler.ready !== undefined) {
+        this.handler.ready();
+      }
+    }
+  }
+
+  setState(state: ClientState): void {
+    if (this.state !== state) {
+      this.state = state;
+      this.handler.stateChanged(state);
+    }
+  }
+
+  /** The gateway stopped answering (§6.13, §6.1): give up open exchanges, forget ids, start again later. */
+  lost(): void {
+    this.failAll();
+    this.controlType = 0;
+    this.advertiseDue = 0;
+    this.stateDue = this.now + this.options.reconnectDelay;
+    this.setState(ClientState.Lost);
+  }
+
+  /** Sends the connection-level request `type` (CONNECT also enters Connecting) and arms its retry. */
+  control(type: number): void {
+    if (type === MsgType.Connect) {
+      this.sleepDuration = 0;
+      this.setState(ClientState.Connecting);
+    }
+    this.controlType = type;
+    this.controlRetries = 0;
+    this.controlDue = this.now + this.options.retryInterval;
+    this.transmitControl();
+  }
+
+  transmitControl(): void {
+    const o = this.options;
+    const tx = this.tx;
+    const type = this.controlType;
+    let b: number;
+    if (type === MsgType.Connect) {
+      // §5.4.4: Flags (Will, CleanSession), ProtocolId, Duration, ClientId.
+      b = frame(tx, type, 4 + utf8Length(o.clientId));
+      tx[b] = flags(0, (o.willTopic !== "" ? 0x08 : 0) + (o.cleanSession ? 0x04 : 0));
+      tx[b + 1] = 0x01;
+      b = putName(tx, put16(tx, b + 2, o.keepAlive), o.clientId);
+    } else if (type === MsgType.PingReq) {
+      // §6.14: a waking client names itself in PINGREQ.
+      const name = this.state === ClientState.Awake ? o.clientId : "";
+      b = putName(tx, frame(tx, type, utf8Length(name)), name);
+    } else if (this.sleepDuration > 0) {
+      b = put16(tx, frame(tx, type, 2), this.sleepDuration);
+    } else {
+      b = frame(tx, type, 0);
+    }
+    this.transmit(tx, b);
+  }
+
+  transmit(buf: Bytes, length: number): void {
+    this.lastSent = this.now;
+    this.transport.send(buf, length);
+  }
+
+  sendSlot(s: number): void {
+    this.slotDue[s] = this.now + this.options.retryInterval;
+    this.transmit(this.slotBuf[s] as Bytes, this.slotLength[s] as number);
+  }
+
+  /**
+   * Backpressure: true while the transport is busy (Transport.busy). Only a new application PUBLISH
+   * asks; it is then refused, and tick() calls handler.ready() once this turns false. Everything
+   * else goes out regardless, bounded by the slots and the one connection-level request.
+   */
+  transportBusy(): boolean {
+    if (this.transport.busy !== undefined && this.transport.busy()) {
+      this.sendWaiting = true;
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * A free slot for a request of `octets` octets while Active, claimed for `type` with a new MsgId
+   * (1..65535, skipping ids still open: §5.3.9) when msgId is true; -1 when there is none.
+   */
+  openSlot(type: number, octets: number, topic: number, qos: number, msgId: boolean): number {
+    if (this.state !== ClientState.Active || octets > this.size) {
+      return -1;
+    }
+    let free = -1;
+    for (let s = this.slotType.length - 1; s >= 0; s--) {
+      if (this.slotType[s] === 0) {
+        free = s;
+      }
+    }
+    if (free < 0) {
+      return -1;
+    }
+    let id = 0;
+    while (msgId && id === 0) {
+      id = this.nextId = this.nextId >= 65535 ? 1 : this.nextId + 1;
+      if (this.findSlot(-1, id) >= 0) {
+        id = 0;
+      }
+    }
+    this.slotType[free] = type;
+    this.slotMsgId[free] = id;
+    this.slotTopic[free] = topic;
+    this.slotQos[free] = qos;
+    this.slotRetries[free] = 0;
+    return free;
+  }
+
+  openSlots(): number {
+    let n = 0;
+    for (let s = 0; s < this.slotType.length; s++) {
+      n += this.slotType[s] === 0 ? 0 : 1;
+    }
+    return n;
+  }
+
+  /** The open slot of this type (any type: -1) and MsgId, or -1. */
+  findSlot(type: number, msgId: number): number {
+    for (let s = 0; s < this.slotType.length; s++) {
+      const t = this.slotType[s] as number;
+      if (t !== 0 && (type < 0 || t === type) && this.slotMsgId[s] === msgId) {
+        return s;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Ends slot s (when it is open: else the answer was unexpected) and tells the application, unless
+   * silent. PUBCOMP reports as its PUBLISH; returnCode -1 means given up.
+   */
+  finish(s: number, returnCode: number, topicId: number, silent: boolean): void {
+    if (s < 0) {
+      this.dropped++;
+      return;
+    }
+    const type = this.slotType[s] as number;
+    this.slotType[s] = 0;
+    this.slotTopic[s] = -1;
+    if (!silent) {
+      this.handler.done(
+        type === MsgType.PubRel ? MsgType.Publish : type,
+        this.slotMsgId[s] as number,
+        returnCode,
+        topicId,
+      );
+    }
+  }
+
+  /** Gives up every open exchange (QoS 0 ones silently) and forgets every topic id: a new session follows. */
+  failAll(): void {
+    for (let s = 0; s < this.slotType.length; s++) {
+      const type = this.slotType[s] as number;
+      if (type !== 0) {
+        this.finish(s, -1, 0, this.slotQos[s] === 0 && (type === MsgType.Register || type === MsgType.Publish));
+      }
+    }
+    for (let t = 0; t < this.topicName.length; t++) {
+      this.topicName[t] = "";
+    }
+  }
+
+  /** The entry of a name (marked as used), or -1. */
+  findTopic(name: string): number {
+    for (let t = 0; t < this.topicName.length; t++) {
+      if (name !== "" && this.topicName[t] === name) {
+        this.topicUsed[t] = ++this.topicClock;
+        return t;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * A new entry: a free one, else the least recently used registered entry no open exchange needs;
+   * -1 when every entry is registering or needed.
+   */
+  insertTopic(name: string, id: number): number {
+    let victim = -1;
+    for (let t = 0; t < this.topicName.length; t++) {
+      if (this.topicName[t] === "") {
+        victim = t;
+        break;
+      }
+      if (
+        (this.topicIds[t] as number) > 0 &&
+        !this.topicNeeded(t) &&
+        (victim < 0 || (this.topicUsed[t] as number) < (this.topicUsed[victim] as number))
+      ) {
+        victim = t;
+      }
+    }
+    if (victim >= 0) {
+      this.topicName[victim] = name;
+      this.topicIds[victim] = id;
+      this.topicUsed[victim] = ++this.topicClock;
+    }
+    return victim;
+  }
+
+  /** True while an open exchange needs topic entry t. */
+  topicNeeded(t: number): boolean {
+    for (let s = 0; s < this.slotTopic.length; s++) {
+      if (this.slotTopic[s] === t) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Writes a REGISTER of name for topic entry t into slot r (§5.4.10: TopicId 0, MsgId, TopicName) and sends it. */
+  sendRegister(r: number, name: string): void {
+    const buf = this.slotBuf[r] as Bytes;
+    const b = frame(buf, MsgType.Register, 4 + utf8Length(name));
+    put16(buf, b, 0);
+    this.slotLength[r] = putName(buf, put16(buf, b + 2, this.slotMsgId[r] as number), name);
+    this.sendSlot(r);
+  }
+
+  /** §6.5: the REGACK of slot r's REGISTER; PUBLISHes waiting for its id go out (or fail) with it. */
+  onRegAck(r: number, topicId: number, returnCode: number): void {
+    const t = this.slotTopic[r] as number;
+    const accepted = returnCode === ReturnCode.Accepted;
+    if (accepted) {
+      this.topicIds[t] = topicId;
+    }
+    for (let p = 0; p < this.slotType.length; p++) {
+      if (this.slotType[p] === MsgType.Publish && this.slotDue[p] === -1 && this.slotTopic[p] === t) {
+        if (!accepted) {
+          this.finish(p, returnCode, 0, false);
+        } else {
+          const buf = this.slotBuf[p] as Bytes;
+          put16(buf, (buf[0] === 0x01 ? 4 : 2) + 1, topicId);
+          this.sendSlot(p);
+          if (this.slotQos[p] === 0) {
+            this.finish(p, 0, 0, true);
+          }
+        }
+      }
+    }
+    this.finish(r, returnCode, topicId, this.slotQos[r] === 0);
+    if (!accepted) {
+      this.topicName[t] = "";
+    }
   }
 }

@@ -1,4 +1,5 @@
-import { SLIP_CRC_LENGTH, slipCrcMatches, SlipOctet, slipUnescape, type Bytes } from "../../protocol/index";
+import type { Bytes } from "../../protocol/messages";
+import { SLIP_CRC_LENGTH, slipCrcMatches, SlipOctet, slipUnescape } from "../../protocol/slip";
 
 /** @noSelf */
 export interface FrameSink {

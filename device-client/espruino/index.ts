@@ -1,10 +1,12 @@
 /**
- * The Espruino library bundle: sets the global MQTTSNClient to the client's API (no module system,
- * no bundler helpers). Load it, then: new MQTTSNClient.EspruinoUdpClient(handler, options, config).
+ * An Espruino library bundle: sets the global MQTTSNClient to the client's API (no module system,
+ * no bundler helpers). Built twice: mqttsn-client.min.js with the full client, mqttsn-sensor.min.js
+ * with the sensor profile (profile.ts). Load one, then:
+ *   var link = new MQTTSNClient.EspruinoUdpClient(handler, options, config); link.start();
  */
-import { MqttSnClient } from "../core/client";
 import { defaultOptions } from "../core/options";
-import { shortTopicId, shortTopicName } from "../../protocol/index";
+import { shortTopicId, shortTopicName } from "../../protocol/topics";
+import { PROFILE, ProfileClient } from "./profile";
 import { EspruinoSerialClient } from "./serial";
 import { EspruinoUdpClient } from "./udp";
 
@@ -13,7 +15,8 @@ import { EspruinoUdpClient } from "./udp";
 declare var MQTTSNClient: object;
 // eslint-disable-next-line @typescript-eslint/no-unused-vars
 MQTTSNClient = {
-  MqttSnClient: MqttSnClient,
+  profile: PROFILE,
+  Client: ProfileClient,
   EspruinoUdpClient: EspruinoUdpClient,
   EspruinoSerialClient: EspruinoSerialClient,
   defaultOptions: defaultOptions,

@@ -1,9 +1,10 @@
-import { MqttSnClient } from "../core/client";
-import type { ClientHandler, ClientOptions } from "../core/types";
+import type { MqttSnClient } from "../core/client";
+import type { ClientHandler, ClientOptions, Transport } from "../core/types";
+import { ProfileClient } from "./profile";
+import { now } from "./time";
 
 /** Espruino's built-ins this adapter uses (https://www.espruino.com/Reference). */
 declare const E: { toString(data: Uint8Array): string };
-declare function getTime(): number;
 
 export interface EspruinoRinfo {
   address: string;
@@ -47,14 +48,15 @@ export interface EspruinoUdpConfig {
  * The Espruino adapter (ESP32, ESP8266 with Wi-Fi): one dgram socket, the client's buffers as
  * Uint8Arrays (a Uint8Array costs Espruino a few variables, an Array one per element). dgram takes
  * and gives strings: a datagram out is E.toString of a view on the buffer, a datagram in is copied
- * into the receive buffer octet by octet.
+ * into the receive buffer octet by octet. The adapter is the client's Transport itself: on Espruino
+ * every function costs RAM, so there are no closures beyond the socket's two listeners.
  *
  * Backpressure: the adapter counts the datagrams it has queued since the socket last emitted "drain";
  * at maxQueued the transport is busy, so a publishing loop that waits for handler.ready() keeps the
  * queue (and the memory it holds) within the bound instead of queueing every datagram of a burst. A
  * drain also calls tick(), which calls ready() at once.
  */
-export class EspruinoUdpClient {
+export class EspruinoUdpClient implements Transport {
   readonly client: MqttSnClient;
   private readonly socket: EspruinoSocket;
   private readonly config: EspruinoUdpConfig;
@@ -68,6 +70,7 @@ export class EspruinoUdpClient {
   private queued: number;
 
   constructor(handler: ClientHandler, options: ClientOptions, config: EspruinoUdpConfig) {
+    const size = config.bufferSize;
     this.config = config;
     this.gatewayHost = config.host;
     this.gatewayPort = config.port;
@@ -75,38 +78,27 @@ export class EspruinoUdpClient {
     this.senderPort = 0;
     this.timer = undefined;
     this.queued = 0;
-    const maxQueued = config.maxQueued === undefined ? 4 : config.maxQueued;
-    const size = config.bufferSize;
     this.rx = new Uint8Array(size);
     const inflight: Uint8Array[] = [];
     for (let i = 0; i < config.inflight; i++) inflight.push(new Uint8Array(size));
-    const socket = config.dgram.createSocket("udp4");
-    this.socket = socket;
-    this.client = new MqttSnClient(
-      {
-        send: (bytes, length) => this.write(bytes, length, this.gatewayPort, this.gatewayHost),
-        broadcast: (bytes, length) => this.write(bytes, length, config.port, config.broadcastHost),
-        selectGateway: (gwId) => {
-          this.gatewayHost = gwId < 0 ? config.host : this.senderHost;
-          this.gatewayPort = gwId < 0 ? config.port : this.senderPort;
-        },
-        busy: () => this.queued >= maxQueued,
-      },
+    this.socket = config.dgram.createSocket("udp4");
+    this.client = new ProfileClient(
+      this,
       handler,
       { tx: new Uint8Array(size) as unknown as number[], inflight: inflight as unknown as number[][], size: size },
       options,
     );
-    socket.on("message", (msg, rinfo) => this.onMessage(msg, rinfo));
-    socket.on("drain", () => {
+    this.socket.on("message", (msg, rinfo) => this.onMessage(msg, rinfo));
+    this.socket.on("drain", () => {
       this.queued = 0;
-      this.client.tick(this.now());
+      this.client.tick(now());
     });
   }
 
   start(): void {
     this.socket.bind(0);
-    this.client.start(this.now());
-    this.timer = setInterval(() => this.client.tick(this.now()), this.config.tickInterval);
+    this.client.start(now());
+    this.timer = setInterval(() => this.client.tick(now()), this.config.tickInterval);
   }
 
   close(): void {
@@ -114,8 +106,21 @@ export class EspruinoUdpClient {
     this.socket.close();
   }
 
-  private now(): number {
-    return Math.floor(getTime() * 1000);
+  send(bytes: number[], length: number): void {
+    this.write(bytes, length, this.gatewayPort, this.gatewayHost);
+  }
+
+  broadcast(bytes: number[], length: number): void {
+    this.write(bytes, length, this.config.port, this.config.broadcastHost);
+  }
+
+  selectGateway(gwId: number): void {
+    this.gatewayHost = gwId < 0 ? this.config.host : this.senderHost;
+    this.gatewayPort = gwId < 0 ? this.config.port : this.senderPort;
+  }
+
+  busy(): boolean {
+    return this.queued >= (this.config.maxQueued === undefined ? 4 : this.config.maxQueued);
   }
 
   /** Queues one datagram; counted once send() returned (it throws when the board is offline). */
@@ -126,7 +131,7 @@ export class EspruinoUdpClient {
 
   private onMessage(msg: string, rinfo: EspruinoRinfo): void {
     const n = msg.length;
-    this.client.tick(this.now());
+    this.client.tick(now());
     if (n > this.rx.length) {
       this.client.dropped++;
       return;

@@ -2,12 +2,14 @@
  * The Espruino example: connect to the gateway and publish `count` messages. Define a global
  * MQTTSN_CONFIG = {host, port, clientId, topic, count, qos} before it runs (and connect Wi-Fi first);
  * with serial: "Serial1" or "Bluetooth" it talks to a gateway serial port (SLIP framing) instead.
+ * publish.min.js is built on the sensor profile: QoS 2 and `subscribe` need publish-full.min.js.
  */
 import { defaultOptions } from "../core/options";
 import { EspruinoSerialClient, type EspruinoSerial } from "../espruino/serial";
 import { EspruinoUdpClient, type EspruinoDgram } from "../espruino/udp";
 import { PublishApp } from "./publish-app";
-import type { QoS } from "../../protocol/index";
+import type { QoS } from "../../protocol/messages";
+import { PROFILE } from "../espruino/profile";
 
 interface EspruinoConfig {
   host: string;
@@ -41,6 +43,11 @@ const config: EspruinoConfig =
         serial: undefined,
       };
 
+const lacking = PROFILE === "sensor" && (config.qos === 2 || config.subscribe !== undefined);
+if (lacking) {
+  console.log("publish.min.js is built on the sensor profile: QoS 2 and subscribe need publish-full.min.js");
+  console.log("failed");
+}
 const app = new PublishApp(
   {
     topic: config.topic,
@@ -79,4 +86,6 @@ const link =
         tickInterval: 100,
       });
 app.client = link.client;
-link.start();
+if (!lacking) {
+  link.start();
+}

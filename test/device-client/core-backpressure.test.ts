@@ -50,7 +50,7 @@ describe("device client core: backpressure from a busy transport", () => {
     expect(h.client.publishId(TopicIdType.Predefined, 9, bytes("4"), 0, 1, 2, false)).toBe(BUSY);
     expect(h.client.publishId(TopicIdType.Short, shortTopicId("ab"), bytes("5"), 0, 1, -1, false)).toBe(BUSY);
     expect(h.take()).toEqual([]);
-    expect(h.client.topics.findName("new/name")).toBe(-1);
+    expect(h.client.topicId("new/name")).toBe(-1);
 
     // Still busy: no ready() however often tick() runs.
     h.advance(100);

@@ -41,8 +41,8 @@ describe("device client core: bounds and hostile input", () => {
     // t/2 is now the least recently used: a third name takes its entry.
     h.client.publish("t/3", bytes("d"), 0, 1, 0, false);
     expect(h.take()).toMatchObject([{ type: MsgType.Register, topicName: "t/3" }]);
-    expect(h.client.topics.findName("t/2")).toBe(-1);
-    expect(h.client.topics.findName("t/1")).toBeGreaterThanOrEqual(0);
+    expect(h.client.topicId("t/2")).toBe(-1);
+    expect(h.client.topicId("t/1")).toBeGreaterThanOrEqual(0);
     // t/1 awaiting a PUBACK and t/3 awaiting its REGACK: neither entry may go, a fourth name is refused.
     expect(h.client.publish("t/1", bytes("e"), 0, 1, 1, false)).toBeGreaterThan(0);
     expect(h.client.publish("t/4", bytes("f"), 0, 1, 1, false)).toBe(-1);
@@ -93,10 +93,14 @@ describe("device client core: bounds and hostile input", () => {
     expect(h.client.publishId(1, 1, big, 0, 100, 1, false)).toBeGreaterThan(0);
   });
 
-  it("throws on a programmer error (QoS 3) without leaving an exchange open", () => {
+  it("refuses a QoS that does not exist (3, -2) without sending or leaving an exchange open", () => {
     const h = new Harness(undefined, 2);
     h.connect();
-    expect(() => h.client.publishId(1, 1, bytes("a"), 0, 1, 3 as 1, false)).toThrow(/qos/);
+    const before = h.sent.length;
+    expect(h.client.publishId(1, 1, bytes("a"), 0, 1, 3 as 1, false)).toBe(-1);
+    expect(h.client.publish("t/q", bytes("a"), 0, 1, 3 as 1, false)).toBe(-1);
+    expect(h.client.publishId(1, 1, bytes("a"), 0, 1, -2 as 1, false)).toBe(-1);
+    expect(h.sent.length).toBe(before);
     expect(h.client.publishId(1, 1, bytes("b"), 0, 1, 1, false)).toBeGreaterThan(0);
     expect(h.client.publishId(1, 1, bytes("c"), 0, 1, 1, false)).toBeGreaterThan(0);
   });

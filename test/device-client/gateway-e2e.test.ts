@@ -5,7 +5,15 @@ import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway } from "../../gateway/index";
 import { systemHas } from "../support/system";
-import { buildDeviceClient, runExample, type Build, type ExampleRun, type Scenario } from "./support/builds";
+import {
+  allBuilds,
+  buildDeviceClient,
+  buildsFor,
+  runExample,
+  type Build,
+  type ExampleRun,
+  type Scenario,
+} from "./support/builds";
 import { RecordingRelay } from "./support/recorder";
 
 /**
@@ -19,7 +27,7 @@ import { RecordingRelay } from "./support/recorder";
  * those runs assert the same datagrams each way and the same delivery, not their interleaving.
  */
 const hasLua = systemHas(["lua5.1", "lua5.3"], "sudo apt-get install lua5.1 lua5.3 lua-socket");
-const builds: Build[] = hasLua ? ["node", "lua5.1", "lua5.3", "nodemcu", "espruino"] : ["node", "espruino"];
+const everyBuild = allBuilds(hasLua);
 let dir = "";
 
 beforeAll(() => {
@@ -69,6 +77,7 @@ describe("device client against the real gateway and broker", () => {
   ];
   for (const s of strict) {
     it(`QoS ${s.qos}: identical transcripts on every build, messages at the broker`, async () => {
+      const builds = buildsFor(everyBuild, s);
       const runs = new Map<Build, Run>();
       for (const b of builds) runs.set(b, await run(b, s, s.topic));
       const reference = runs.get("node") as Run;
@@ -87,6 +96,7 @@ describe("device client against the real gateway and broker", () => {
 
   it("QoS -1 on a short topic name reaches the broker from every build", async () => {
     const s: Scenario = { clientId: "e2e-qm1", topic: "ab", count: 2, qos: -1, subscribe: "" };
+    const builds = buildsFor(everyBuild, s);
     for (const b of builds) {
       const r = await run(b, s, "ab");
       expect(r.ok, `${b}: ${r.lines.join("\n")}`).toBe(true);
@@ -96,6 +106,7 @@ describe("device client against the real gateway and broker", () => {
 
   it("QoS 1 with an echo subscription: every build gets its messages back through the gateway", async () => {
     const s: Scenario = { clientId: "e2e-echo", topic: "echo/a", count: 3, qos: 1, subscribe: "echo/#" };
+    const builds = buildsFor(everyBuild, s);
     const runs = new Map<Build, Run>();
     for (const b of builds) runs.set(b, await run(b, s, "echo/#"));
     const reference = runs.get("node") as Run;

@@ -64,7 +64,7 @@ describe("device client discovery and reconnection against the real gateway", ()
         "Active again",
         () => udp.client.state === ClientState.Active && states.lastIndexOf(ClientState.Lost) >= 0,
       );
-      expect(udp.client.topics.findName("re/connect")).toBe(-1);
+      expect(udp.client.topicId("re/connect")).toBe(-1);
       const again = udp.client.publish("re/connect", [3], 0, 1, 1, false);
       await until("PUBACK from the new gateway", () => done.includes(`${MsgType.Publish} ${again} 0`));
     } finally {

@@ -5,7 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decode, MsgType, utf8Length } from "../../protocol/index";
 import { espruinoViolations, describeViolations } from "../support/espruino-gate";
 import { systemHas } from "../support/system";
-import { buildDeviceClient, runExample, type Build, type ExampleRun, type Scenario } from "./support/builds";
+import {
+  allBuilds,
+  buildDeviceClient,
+  buildsFor,
+  runExample,
+  type Build,
+  type ExampleRun,
+  type Scenario,
+} from "./support/builds";
 import { ScriptedPeer } from "./support/peer";
 
 /**
@@ -69,22 +77,37 @@ const tooLong: Scenario[] = [
   { clientId: "capteur-€", topic: "bars/" + "€".repeat(84), count: 1, qos: 0, subscribe: "" },
 ];
 
-const builds: Build[] = hasLua ? ["node", "lua5.1", "lua5.3", "nodemcu", "espruino"] : ["node", "espruino"];
+const everyBuild = allBuilds(hasLua);
 
 describe("device client scenario: identical wire transcripts on every build", () => {
-  it("the Espruino bundles pass the syntax gate (the example's one require is Espruino's dgram)", () => {
+  it("the Espruino bundles pass the syntax gate (the examples' one require is Espruino's dgram)", () => {
     // getTime() is Espruino's clock (https://www.espruino.com/Reference#l__global_getTime).
-    const library = readFileSync(join(dir, "espruino", "mqttsn-client.min.js"), "utf8");
-    expect(describeViolations(espruinoViolations(library, ["getTime"]))).toEqual([]);
-    const source = readFileSync(join(dir, "espruino", "publish.min.js"), "utf8");
-    const example = describeViolations(espruinoViolations(source, ["getTime", "MQTTSN_CONFIG"]));
-    // The one require is the banner's, on line 1, outside the bundle.
-    expect(example).toHaveLength(1);
-    expect(example[0]).toMatch(/^1:\d+ global require$/);
+    for (const file of ["mqttsn-client.min.js", "mqttsn-sensor.min.js"]) {
+      const library = readFileSync(join(dir, "espruino", file), "utf8");
+      expect(describeViolations(espruinoViolations(library, ["getTime"])), file).toEqual([]);
+    }
+    for (const file of ["publish.min.js", "publish-full.min.js"]) {
+      const source = readFileSync(join(dir, "espruino", file), "utf8");
+      const example = describeViolations(espruinoViolations(source, ["getTime", "MQTTSN_CONFIG"]));
+      // The one require is the banner's, on line 1, outside the bundle.
+      expect(example, file).toHaveLength(1);
+      expect(example[0], file).toMatch(/^1:\d+ global require$/);
+    }
+  });
+
+  it("the sensor-profile example refuses a subscription with a clear message and sends nothing", async () => {
+    const s: Scenario = { clientId: "scenario-sensor", topic: "echo/s", count: 1, qos: 1, subscribe: "echo/#" };
+    const r = await run("espruino-sensor", s);
+    expect(r.ok).toBe(false);
+    expect(r.lines).toEqual([
+      "publish.min.js is built on the sensor profile: QoS 2 and subscribe need publish-full.min.js",
+    ]);
+    expect(r.transcript).toEqual([]);
   });
 
   for (const s of scenarios) {
     it(`QoS ${s.qos}${s.subscribe ? " with echo" : ""}: ${s.count} messages (client id ${s.clientId})`, async () => {
+      const builds = buildsFor(everyBuild, s);
       const runs = new Map<Build, Run>();
       for (const b of builds) runs.set(b, await run(b, s));
       const reference = runs.get("node") as Run;
@@ -110,6 +133,7 @@ describe("device client scenario: identical wire transcripts on every build", ()
   for (const s of tooLong) {
     const octets = utf8Length(s.topic);
     it(`refuses a topic of ${s.topic.length} code units, ${octets} octets: a clear error, a failed run, no REGISTER`, async () => {
+      const builds = buildsFor(everyBuild, s);
       expect(s.topic.length + 10).toBeLessThanOrEqual(256);
       const refusal = new RegExp(
         `^register refused: the topic name is ${octets} octets in UTF-8, too long for a REGISTER in the client's (\\d+)-octet buffers$`,

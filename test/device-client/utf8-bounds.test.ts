@@ -188,7 +188,7 @@ describe("device client size checks count UTF-8 octets, to the octet", () => {
     expect(h.client.register(topic)).toBe(-1);
     expect(h.client.subscribe(topic, 0)).toBe(-1);
     expect(h.sent).toEqual([]);
-    expect(h.client.topics.findName(topic)).toBe(-1);
+    expect(h.client.topicId(topic)).toBe(-1);
   });
 
   it("a name with a lone UTF-16 surrogate has no UTF-8 form: it throws, as encode() does, and nothing is sent", () => {

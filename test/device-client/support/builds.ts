@@ -2,8 +2,28 @@ import { execFileSync, spawn } from "node:child_process";
 import { join } from "node:path";
 import { runEspruino } from "./espruino-vm";
 
-/** nodemcu: the NodeMCU bundle and example on lua5.1 under support/nodemcu-shim.lua (net, tmr stood in). */
-export type Build = "node" | "lua5.1" | "lua5.3" | "nodemcu" | "espruino";
+/**
+ * nodemcu: the NodeMCU bundle and example on lua5.1 under support/nodemcu-shim.lua (net, tmr stood in).
+ * espruino: the example on the full client (publish-full.min.js); espruino-sensor: the example on the
+ * sensor profile (publish.min.js), which takes only the scenarios the profile covers (sensorCovers).
+ */
+export type Build = "node" | "lua5.1" | "lua5.3" | "nodemcu" | "espruino" | "espruino-sensor";
+
+/** Every build that runs here: the Lua ones when the interpreters are installed. */
+export function allBuilds(hasLua: boolean): Build[] {
+  const lua: Build[] = hasLua ? ["lua5.1", "lua5.3", "nodemcu"] : [];
+  return ["node", ...lua, "espruino", "espruino-sensor"];
+}
+
+/** The sensor profile publishes at QoS -1, 0 and 1 and does not subscribe. */
+export function sensorCovers(s: Scenario): boolean {
+  return s.qos !== 2 && s.subscribe === "";
+}
+
+/** The builds of `builds` that take scenario s. */
+export function buildsFor(builds: Build[], s: Scenario): Build[] {
+  return builds.filter((b) => !b.endsWith("-sensor") || sensorCovers(s));
+}
 
 export interface Scenario {
   clientId: string;
@@ -62,7 +82,7 @@ export async function runExample(build: Build, dir: string, port: number, s: Sce
   ];
   if (s.subscribe) args.push("--subscribe", s.subscribe);
   if (build === "node") return processRun("node", ["--import", "tsx", "device-client/examples/publish.ts", ...args]);
-  if (build === "espruino") {
+  if (build === "espruino" || build === "espruino-sensor") {
     const config = {
       host: "127.0.0.1",
       port,
@@ -72,7 +92,8 @@ export async function runExample(build: Build, dir: string, port: number, s: Sce
       qos: s.qos,
       subscribe: s.subscribe || undefined,
     };
-    const r = await runEspruino(join(dir, "espruino", "publish.min.js"), config);
+    const file = build === "espruino" ? "publish-full.min.js" : "publish.min.js";
+    const r = await runEspruino(join(dir, "espruino", file), config);
     return { ok: r.ok, lines: r.lines.filter((l) => l !== "finished" && l !== "failed") };
   }
   if (build === "nodemcu") {
