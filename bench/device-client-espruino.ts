@@ -16,6 +16,47 @@ export function espruinoBinaries(): string[] {
 }
 
 const BASE = "measuring script loaded";
+const AFTER = `after connect + ${COUNT} QoS 1`;
+
+interface Library {
+  name: "full" | "sensor";
+  /** Its name in the interpreter's Storage (at most 8 characters before the dot on some boards). */
+  storage: string;
+  /** Target: variables in use after construct + connect + 100 QoS 1, from Storage; and as code in RAM. */
+  fromStorage: number;
+  inRam: number | undefined;
+}
+
+const LIBRARIES: Library[] = [
+  { name: "full", storage: "mqttsn.full", fromStorage: 1000, inRam: undefined },
+  { name: "sensor", storage: "mqttsn.sens", fromStorage: 800, inRam: 1200 },
+];
+
+function usageAt(run: EspruinoRun, stage: string): number | undefined {
+  return run.figures.find((f) => f.stage === stage)?.usage;
+}
+
+function verdict(value: number | undefined, target: number): string {
+  return value === undefined ? "not reached" : `${value} (target <= ${target}: ${value <= target ? "met" : "MISSED"})`;
+}
+
+/** The issue's targets against what the interpreter measured: total variables in use, measuring script included. */
+function printTargets(runs: EspruinoRun[], example: EspruinoRun, total: number | undefined): void {
+  console.log("targets (variables in use, as process.memory() counts them, the measuring script included):");
+  LIBRARIES.forEach((library, i) => {
+    const [flash, ram] = [runs[2 * i] as EspruinoRun, runs[2 * i + 1] as EspruinoRun];
+    console.log(`  ${library.name}, ${AFTER}, from Storage: ${verdict(usageAt(flash, AFTER), library.fromStorage)}`);
+    if (library.inRam !== undefined) {
+      console.log(`  ${library.name}, ${AFTER}, code in RAM: ${verdict(usageAt(ram, AFTER), library.inRam)}`);
+    }
+  });
+  const peak = usageAt(example, "example: highest, sampled every 200 ms");
+  const finished = usageAt(example, "example finished");
+  const worst = peak === undefined || finished === undefined ? (peak ?? finished) : Math.max(peak, finished);
+  if (total !== undefined) {
+    console.log(`  example on the sensor profile, highest in use: ${verdict(worst, Math.floor(total / 2))} (half of ${total})`);
+  }
+}
 
 /** Variables in use, and in brackets the increase over the measuring script alone. */
 function cell(f: EspruinoFigure | undefined, base: number | undefined): string {
@@ -67,27 +108,26 @@ export async function printEspruinoFigures(bundles: string, bins: string[]): Pro
   try {
     for (const [n, bin] of bins.entries()) {
       const cwd = await prepareStorage(bin, {
-        "mqttsn.lib": join(bundles, "mqttsn-client.min.js"),
+        "mqttsn.full": join(bundles, "mqttsn-client.min.js"),
+        "mqttsn.sens": join(bundles, "mqttsn-sensor.min.js"),
         "mqttsn.ex": join(bundles, "publish.min.js"),
       });
       try {
-        const lib = (ram: boolean) => {
-          const topic = `bench/espruino/${n}/${ram ? "ram" : "flash"}`;
-          const clientId = `bench-${n}-${ram ? "ram" : "flash"}`;
-          return {
-            mode: "library" as const,
-            file: "mqttsn.lib",
-            ram,
-            port,
-            clientId,
-            topic,
-            count: COUNT,
-            burst: BURST,
-          };
-        };
+        const lib = (library: Library, ram: boolean) => ({
+          mode: "library" as const,
+          file: library.storage,
+          ram,
+          port,
+          clientId: `bench-${n}-${library.name}-${ram ? "ram" : "flash"}`,
+          topic: `bench/espruino/${n}/${library.name}/${ram ? "ram" : "flash"}`,
+          count: COUNT,
+          burst: BURST,
+        });
         const empty = await emptyUsage(bin, cwd);
-        const fromStorage = await measure(bin, cwd, lib(false));
-        const inRam = await measure(bin, cwd, lib(true));
+        const runs: EspruinoRun[] = [];
+        for (const library of LIBRARIES) {
+          runs.push(await measure(bin, cwd, lib(library, false)), await measure(bin, cwd, lib(library, true)));
+        }
         const example = await measure(bin, cwd, {
           mode: "example",
           file: "mqttsn.ex",
@@ -98,30 +138,33 @@ export async function printEspruinoFigures(bundles: string, bins: string[]): Pro
         });
         await new Promise((r) => setTimeout(r, 500));
 
-        const info = [fromStorage, inRam, example].flatMap((r) => r.figures).find((f) => f.stage === "interpreter");
-        const total = [fromStorage, inRam].flatMap((r) => r.figures).find((f) => f.total !== undefined)?.total;
+        const figures = [...runs, example].flatMap((r) => r.figures);
+        const info = figures.find((f) => f.stage === "interpreter");
+        const total = figures.find((f) => f.total !== undefined)?.total;
         console.log(
           `\n### ${bin}: Espruino ${info?.note ?? "?"}, ${total ?? "?"} variables of ${info?.blocksize ?? "?"} octets`,
         );
         console.log(
-          `library (mqttsn-client.min.js): connect, ${COUNT} QoS 1 publishes one after the other, ` +
-            `then ${BURST} QoS 0 in one loop, disconnect`,
+          `libraries: connect, ${COUNT} QoS 1 publishes one after the other, then ${BURST} QoS 0 in one loop, disconnect`,
         );
         console.log(
           'from Storage: eval(require("Storage").read(...)), as load() of a saved file: function code stays in ' +
             "flash. Code in RAM: eval of a flat copy in RAM (freed after), function code copied into variables. " +
             "(+N): over the measuring script alone.",
         );
-        printTable(["from Storage", "code in RAM"], [fromStorage, inRam], empty);
-        for (const ram of [false, true]) {
-          const got = arrived.get(lib(ram).topic) ?? 0;
-          console.log(
-            `  ${ram ? "code in RAM" : "from Storage"}: ${got} messages reached the broker ` +
-              `(${COUNT} QoS 1 + ${BURST} QoS 0 sent)`,
-          );
-        }
-        console.log(`example (publish.min.js) from Storage, MQTTSN_CONFIG count ${COUNT}, QoS 1`);
+        const columns = LIBRARIES.flatMap((l) => [`${l.name}, Storage`, `${l.name}, RAM`]);
+        printTable(columns, runs, empty);
+        LIBRARIES.forEach((library, i) => {
+          for (const ram of [false, true]) {
+            const got = arrived.get(lib(library, ram).topic) ?? 0;
+            console.log(
+              `  ${columns[2 * i + (ram ? 1 : 0)]}: ${got} messages reached the broker (${COUNT} QoS 1 + ${BURST} QoS 0 sent)`,
+            );
+          }
+        });
+        console.log(`example (publish.min.js, sensor profile) from Storage, MQTTSN_CONFIG count ${COUNT}, QoS 1`);
         printTable(["from Storage"], [example], empty);
+        printTargets(runs, example, total);
       } finally {
         rmSync(cwd, { recursive: true, force: true });
       }

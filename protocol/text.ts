@@ -15,22 +15,13 @@ export function utf8Length(s: string): number {
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x80) {
-      n += 1;
-    } else if (c < 0x800) {
-      n += 2;
-    } else if (c >= 0xd800 && c <= 0xdbff) {
-      const low = s.charCodeAt(i + 1);
-      if (!(low >= 0xdc00 && low <= 0xdfff)) {
-        throw new Error("string has a lone UTF-16 surrogate at index " + i + ": it has no UTF-8 form");
-      }
-      n += 4;
-      i++;
-    } else if (c >= 0xdc00 && c <= 0xdfff) {
+    const low = s.charCodeAt(i + 1);
+    const pair = c >= 0xd800 && c <= 0xdbff && low >= 0xdc00 && low <= 0xdfff;
+    if (c >= 0xd800 && c <= 0xdfff && !pair) {
       throw new Error("string has a lone UTF-16 surrogate at index " + i + ": it has no UTF-8 form");
-    } else {
-      n += 3;
     }
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : pair ? 4 : 3;
+    i += pair ? 1 : 0;
   }
   return n;
 }

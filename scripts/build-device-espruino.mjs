@@ -2,9 +2,10 @@
 // runtime helpers (class fields are plain constructor assignments, nothing is exported).
 //   dist/espruino/mqttsn-client.min.js   the library, full client: sets the global MQTTSNClient
 //   dist/espruino/mqttsn-sensor.min.js   the library, sensor profile (device-client/core/sensor.ts)
+//   dist/espruino/mqttsn-serial.min.js   the serial transport, an add-on to either library
 //   dist/espruino/publish.min.js         the example on the sensor profile, self-contained; reads a
 //                                        global MQTTSN_CONFIG
-//   dist/espruino/publish-full.min.js    the same example on the full client (subscribe, QoS 2)
+//   dist/espruino/publish-full.min.js    the same example on the full client (subscribe, QoS 2, serial)
 // Usage: node scripts/build-device-espruino.mjs [--out DIR]   (default dist/espruino). Atomic writes.
 import { build } from "esbuild";
 import path from "node:path";
@@ -39,19 +40,25 @@ const DGRAM = 'var MQTTSN_DGRAM;try{MQTTSN_DGRAM=require("dgram")}catch(e){}';
 const TARGETS = [
   { entry: "device-client/espruino/index.ts", file: "mqttsn-client.min.js", profile: "full" },
   { entry: "device-client/espruino/index.ts", file: "mqttsn-sensor.min.js", profile: "sensor" },
+  { entry: "device-client/espruino/serial-addon.ts", file: "mqttsn-serial.min.js", profile: "global" },
   { entry: "device-client/examples/espruino-publish.ts", file: "publish.min.js", profile: "sensor", banner: DGRAM },
-  { entry: "device-client/examples/espruino-publish.ts", file: "publish-full.min.js", profile: "full", banner: DGRAM },
+  { entry: "device-client/examples/espruino-publish-full.ts", file: "publish-full.min.js", profile: "full", banner: DGRAM },
 ];
 
-/** The sensor profile: device-client/espruino/profile.ts resolves to profile-sensor.ts. */
-const sensorProfile = {
-  name: "sensor-profile",
-  setup(b) {
-    b.onResolve({ filter: /\/profile$/ }, (args) => ({
-      path: path.resolve(args.resolveDir, args.path.replace(/profile$/, "profile-sensor.ts")),
-    }));
-  },
-};
+/**
+ * device-client/espruino/profile.ts (the full client) resolves to profile-sensor.ts for the sensor
+ * profile, and to profile-global.ts (the class of the library loaded first) for an add-on.
+ */
+function profile(name) {
+  return {
+    name: `profile-${name}`,
+    setup(b) {
+      b.onResolve({ filter: /\/profile$/ }, (args) => ({
+        path: path.resolve(args.resolveDir, args.path.replace(/profile$/, `profile-${name}.ts`)),
+      }));
+    },
+  };
+}
 
 /** Builds every file into out; returns { file: bytes }. */
 export async function buildDeviceEspruino(out = "dist/espruino") {
@@ -67,7 +74,7 @@ export async function buildDeviceEspruino(out = "dist/espruino") {
       write: false,
       logLevel: "warning",
       banner: { js: t.banner ?? "" },
-      plugins: t.profile === "sensor" ? [sensorProfile] : [],
+      plugins: t.profile === "full" ? [] : [profile(t.profile)],
       mangleProps: PRIVATE_NAMES,
       // Declared fields become nothing and initialisers constructor assignments: no __publicField.
       tsconfigRaw: { compilerOptions: { useDefineForClassFields: false, verbatimModuleSyntax: true } },

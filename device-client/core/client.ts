@@ -1,9 +1,9 @@
 import { MsgType, ReturnCode, TopicIdType } from "../../protocol/constants";
 import type { Bytes, QoS } from "../../protocol/messages";
-import { readUtf8, utf8Length } from "../../protocol/text";
+import { readUtf8, utf8Length, writeUtf8 } from "../../protocol/text";
 import { SensorClient } from "./sensor";
 import type { ClientBuffers, ClientHandler, ClientOptions, Transport } from "./types";
-import { flags, flagsQos, frame, messageLength, put16, putName, read16 } from "./wire";
+import { flags, flagsQos, frame, messageLength, put16, read16 } from "./wire";
 
 /**
  * The full MQTT-SN v1.2 client: the sensor profile (sensor.ts) plus SUBSCRIBE and UNSUBSCRIBE
@@ -62,7 +62,7 @@ export class MqttSnClient extends SensorClient {
     let b = frame(buf, type, normal ? 3 + utf8Length(name) : 5);
     buf[b] = flags(qos, topicIdType);
     b = put16(buf, b + 1, this.slotMsgId[s] as number);
-    this.slotLength[s] = normal ? putName(buf, b, name) : put16(buf, b, topicId);
+    this.slotLength[s] = normal ? b + writeUtf8(name, buf, b) : put16(buf, b, topicId);
     this.slotName[s] = type === MsgType.Subscribe ? name : "";
     this.sendSlot(s);
     return this.slotMsgId[s] as number;

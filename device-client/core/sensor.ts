@@ -1,9 +1,9 @@
 import { MsgType, ReturnCode, TopicIdType } from "../../protocol/constants";
 import type { Bytes, QoS } from "../../protocol/messages";
-import { utf8Length } from "../../protocol/text";
+import { utf8Length, writeUtf8 } from "../../protocol/text";
 import { Session } from "./session";
 import { ClientState, PublishResult } from "./types";
-import { flags, frame, gatewayBodyFits, messageLength, put16, putBytes, putName, read16 } from "./wire";
+import { flags, frame, gatewayBodyFits, messageLength, put16, putBytes, read16 } from "./wire";
 
 /**
  * The sensor profile of the MQTT-SN v1.2 client: gateway discovery or a configured gateway, CONNECT
@@ -313,7 +313,7 @@ export class SensorClient extends Session {
     }
     const b = frame(buf, type, 1 + utf8Length(willTopic));
     buf[b] = flags(qos, retain ? 0x10 : 0);
-    return putName(buf, b + 1, willTopic);
+    return b + 1 + writeUtf8(willTopic, buf, b + 1);
   }
 
   /** WILLMSG or WILLMSGUPD (§5.4.9, §5.4.23). */

@@ -1,8 +1,8 @@
 import { MsgType, ReturnCode } from "../../protocol/constants";
 import type { Bytes } from "../../protocol/messages";
 import { ClientState, type ClientBuffers, type ClientHandler, type ClientOptions, type Transport } from "./types";
-import { utf8Length } from "../../protocol/text";
-import { flags, frame, messageLength, put16, putName } from "./wire";
+import { utf8Length, writeUtf8 } from "../../protocol/text";
+import { frame, messageLength, put16 } from "./wire";
 
 /**
  * The session with one gateway, under both profiles: state and time, the connection-level request
@@ -81,7 +81,7 @@ export class Session {
       messageLength(1, options.willTopic) > size ||
       messageLength(options.willMessageLength, "") > size
     ) {
-      throw new Error("the client id and the will do not fit the client's buffers of " + size + " octets");
+      throw new Error("the client id and the will do not fit buffers of " + size + " octets");
     }
     this.transport = transport;
     this.handler = handler;
@@ -275,13 +275,15 @@ export class Session {
     if (type === MsgType.Connect) {
       // §5.4.4: Flags (Will, CleanSession), ProtocolId, Duration, ClientId.
       b = frame(tx, type, 4 + utf8Length(o.clientId));
-      tx[b] = flags(0, (o.willTopic !== "" ? 0x08 : 0) + (o.cleanSession ? 0x04 : 0));
+      tx[b] = (o.willTopic !== "" ? 0x08 : 0) + (o.cleanSession ? 0x04 : 0);
       tx[b + 1] = 0x01;
-      b = putName(tx, put16(tx, b + 2, o.keepAlive), o.clientId);
+      b = put16(tx, b + 2, o.keepAlive);
+      b += writeUtf8(o.clientId, tx, b);
     } else if (type === MsgType.PingReq) {
       // §6.14: a waking client names itself in PINGREQ.
       const name = this.state === ClientState.Awake ? o.clientId : "";
-      b = putName(tx, frame(tx, type, utf8Length(name)), name);
+      b = frame(tx, type, utf8Length(name));
+      b += writeUtf8(name, tx, b);
     } else if (this.sleepDuration > 0) {
       b = put16(tx, frame(tx, type, 2), this.sleepDuration);
     } else {
@@ -452,7 +454,8 @@ export class Session {
     const buf = this.slotBuf[r] as Bytes;
     const b = frame(buf, MsgType.Register, 4 + utf8Length(name));
     put16(buf, b, 0);
-    this.slotLength[r] = putName(buf, put16(buf, b + 2, this.slotMsgId[r] as number), name);
+    put16(buf, b + 2, this.slotMsgId[r] as number);
+    this.slotLength[r] = b + 4 + writeUtf8(name, buf, b + 4);
     this.sendSlot(r);
   }
 

@@ -1,4 +1,4 @@
-import { utf8Length, writeUtf8 } from "../../protocol/text";
+import { utf8Length } from "../../protocol/text";
 import type { Bytes } from "../../protocol/messages";
 import { MsgType } from "../../protocol/constants";
 
@@ -35,11 +35,6 @@ export function put16(buf: Bytes, o: number, value: number): number {
   buf[o] = Math.floor(value / 256);
   buf[o + 1] = value % 256;
   return o + 2;
-}
-
-/** Writes the UTF-8 form of name at o; returns the offset after it. */
-export function putName(buf: Bytes, o: number, name: string): number {
-  return o + writeUtf8(name, buf, o);
 }
 
 /** Copies data[offset .. offset + length) to buf at o; returns the offset after it. */

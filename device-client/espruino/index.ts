@@ -3,11 +3,11 @@
  * no bundler helpers). Built twice: mqttsn-client.min.js with the full client, mqttsn-sensor.min.js
  * with the sensor profile (profile.ts). Load one, then:
  *   var link = new MQTTSNClient.EspruinoUdpClient(handler, options, config); link.start();
+ * The serial transport is the add-on mqttsn-serial.min.js (serial-addon.ts).
  */
 import { defaultOptions } from "../core/options";
 import { shortTopicId, shortTopicName } from "../../protocol/topics";
 import { PROFILE, ProfileClient } from "./profile";
-import { EspruinoSerialClient } from "./serial";
 import { EspruinoUdpClient } from "./udp";
 
 // A global on purpose: the board's other scripts read it.
@@ -18,7 +18,6 @@ MQTTSNClient = {
   profile: PROFILE,
   Client: ProfileClient,
   EspruinoUdpClient: EspruinoUdpClient,
-  EspruinoSerialClient: EspruinoSerialClient,
   defaultOptions: defaultOptions,
   shortTopicId: shortTopicId,
   shortTopicName: shortTopicName,

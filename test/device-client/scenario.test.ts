@@ -100,7 +100,7 @@ describe("device client scenario: identical wire transcripts on every build", ()
     const r = await run("espruino-sensor", s);
     expect(r.ok).toBe(false);
     expect(r.lines).toEqual([
-      "publish.min.js is built on the sensor profile: QoS 2 and subscribe need publish-full.min.js",
+      "publish.min.js is built on the sensor profile over UDP: QoS 2, subscribe and serial need publish-full.min.js",
     ]);
     expect(r.transcript).toEqual([]);
   });

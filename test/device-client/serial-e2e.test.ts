@@ -51,7 +51,7 @@ describe.skipIf(!hasSocat)("Espruino client over a serial line to the gateway", 
         },
       };
       const config = { clientId: "espruino-serial", topic: "serial/espruino", count: 3, qos: 1, serial: "Serial1" };
-      const r = await runEspruino(join(dir, "espruino", "publish.min.js"), config, serial1);
+      const r = await runEspruino(join(dir, "espruino", "publish-full.min.js"), config, serial1);
       expect(r.ok, r.lines.join("\n")).toBe(true);
       expect(r.lines).toContain("acknowledged 3");
       for (let i = 0; i < 50 && upstream.length < 3; i++) await new Promise((res) => setTimeout(res, 20));
