@@ -20,6 +20,8 @@ Options:
                          upstream (username, password, caFile, certFile, keyFile), advertiseTarget,
                          serial, ble, sleep (sleeping clients and their session store)
   --log-level LEVEL      debug, info, warn (default), error, silent; logs are JSON lines on stderr
+  --http HOST:PORT       serve /metrics (Prometheus), /healthz and a status page there (default: off);
+                         keep it on 127.0.0.1 or a trusted network: it has no authentication
   -h, --help             show this text
 `;
 
@@ -40,6 +42,7 @@ export function parseCli(argv: string[]): CliResult {
         "embedded-port": { type: "string" },
         config: { type: "string" },
         "log-level": { type: "string" },
+        http: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -60,6 +63,7 @@ export function parseCli(argv: string[]): CliResult {
     throw new Error("--serial-baud and --serial-framing apply to --serial PATH; add --serial PATH");
   }
   if (v["log-level"] !== undefined) overrides.logLevel = v["log-level"];
+  if (v.http !== undefined) overrides.http = v.http;
   if (v["embedded-port"] !== undefined) {
     const port = Number(v["embedded-port"]);
     overrides.embeddedPort = /^\d+$/.test(v["embedded-port"]) ? port : v["embedded-port"];
@@ -68,9 +72,13 @@ export function parseCli(argv: string[]): CliResult {
     config = validateConfig(overrides, config);
   } catch (err) {
     if (err instanceof ConfigError) {
-      const flag = { udp: "--udp", broker: "--broker", logLevel: "--log-level", embeddedPort: "--embedded-port" }[
-        err.key.replace(/\[\d+\]$/, "")
-      ];
+      const flag = {
+        udp: "--udp",
+        broker: "--broker",
+        logLevel: "--log-level",
+        embeddedPort: "--embedded-port",
+        http: "--http",
+      }[err.key.replace(/\[\d+\]$/, "")];
       if (flag !== undefined)
         throw new Error(`${flag} ${JSON.stringify(err.value)} is not allowed; allowed: ${err.allowed}`, { cause: err });
     }

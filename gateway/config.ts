@@ -31,6 +31,8 @@ export interface GatewayConfig {
   /** Port of the embedded broker on 127.0.0.1 (0 = any free port). */
   embeddedPort: number;
   logLevel: LogLevel;
+  /** The HTTP listener for /metrics, /healthz and the status page: "HOST:PORT", or "" (default) for none. */
+  http: string;
   limits: {
     /** Connected sessions at once; beyond it CONNACK "congestion". */
     maxClients: number;
@@ -89,6 +91,7 @@ export function defaultConfig(): GatewayConfig {
     broker: "embedded",
     embeddedPort: 1883,
     logLevel: "warn",
+    http: "",
     limits: {
       maxClients: 1000,
       maxTopicsPerClient: 256,
@@ -223,6 +226,12 @@ const blePeripherals: Check = (key, value) => {
   });
 };
 
+const http: Check = (key, value) => {
+  if (value === "") return value;
+  if (typeof value === "string" && parseHostPort(value) !== undefined) return value;
+  throw new ConfigError(key, value, '"" (no HTTP listener) or "HOST:PORT", e.g. "127.0.0.1:9184"');
+};
+
 const advertiseTarget: Check = (key, value) => {
   if (value === "" || value === "auto") return value;
   if (typeof value === "string" && parseHostPort(value) !== undefined) return value;
@@ -287,6 +296,7 @@ const schema: Record<string, Check | Record<string, Check>> = {
   broker,
   embeddedPort: int(0, 65535),
   logLevel,
+  http,
   limits: {
     maxClients: int(1, 1_000_000),
     maxTopicsPerClient: int(1, 65534),
