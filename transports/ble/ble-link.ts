@@ -1,3 +1,4 @@
+import { captureConsole } from "../console-capture";
 import type { Link, Log } from "../link";
 import { nextDelay, worthLogging, type Backoff } from "../serial/backoff";
 import { newFramingCounters, type FramingCounters } from "../serial/counters";
@@ -99,6 +100,8 @@ export class BleLink implements Link {
   private onFrame: ((frame: Uint8Array, address: string) => void) | undefined;
   private scanning = false;
   private closed = false;
+  /** Puts the console back: noble prints its warnings there, so while it runs they go into the log. */
+  private releaseConsole: (() => void) | undefined;
 
   constructor(private readonly options: BleLinkOptions) {
     if (options.peripherals.length === 0) throw new Error("ble: list at least one peripheral (name or address)");
@@ -146,7 +149,14 @@ export class BleLink implements Link {
 
   async open(onFrame: (frame: Uint8Array, address: string) => void): Promise<void> {
     if (this.onFrame) throw new Error("ble link is already open");
-    this.noble = this.options.noble ?? (await loadNoble());
+    if (this.options.noble === undefined) this.releaseConsole ??= captureConsole(this.log);
+    try {
+      this.noble = this.options.noble ?? (await loadNoble());
+    } catch (err) {
+      this.releaseConsole?.();
+      this.releaseConsole = undefined;
+      throw err;
+    }
     this.onFrame = onFrame;
     this.closed = false;
     this.noble.on("stateChange", this.onStateChange);
@@ -176,6 +186,8 @@ export class BleLink implements Link {
       this.scanning = false;
     }
     await Promise.all(this.entries.map((entry) => this.release(entry)));
+    this.releaseConsole?.();
+    this.releaseConsole = undefined;
   }
 
   private readonly onStateChange = (state: string): void => {
