@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { isTopicName, SPEC_MAX_CLIENT_ID_LENGTH } from "../protocol";
 import { parseHostPort } from "../transports/udp";
 import type { BleSpec, SerialPortSpec } from "../transports/stream-links";
@@ -73,7 +74,10 @@ export interface GatewayConfig {
   upstream: {
     username?: string;
     password?: string;
-    /** PEM files for mqtts:// */
+    /**
+     * PEM files, read only when the broker URL uses TLS (mqtts://, tls://, wss://); in a config file,
+     * relative to the file's folder.
+     */
     caFile?: string;
     certFile?: string;
     keyFile?: string;
@@ -357,6 +361,37 @@ export function validateConfig(input: unknown, base: GatewayConfig = defaultConf
   return out as unknown as GatewayConfig;
 }
 
+/** Keys of a config file that name files or folders: relative values are taken from the file's own folder. */
+export const PATH_KEYS = ["upstream.caFile", "upstream.certFile", "upstream.keyFile", "sleep.store.path"] as const;
+
+function at(root: unknown, dotted: string): Record<string, unknown> | undefined {
+  let node = root;
+  for (const part of dotted.split(".")) {
+    if (!isPlainObject(node)) return undefined;
+    node = node[part];
+  }
+  return isPlainObject(node) ? node : undefined;
+}
+
+/**
+ * Makes the relative paths that `input` (a config file's content) gives under PATH_KEYS absolute against
+ * `folder` in `config`. Paths that come from defaults or flags, and "" (no store), stay as they are.
+ */
+export function resolveConfigPaths(input: unknown, config: GatewayConfig, folder: string): GatewayConfig {
+  for (const key of PATH_KEYS) {
+    const parent = key.slice(0, key.lastIndexOf("."));
+    const leaf = key.slice(key.lastIndexOf(".") + 1);
+    const given = at(input, parent)?.[leaf];
+    const target = at(config, parent);
+    if (typeof given === "string" && given !== "" && target !== undefined) target[leaf] = resolve(folder, given);
+  }
+  return config;
+}
+
+/**
+ * Reads and checks a config file. Relative paths in it (PATH_KEYS) are relative to the file's folder,
+ * so the file works from any working directory.
+ */
 export function loadConfigFile(path: string, base?: GatewayConfig): GatewayConfig {
   let text: string;
   try {
@@ -370,5 +405,5 @@ export function loadConfigFile(path: string, base?: GatewayConfig): GatewayConfi
   } catch (err) {
     throw new Error(`config file ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
-  return validateConfig(parsed, base);
+  return resolveConfigPaths(parsed, validateConfig(parsed, base), dirname(resolve(path)));
 }

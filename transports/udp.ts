@@ -9,6 +9,11 @@ export interface UdpLinkOptions {
   port: number;
   /** Where broadcast() sends (ADVERTISE): "255.255.255.255:1884", a multicast group "ff02::1:1884" … Unset: broadcast is a no-op. */
   broadcastTarget?: string;
+  /**
+   * IPv6 sockets only: take IPv6 datagrams only (IPV6_V6ONLY), so that an IPv4 socket can bind the same
+   * port. Default false: the system's default, on Linux a dual-stack socket that also takes IPv4.
+   */
+  ipv6Only?: boolean;
   /** Largest frame sent or accepted; default 1232 (fits an IPv6 minimum-MTU path). */
   mtu?: number;
   /**
@@ -70,7 +75,11 @@ export class UdpLink implements Link {
 
   open(onFrame: (frame: Uint8Array, address: string) => void): Promise<void> {
     const ipv6 = isIPv6(this.options.host);
-    const socket = createSocket({ type: ipv6 ? "udp6" : "udp4", reuseAddr: false, ipv6Only: false });
+    const socket = createSocket({
+      type: ipv6 ? "udp6" : "udp4",
+      reuseAddr: false,
+      ipv6Only: ipv6 && this.options.ipv6Only === true,
+    });
     this.socket = socket;
     const mtu = this.mtu;
     socket.on("message", (msg: Buffer, rinfo: RemoteInfo) => {

@@ -1,8 +1,10 @@
 import { readFileSync } from "node:fs";
+import { isIPv4, isIPv6 } from "node:net";
+import { resolve } from "node:path";
 import type { Link, Log } from "../../transports/link";
 import { streamLinks } from "../../transports/stream-links";
 import { UdpLink } from "../../transports/udp";
-import type { GatewayConfig } from "../config";
+import { ConfigError, type GatewayConfig } from "../config";
 import { limitsFor } from "../sleep/buffer";
 import { LazySessionStore, storePathExists } from "../store/lazy";
 import { LevelSessionStore } from "../store/level";
@@ -65,21 +67,43 @@ export async function openStore(
   return { store, resume };
 }
 
-/** The mqtt.js transparent adapter: one MQTT connection per client to brokerUrl. */
+/** Broker URL schemes that use TLS: only for these are upstream.caFile, certFile and keyFile read. */
+const TLS_SCHEMES = ["mqtts:", "tls:", "ssl:", "wss:"];
+
+export function usesTls(brokerUrl: string): boolean {
+  return TLS_SCHEMES.some((scheme) => brokerUrl.startsWith(`${scheme}//`));
+}
+
+/** Reads one of the upstream TLS files; a missing or unreadable one stops the gateway naming its key. */
+function readTlsFile(key: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(key, path, `a readable PEM file; reading ${resolve(path)} failed: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * The transparent adapter (one MQTT connection per client to brokerUrl), with the gateway's own connection
+ * kept open to tell whether the broker is reachable. TLS files are read only for a TLS URL.
+ */
 export function transparentUpstreamFor(config: GatewayConfig, brokerUrl: string, log: Log): Upstream {
   const u = config.upstream;
-  return new TransparentUpstream({
+  const tls = usesTls(brokerUrl);
+  const upstream = new TransparentUpstream({
     url: brokerUrl,
     ...(u.username !== undefined ? { username: u.username } : {}),
     ...(u.password !== undefined ? { password: u.password } : {}),
-    ...(u.caFile !== undefined ? { ca: readFileSync(u.caFile) } : {}),
-    ...(u.certFile !== undefined ? { cert: readFileSync(u.certFile) } : {}),
-    ...(u.keyFile !== undefined ? { key: readFileSync(u.keyFile) } : {}),
+    ...(tls && u.caFile !== undefined ? { ca: readTlsFile("upstream.caFile", u.caFile) } : {}),
+    ...(tls && u.certFile !== undefined ? { cert: readTlsFile("upstream.certFile", u.certFile) } : {}),
+    ...(tls && u.keyFile !== undefined ? { key: readTlsFile("upstream.keyFile", u.keyFile) } : {}),
     rejectUnauthorized: u.rejectUnauthorized,
     connectTimeoutMs: config.timers.upstreamConnectTimeoutMs,
     gatewayClientId: `mqttsn-gateway-${config.gatewayId}-${process.pid}`,
     log,
   });
+  upstream.watchBroker();
+  return upstream;
 }
 
 /** §6.1 ADVERTISE target of one UDP listener; "auto" broadcasts from IPv4 listeners that are not on loopback. */
@@ -90,7 +114,13 @@ function advertiseTargetFor(setting: string, host: string, port: number): string
   return `255.255.255.255:${port}`;
 }
 
+/**
+ * The UDP listeners. An IPv6 listener is IPv6 only (IPV6_V6ONLY) when an IPv4 listener of the config has
+ * the same port, so "0.0.0.0:P" and "[::]:P" are two sockets side by side; alone, "[::]:P" keeps the
+ * system's default (on Linux a dual-stack socket that also takes IPv4).
+ */
 export function udpLinksFor(config: GatewayConfig, log: Log): UdpLink[] {
+  const ipv4Ports = new Set(config.udp.filter((spec) => isIPv4(spec.host)).map((spec) => spec.port));
   return config.udp.map((spec) => {
     const target = advertiseTargetFor(config.advertiseTarget, spec.host, spec.port);
     return new UdpLink({
@@ -98,6 +128,7 @@ export function udpLinksFor(config: GatewayConfig, log: Log): UdpLink[] {
       port: spec.port,
       mtu: Math.max(config.limits.maxMessageSize, 1232),
       log,
+      ...(isIPv6(spec.host) && ipv4Ports.has(spec.port) ? { ipv6Only: true } : {}),
       ...(target !== undefined ? { broadcastTarget: target } : {}),
     });
   });

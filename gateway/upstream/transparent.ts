@@ -1,6 +1,7 @@
 import type { Log } from "../../transports/link";
 import type { Will } from "../session/types";
 import { MqttConnection, type ConnectionOptions } from "./connection";
+import { GatewayConnection, type BrokerStatus } from "./gateway-connection";
 import type { Upstream, UpstreamSession, UpstreamSessionOptions, UpstreamSink } from "./upstream";
 
 export interface TransparentOptions {
@@ -19,8 +20,6 @@ export interface TransparentOptions {
 
 /** Operations made while a connection is being opened or replaced, at most this many; beyond, they fail at once. */
 const MAX_WAITING_OPERATIONS = 1000;
-/** The gateway's own connection (QoS -1) is opened again at most this often after it failed. */
-const ANONYMOUS_RETRY_MS = 5000;
 
 /**
  * Transparent mode: one MQTT connection per MQTT-SN client, with its client id, clean session,
@@ -31,7 +30,7 @@ export class TransparentUpstream implements Upstream {
   private readonly sessions = new Set<TransparentSession>();
   /** The last connection of each client id still closing. */
   private readonly closing = new Map<string, Promise<void>>();
-  private anonymous: AnonymousPublisher | undefined;
+  private own: GatewayConnection | undefined;
 
   constructor(private readonly options: TransparentOptions) {}
 
@@ -77,23 +76,39 @@ export class TransparentUpstream implements Upstream {
     this.sessions.delete(session);
   }
 
+  /** The gateway's own connection (QoS -1 publishes, broker reachability), made on first need. */
+  private gatewayConnection(): GatewayConnection {
+    this.own ??= new GatewayConnection(
+      this.connectionOptions({
+        clientId: this.options.gatewayClientId,
+        cleanSession: true,
+        keepAlive: 60,
+        will: undefined,
+      }),
+      this.options.log,
+    );
+    return this.own;
+  }
+
+  /**
+   * Opens the gateway's own connection now and keeps it open: an unreachable broker is then reported at
+   * warn level with the retry cadence, and brokerStatus() follows it.
+   */
+  watchBroker(): void {
+    this.gatewayConnection().watch();
+  }
+
+  brokerStatus(): BrokerStatus {
+    return this.own?.status ?? "unknown";
+  }
+
   publishAnonymous(topic: string, payload: Uint8Array, retain: boolean): void {
-    if (this.anonymous === undefined)
-      this.anonymous = new AnonymousPublisher(
-        this.connectionOptions({
-          clientId: this.options.gatewayClientId,
-          cleanSession: true,
-          keepAlive: 60,
-          will: undefined,
-        }),
-        this.options.log,
-      );
-    this.anonymous.publish(topic, payload, retain);
+    this.gatewayConnection().publish(topic, payload, retain);
   }
 
   async close(): Promise<void> {
     const all = [...this.sessions].map((s) => s.close(true));
-    if (this.anonymous !== undefined) all.push(this.anonymous.close());
+    if (this.own !== undefined) all.push(this.own.close());
     all.push(...this.closing.values());
     await Promise.all(all);
   }
@@ -265,71 +280,5 @@ class TransparentSession implements UpstreamSession {
     const closed = after === undefined ? connection.close(graceful) : after.then(() => connection.close(graceful));
     this.owner.closingNow(this.options.clientId, closed);
     return closed;
-  }
-}
-
-/**
- * The gateway's own connection for QoS -1 publishes (§6.8): opened on first use, and again after a failure
- * (at most every 5 s; what is published meanwhile waits, bounded, and goes once it is open).
- */
-class AnonymousPublisher {
-  private connection: MqttConnection | undefined;
-  private lastAttempt = -Infinity;
-  private retry: NodeJS.Timeout | undefined;
-  private readonly waiting: Array<[string, Uint8Array, boolean]> = [];
-  private closed = false;
-
-  constructor(
-    private readonly options: ConnectionOptions,
-    private readonly log: Log,
-  ) {}
-
-  publish(topic: string, payload: Uint8Array, retain: boolean): void {
-    const c = this.connection;
-    if (c !== undefined && c.state === "open") {
-      c.publish(topic, payload, 0, retain);
-      return;
-    }
-    if (this.waiting.length < MAX_WAITING_OPERATIONS) this.waiting.push([topic, new Uint8Array(payload), retain]);
-    if (c !== undefined || this.closed || this.retry !== undefined) return;
-    const wait = this.lastAttempt + ANONYMOUS_RETRY_MS - Date.now();
-    if (wait <= 0) {
-      this.connect();
-      return;
-    }
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
-      if (!this.closed && this.connection === undefined) this.connect();
-    }, wait);
-    this.retry.unref();
-  }
-
-  private connect(): void {
-    this.lastAttempt = Date.now();
-    const connection: MqttConnection = new MqttConnection(this.options, {
-      connack: (returnCode) => {
-        if (returnCode !== 0) {
-          this.log.warn("upstream-refused", { clientId: this.options.clientId, returnCode });
-          return;
-        }
-        for (const [topic, payload, retain] of this.waiting.splice(0)) connection.publish(topic, payload, 0, retain);
-      },
-      message: () => undefined,
-      closed: (error) => {
-        if (this.connection === connection) this.connection = undefined;
-        if (error !== undefined)
-          this.log.warn("upstream-error", { clientId: this.options.clientId, error: error.message });
-      },
-    });
-    this.connection = connection;
-    connection.start();
-  }
-
-  close(): Promise<void> {
-    this.closed = true;
-    if (this.retry !== undefined) clearTimeout(this.retry);
-    const c = this.connection;
-    this.connection = undefined;
-    return c === undefined ? Promise.resolve() : c.close(true);
   }
 }

@@ -1,4 +1,7 @@
 import type { Will } from "../session/types";
+import type { BrokerStatus } from "./gateway-connection";
+
+export type { BrokerStatus };
 
 /** What an upstream connection reports back to its session. */
 export interface UpstreamSink {
@@ -65,6 +68,11 @@ export interface Upstream {
   open(options: UpstreamSessionOptions, sink: UpstreamSink): UpstreamSession;
   /** QoS -1 publishes (§6.8), sent through one connection of the gateway's own. */
   publishAnonymous(topic: string, payload: Uint8Array, retain: boolean): void;
+  /**
+   * Whether the broker answers the gateway's own connection: "unknown" until the first attempt settles (and
+   * for adapters that do not watch), then "reachable", "refused" (CONNACK refused it) or "unreachable".
+   */
+  brokerStatus?(): BrokerStatus;
   /** Closes every connection gracefully (no wills). */
   close(): Promise<void>;
 }
