@@ -15,10 +15,15 @@ const LEVEL: Record<ConsoleMethod, keyof Log> = {
   trace: "debug",
 };
 
-/** The package that made a console call, from the first node_modules frame of the call's stack. */
+/**
+ * The package that made a console call: the node_modules package of the first stack frame below the
+ * console method itself; undefined when the caller is not in node_modules.
+ */
 export function callingPackage(stack: string | undefined): string | undefined {
-  if (stack === undefined) return undefined;
-  const m = /node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)[\\/]/.exec(stack);
+  const frames = (stack ?? "").split("\n").filter((line) => line.trimStart().startsWith("at "));
+  const caller = frames[1];
+  if (caller === undefined) return undefined;
+  const m = /node_modules[\\/]((?:@[^\\/]+[\\/])?[^\\/]+)[\\/]/.exec(caller);
   return m === null ? undefined : (m[1] as string).replace("\\", "/");
 }
 
