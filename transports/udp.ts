@@ -53,6 +53,20 @@ export function formatHostPort(host: string, port: number): string {
 
 const noLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
+/** What a UDP link carried and refused since it was made. Counters only grow. */
+export interface UdpLinkStats {
+  /** Datagrams handed to the gateway. */
+  framesReceived: number;
+  /** Datagrams handed to the socket. */
+  framesSent: number;
+  /** send() calls refused: link closed, larger than the MTU, not an address, or the socket threw. */
+  refused: number;
+  /** Datagrams larger than the MTU: incoming ones dropped, outgoing ones refused. */
+  droppedOversize: number;
+  /** The socket is bound. */
+  up: boolean;
+}
+
 /**
  * A UDP socket as a Link. Addresses are "host:port" (IPv4) or "[host]:port" (IPv6). A frame larger
  * than mtu is never sent (send returns false and logs why) and an incoming one is dropped.
@@ -66,6 +80,10 @@ export class UdpLink implements Link {
   private readonly targets = new Map<string, { host: string; port: number }>();
   private static readonly MAX_TARGETS = 65536;
   droppedOversize = 0;
+  private framesReceived = 0;
+  private framesSent = 0;
+  private refused = 0;
+  private bound = false;
 
   constructor(private readonly options: UdpLinkOptions) {
     this.mtu = options.mtu ?? 1232;
@@ -87,6 +105,7 @@ export class UdpLink implements Link {
         this.droppedOversize++;
         return;
       }
+      this.framesReceived++;
       const address = rinfo.family === "IPv6" ? `[${rinfo.address}]:${rinfo.port}` : `${rinfo.address}:${rinfo.port}`;
       onFrame(msg, address);
     });
@@ -101,6 +120,7 @@ export class UdpLink implements Link {
       socket.once("error", onError);
       socket.bind(this.options.port, this.options.host, () => {
         socket.off("error", onError);
+        this.bound = true;
         socket.on("error", (err) => this.log.warn("udp-error", { link: this.name, error: err.message }));
         try {
           socket.setRecvBufferSize(this.options.receiveBufferSize ?? 4 * 1024 * 1024);
@@ -119,6 +139,16 @@ export class UdpLink implements Link {
     });
   }
 
+  stats(): UdpLinkStats {
+    return {
+      framesReceived: this.framesReceived,
+      framesSent: this.framesSent,
+      refused: this.refused,
+      droppedOversize: this.droppedOversize,
+      up: this.socket !== undefined && this.bound,
+    };
+  }
+
   /** The bound address, e.g. "127.0.0.1:40123" (useful after binding port 0). */
   address(): string {
     if (this.socket === undefined) return formatHostPort(this.options.host, this.options.port);
@@ -130,6 +160,7 @@ export class UdpLink implements Link {
     const socket = this.socket;
     if (socket === undefined) {
       this.log.warn("udp-send-refused", { link: this.name, address, reason: "link closed" });
+      this.refused++;
       return false;
     }
     if (frame.length > this.mtu) {
@@ -139,6 +170,7 @@ export class UdpLink implements Link {
         address,
         reason: `frame of ${frame.length} octets exceeds the MTU of ${this.mtu}`,
       });
+      this.refused++;
       return false;
     }
     let target = this.targets.get(address);
@@ -146,6 +178,7 @@ export class UdpLink implements Link {
       target = parseHostPort(address);
       if (target === undefined) {
         this.log.warn("udp-send-refused", { link: this.name, address, reason: "not a host:port address" });
+        this.refused++;
         return false;
       }
       if (this.targets.size >= UdpLink.MAX_TARGETS) this.targets.clear();
@@ -155,8 +188,10 @@ export class UdpLink implements Link {
       socket.send(frame, 0, frame.length, target.port, target.host);
     } catch (err) {
       this.log.warn("udp-send-refused", { link: this.name, address, reason: (err as Error).message });
+      this.refused++;
       return false;
     }
+    this.framesSent++;
     return true;
   }
 
@@ -168,6 +203,7 @@ export class UdpLink implements Link {
   close(): Promise<void> {
     const socket = this.socket;
     this.socket = undefined;
+    this.bound = false;
     if (socket === undefined) return Promise.resolve();
     return new Promise((resolve) => socket.close(() => resolve()));
   }

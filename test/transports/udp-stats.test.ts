@@ -1,0 +1,40 @@
+import { createSocket } from "node:dgram";
+import { afterEach, describe, expect, it } from "vitest";
+import { UdpLink } from "../../transports/udp";
+
+describe("UdpLink statistics", () => {
+  const links: UdpLink[] = [];
+  afterEach(async () => {
+    await Promise.all(links.splice(0).map((l) => l.close()));
+  });
+
+  it("counts datagrams received, sent, refused and oversize, and reports whether the socket is bound", async () => {
+    const link = new UdpLink({ host: "127.0.0.1", port: 0, mtu: 32 });
+    links.push(link);
+    expect(link.stats()).toEqual({ framesReceived: 0, framesSent: 0, refused: 0, droppedOversize: 0, up: false });
+    const got: Uint8Array[] = [];
+    await link.open((frame) => got.push(frame));
+    expect(link.stats().up).toBe(true);
+
+    const peer = createSocket("udp4");
+    await new Promise<void>((resolve) => peer.bind(0, "127.0.0.1", () => resolve()));
+    const echoed = new Promise<Buffer>((resolve) => peer.once("message", (m) => resolve(m)));
+    const port = Number(link.address().split(":")[1]);
+    peer.send(Buffer.from([0x02, 0x17]), port, "127.0.0.1");
+    peer.send(Buffer.alloc(40, 1), port, "127.0.0.1");
+    peer.send(Buffer.from([0x02, 0x16]), port, "127.0.0.1");
+    while (got.length < 2) await new Promise((r) => setTimeout(r, 10));
+
+    expect(link.send(`127.0.0.1:${peer.address().port}`, new Uint8Array([0x02, 0x17]))).toBe(true);
+    expect(link.send("nowhere", new Uint8Array([0x02, 0x17]))).toBe(false);
+    expect(link.send(`127.0.0.1:${peer.address().port}`, new Uint8Array(33))).toBe(false);
+    expect([...(await echoed)]).toEqual([0x02, 0x17]);
+    expect(link.stats()).toEqual({ framesReceived: 2, framesSent: 1, refused: 2, droppedOversize: 2, up: true });
+
+    await link.close();
+    expect(link.stats().up).toBe(false);
+    expect(link.send(`127.0.0.1:${peer.address().port}`, new Uint8Array([0x02, 0x17]))).toBe(false);
+    expect(link.stats().refused).toBe(3);
+    await new Promise<void>((resolve) => peer.close(() => resolve()));
+  });
+});
