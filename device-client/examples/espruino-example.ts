@@ -7,6 +7,7 @@
 import type { MqttSnClient } from "../core/client";
 import { defaultOptions } from "../core/options";
 import type { ClientHandler, ClientOptions } from "../core/types";
+import { EspruinoUdpClient, type EspruinoDgram } from "../espruino/udp";
 import { PublishApp } from "./publish-app";
 import type { QoS } from "../../protocol/messages";
 
@@ -29,6 +30,21 @@ export interface ExampleLink {
 }
 
 declare const MQTTSN_CONFIG: EspruinoConfig | undefined;
+/** require("dgram"), done by the build's banner line outside the bundle. */
+declare const MQTTSN_DGRAM: EspruinoDgram;
+
+/** The UDP link to config.host:config.port, with the example's buffers and tick. */
+export function openUdp(handler: ClientHandler, options: ClientOptions, config: EspruinoConfig): ExampleLink {
+  return new EspruinoUdpClient(handler, options, {
+    dgram: MQTTSN_DGRAM,
+    host: config.host,
+    port: config.port,
+    broadcastHost: "255.255.255.255",
+    bufferSize: 128,
+    inflight: 2,
+    tickInterval: 100,
+  });
+}
 
 /**
  * Runs the example over the link `open` makes. refusal: why this build cannot run the configuration
