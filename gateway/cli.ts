@@ -8,7 +8,8 @@ MQTT-SN over UDP, serial lines and Bluetooth LE into one MQTT session per client
 
 Options:
   --udp HOST:PORT        listen for MQTT-SN on this UDP address; repeatable; IPv6 as [::]:1884
-                         (default 0.0.0.0:1884)
+                         (default 0.0.0.0:1884); --udp 0.0.0.0:P --udp [::]:P are two listeners, the
+                         [::] one IPv6 only; [::]:P alone takes IPv4 too (Linux default)
   --serial PATH          also serve the serial port PATH (e.g. /dev/ttyUSB0); repeatable; more ports,
                          each with its own settings, through "serial" in the config file
   --serial-baud N        baud rate of the --serial ports (default 115200)
