@@ -2,7 +2,13 @@ import type { Log } from "../../transports/link";
 import type { Will } from "../session/types";
 import { MqttConnection, type ConnectionOptions } from "./connection";
 import { GatewayConnection, type BrokerStatus } from "./gateway-connection";
-import type { Upstream, UpstreamSession, UpstreamSessionOptions, UpstreamSink } from "./upstream";
+import type {
+  Upstream,
+  UpstreamConnectionState,
+  UpstreamSession,
+  UpstreamSessionOptions,
+  UpstreamSink,
+} from "./upstream";
 
 export interface TransparentOptions {
   url: string;
@@ -98,6 +104,15 @@ export class TransparentUpstream implements Upstream {
     this.gatewayConnection().watch();
   }
 
+  connectionStates(): Record<UpstreamConnectionState, number> {
+    const counts = { waiting: 0, connecting: 0, open: 0, replacing: 0 };
+    for (const session of this.sessions) {
+      const state = session.current;
+      if (state !== "closed" && state !== "failed") counts[state]++;
+    }
+    return counts;
+  }
+
   brokerStatus(): BrokerStatus {
     return this.own?.status ?? "unknown";
   }
@@ -125,7 +140,7 @@ type Operation = (c: MqttConnection) => void;
  * once closed or failed they fail at once.
  */
 class TransparentSession implements UpstreamSession {
-  private state: "waiting" | "connecting" | "open" | "replacing" | "closed" | "failed" = "waiting";
+  private state: UpstreamConnectionState | "closed" | "failed" = "waiting";
   private connection: MqttConnection | undefined;
   private waitingOps: Operation[] = [];
   /** Subscriptions made, made again when a clean session's connection is replaced. */
@@ -140,6 +155,10 @@ class TransparentSession implements UpstreamSession {
     void owner.after(options.clientId).then(() => {
       if (this.state === "waiting") this.connect();
     });
+  }
+
+  get current(): UpstreamConnectionState | "closed" | "failed" {
+    return this.state;
   }
 
   private connect(): void {

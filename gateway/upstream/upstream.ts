@@ -59,6 +59,9 @@ export interface UpstreamSession {
   close(graceful: boolean, after?: Promise<void>): Promise<void>;
 }
 
+/** A client's upstream connection while it is held: before CONNECT, awaiting CONNACK, open, or being replaced. */
+export type UpstreamConnectionState = "waiting" | "connecting" | "open" | "replacing";
+
 export interface Upstream {
   /**
    * Opens a client's connection. While an earlier connection of the same client id is still closing,
@@ -73,6 +76,8 @@ export interface Upstream {
    * for adapters that do not watch), then "reachable", "refused" (CONNACK refused it) or "unreachable".
    */
   brokerStatus?(): BrokerStatus;
+  /** Client connections held now, by state (for metrics; adapters that do not track them leave it out). */
+  connectionStates?(): Record<UpstreamConnectionState, number>;
   /** Closes every connection gracefully (no wills). */
   close(): Promise<void>;
 }
