@@ -208,6 +208,15 @@ export interface Counters extends AdmissionCounters {
   sleepExpired: number;
   /** Queued messages discarded: QoS 0 ones when a session ends, QoS 1/2 ones on a CONNECT with CleanSession 1 or at the end of a clean session. */
   sleepDiscarded: number;
+  /** PUBLISH messages of clients handed to the broker, by QoS; QoS -1 (§6.8) goes upstream at QoS 0. */
+  publishesUpQosMinusOne: number;
+  publishesUpQos0: number;
+  publishesUpQos1: number;
+  publishesUpQos2: number;
+  /** PUBLISH messages sent to clients, by QoS; first transmissions only (a resend with DUP, §6.13, is not counted again). */
+  publishesDownQos0: number;
+  publishesDownQos1: number;
+  publishesDownQos2: number;
 }
 
 export function newCounters(): Counters {
@@ -231,6 +240,13 @@ export function newCounters(): Counters {
     spoofedWakeups: 0,
     sleepExpired: 0,
     sleepDiscarded: 0,
+    publishesUpQosMinusOne: 0,
+    publishesUpQos0: 0,
+    publishesUpQos1: 0,
+    publishesUpQos2: 0,
+    publishesDownQos0: 0,
+    publishesDownQos1: 0,
+    publishesDownQos2: 0,
   };
 }
 

@@ -1,9 +1,11 @@
+import { MsgType } from "../../protocol";
 import { step } from "../session/machine";
 import type { Effect, SessionEvent } from "../session/types";
 import { handshakeEnded, inHandshake } from "./admission";
 import { forget, keepEnded, rebind } from "./clients";
 import type { Client, LinkRoute, Shell } from "./context";
 import { recordEnded, recordState, storeMessage } from "./durable-sleep";
+import { countPublish } from "./publish-counters";
 import { sendTo } from "./send";
 import { sinkFor } from "./upstream-sink";
 
@@ -19,6 +21,7 @@ function execute(shell: Shell, c: Client, e: Effect): void {
   switch (e.kind) {
     case "send":
       sendTo(c.link, c.address, c.nodeId, e.message);
+      if (e.message.type === MsgType.Publish && !e.message.dup) countPublish(shell.counters, "down", e.message.qos);
       return;
     case "upConnect":
       closeUpstream(c, true);
@@ -38,6 +41,7 @@ function execute(shell: Shell, c: Client, e: Effect): void {
         if (e.qos === 0) shell.counters.upstreamDropped++;
         else shell.run(c, { kind: "upPublished", msgId: e.msgId, ok: false });
       } else if (!c.upstream.publish(e.topic, e.payload, e.qos, e.retain, e.msgId)) shell.counters.upstreamDropped++;
+      else countPublish(shell.counters, "up", e.qos);
       return;
     case "upSubscribe":
       if (c.upstream === undefined) shell.run(c, { kind: "upSubAck", msgId: e.msgId, granted: 0x80 });

@@ -16,6 +16,7 @@ import { admitConnect, handshakeStarted } from "./admission";
 import { onConnect, onWakeFromElsewhere } from "./connect";
 import { routeKey } from "./clients";
 import type { Client, Shell } from "./context";
+import { countPublish } from "./publish-counters";
 import { sendTo } from "./send";
 
 function nodeKey(nodeId: Bytes): string {
@@ -39,6 +40,7 @@ function onQosMinusOne(shell: Shell, m: Publish): void {
   }
   const data = m.data as unknown as Uint8Array;
   shell.upstream.publishAnonymous(topic, data.subarray(m.dataOffset, m.dataOffset + m.dataLength), m.retain);
+  countPublish(shell.counters, "up", -1);
 }
 
 /** One frame from a link: decoded, unwrapped from a forwarder's encapsulation (§5.5), and dispatched. */
