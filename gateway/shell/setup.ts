@@ -68,7 +68,7 @@ export async function openStore(
 }
 
 /** Broker URL schemes that use TLS: only for these are upstream.caFile, certFile and keyFile read. */
-const TLS_SCHEMES = ["mqtts:", "tls:", "ssl:", "wss:"];
+const TLS_SCHEMES = ["mqtts:", "tls:", "wss:"];
 
 export function usesTls(brokerUrl: string): boolean {
   return TLS_SCHEMES.some((scheme) => brokerUrl.startsWith(`${scheme}//`));
