@@ -105,7 +105,7 @@ describe("hardware guides", () => {
 
   it("the systemd unit starts the command that exists, with SIGTERM", () => {
     const unit = readFileSync("hardware/mqttsn-gateway.service", "utf8");
-    const exec = /^ExecStart=\/usr\/bin\/node \/opt\/mqttsn\/(\S+) --config (\S+)$/m.exec(unit);
+    const exec = /^ExecStart=\/usr\/bin\/node \/opt\/mqttsn\/(\S+) --config (\S+)(?: --[a-z-]+ \S+)*$/m.exec(unit);
     expect(exec?.[1]).toBe("bin/mqttsn-gateway.js");
     expect(existsSync(exec?.[1] as string)).toBe(true);
     expect(unit).toMatch(/^KillSignal=SIGTERM$/m);
