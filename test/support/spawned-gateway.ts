@@ -51,7 +51,11 @@ export function spawnGateway(command: string, args: string[], options: { cwd: st
     udp: () => READY.exec(stdout)?.[1] ?? "",
     stdout: () => stdout,
     stderr: () => stderr,
-    records: () => lines().flatMap((l) => parse(l) ?? []),
+    records: () =>
+      lines().flatMap((l) => {
+        const record = parse(l);
+        return record === undefined ? [] : [record];
+      }),
     foreignLines: () => lines().filter((l) => parse(l) === undefined),
     exited,
     ready: async (timeoutMs = 20_000) => {
