@@ -1,12 +1,50 @@
-// Builds the device client for Lua: one self-contained file per platform, plus the examples.
-//   dist/lua/mqttsn-client.lua    core + desktop adapter (LuaSocket), Lua 5.1 / 5.3
-//   dist/lua/mqttsn-nodemcu.lua   core + NodeMCU adapter (net, tmr), comments and indentation stripped
-//   dist/lua/examples/publish.lua, dist/lua/examples/nodemcu-publish.lua
+// Builds the device client for Lua: one self-contained library per profile and platform, all
+// compacted (whole-line comments and indentation stripped), and the example as a module of its own.
+//   dist/lua/mqttsn-client.lua            full client + LuaSocket adapter, Lua 5.1 / 5.3
+//   dist/lua/mqttsn-sensor.lua            sensor profile + LuaSocket adapter
+//   dist/lua/mqttsn-nodemcu.lua           full client + NodeMCU adapter (net, tmr, uart)
+//   dist/lua/mqttsn-nodemcu-sensor.lua    sensor profile + NodeMCU adapter
+//   dist/lua/examples/publish-app.lua     the example program (device-client/examples/publish-app.ts)
+//   dist/lua/examples/publish.lua, dist/lua/examples/nodemcu-publish.lua   the scripts that run it
+// Each library is one typescript-to-lua bundle (tsconfig.device-lua*.json, built here with two plugins):
+// it keeps only the modules its entry requires (scripts/tstl-reachable-modules.mjs) and is printed with
+// short names for the core's private members (scripts/tstl-short-lua.mjs, with the names that
+// build-device-espruino.mjs shortens).
 // Usage: node scripts/build-device-lua.mjs [--out DIR]   (default dist/lua)
-// Atomic: everything is written to a fresh temporary folder, then each file is renamed into place.
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+// Atomic: every file is written beside its target and renamed into place (write-atomically.mjs).
+import { createRequire } from "node:module";
+import path from "node:path";
+import { readFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { PRIVATE_NAMES } from "./build-device-espruino.mjs";
+import { reachableModules } from "./tstl-reachable-modules.mjs";
+import { shortLua } from "./tstl-short-lua.mjs";
+import { writeAtomically } from "./write-atomically.mjs";
+
+/** The TSTL bundles: project, bundle file, whether private members get short names. */
+const BUNDLES = [
+  { project: "tsconfig.device-lua.json", shortNames: true },
+  { project: "tsconfig.device-lua-sensor.json", shortNames: true },
+  { project: "tsconfig.device-lua-nodemcu-sensor.json", shortNames: true },
+  // The example's members are its API for the example scripts (app.handler, app.client).
+  { project: "tsconfig.device-lua-example.json", shortNames: false },
+];
+
+const LUASOCKET = "device-client/lua/luasocket.lua";
+const NODEMCU = "device-client/nodemcu/nodemcu.lua";
+
+/** The libraries: file, bundle, adapter source, the field of the module the adapter becomes. */
+const LIBRARIES = [
+  { file: "mqttsn-client.lua", bundle: "mqttsn-client.lua", adapter: LUASOCKET, name: "LuaSocketClient" },
+  { file: "mqttsn-sensor.lua", bundle: "mqttsn-sensor.lua", adapter: LUASOCKET, name: "LuaSocketClient" },
+  { file: "mqttsn-nodemcu.lua", bundle: "mqttsn-client.lua", adapter: NODEMCU, name: "NodeMcuClient" },
+  {
+    file: "mqttsn-nodemcu-sensor.lua",
+    bundle: "mqttsn-nodemcu-sensor.lua",
+    adapter: NODEMCU,
+    name: "NodeMcuClient",
+  },
+];
 
 function outDir() {
   const i = process.argv.indexOf("--out");
@@ -38,32 +76,66 @@ function wrap(bundle, adapterSource, adapterName) {
   ].join("\n");
 }
 
-export function buildDeviceLua(out = outDir()) {
-  mkdirSync(join(out, ".."), { recursive: true });
-  const tmp = mkdtempSync(join(out, "..", ".device-lua-"));
-  try {
-    execFileSync("npx", ["--no-install", "tstl", "-p", "tsconfig.device-lua.json", "--outDir", join(tmp, "tstl")], {
-      stdio: "inherit",
-    });
-    const bundle = readFileSync(join(tmp, "tstl", "mqttsn-client.lua"), "utf8");
-    const files = {
-      "mqttsn-client.lua": wrap(bundle, readFileSync("device-client/lua/luasocket.lua", "utf8"), "LuaSocketClient"),
-      "mqttsn-nodemcu.lua": compact(
-        wrap(bundle, readFileSync("device-client/nodemcu/nodemcu.lua", "utf8"), "NodeMcuClient"),
-      ),
-      "examples/publish.lua": readFileSync("device-client/examples/lua/publish.lua", "utf8"),
-      "examples/nodemcu-publish.lua": readFileSync("device-client/examples/lua/nodemcu-publish.lua", "utf8"),
-    };
-    mkdirSync(join(tmp, "out", "examples"), { recursive: true });
-    mkdirSync(join(out, "examples"), { recursive: true });
-    for (const [name, text] of Object.entries(files)) {
-      writeFileSync(join(tmp, "out", name), text);
-      renameSync(join(tmp, "out", name), join(out, name));
-    }
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  console.log(`build:lua: ${out}/mqttsn-client.lua, ${out}/mqttsn-nodemcu.lua, ${out}/examples`);
+function failOn(ts, diagnostics) {
+  const errors = diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error);
+  if (errors.length === 0) return;
+  const host = { getCurrentDirectory: () => process.cwd(), getCanonicalFileName: (f) => f, getNewLine: () => "\n" };
+  throw new Error(`build:lua (device client) failed:\n${ts.formatDiagnostics(errors, host)}`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) buildDeviceLua();
+/** Compiles each TSTL bundle in memory; returns { bundle file name: Lua source }. */
+function compileBundles() {
+  const require = createRequire(import.meta.url);
+  const ts = require("typescript");
+  const tstl = require("typescript-to-lua");
+  const plugins = (shortNames) => [
+    { plugin: reachableModules },
+    { plugin: shortLua, privateNames: shortNames ? PRIVATE_NAMES.source : undefined },
+  ];
+  const bundles = {};
+  let previous;
+  for (const b of BUNDLES) {
+    const parsed = tstl.parseConfigFileWithSystem(b.project, { luaPlugins: plugins(b.shortNames) });
+    failOn(ts, parsed.errors);
+    const program = ts.createProgram(parsed.fileNames, parsed.options, undefined, previous);
+    failOn(ts, ts.getPreEmitDiagnostics(program));
+    const written = {};
+    const writeFile = (fileName, code) => {
+      written[path.basename(fileName)] = code;
+    };
+    failOn(ts, new tstl.Transpiler().emit({ program, writeFile }).diagnostics);
+    const code = written[parsed.options.luaBundle];
+    if (code === undefined) throw new Error(`build:lua: ${b.project} wrote no ${parsed.options.luaBundle}`);
+    bundles[parsed.options.luaBundle] = code;
+    previous = program;
+  }
+  return bundles;
+}
+
+/** Builds every file into out; returns { file: bytes }. */
+export function buildDeviceLua(out = outDir()) {
+  const bundles = compileBundles();
+  const files = {};
+  for (const l of LIBRARIES) {
+    files[l.file] = compact(wrap(bundles[l.bundle], readFileSync(l.adapter, "utf8"), l.name));
+  }
+  files["examples/publish-app.lua"] = compact(bundles["publish-app.lua"]);
+  files["examples/publish.lua"] = readFileSync("device-client/examples/lua/publish.lua", "utf8");
+  files["examples/nodemcu-publish.lua"] = readFileSync("device-client/examples/lua/nodemcu-publish.lua", "utf8");
+  const sizes = {};
+  for (const [name, text] of Object.entries(files)) {
+    writeAtomically(path.resolve(out, name), text);
+    sizes[name] = Buffer.byteLength(text);
+  }
+  return sizes;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const out = outDir();
+  const sizes = buildDeviceLua(out);
+  console.log(
+    `build:lua: ${Object.entries(sizes)
+      .map(([f, n]) => `${out}/${f} (${n} bytes)`)
+      .join(", ")}`,
+  );
+}

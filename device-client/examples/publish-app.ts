@@ -1,6 +1,9 @@
 import { MqttSnClient } from "../core/client";
 import { ClientState, PublishResult, type ClientHandler } from "../core/types";
-import { MsgType, TopicIdType, shortTopicId, utf8Length, type Bytes, type QoS } from "../../protocol/index";
+import { MsgType, TopicIdType } from "../../protocol/constants";
+import type { Bytes, QoS } from "../../protocol/messages";
+import { utf8Length } from "../../protocol/text";
+import { shortTopicId } from "../../protocol/topics";
 
 /**
  * The example program, written once for every target (portable like the core): connect, optionally

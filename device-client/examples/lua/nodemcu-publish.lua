@@ -1,11 +1,20 @@
--- NodeMCU example: upload mqttsn-nodemcu.lua and this file, then dofile("nodemcu-publish.lua") once
--- Wi-Fi is up. Settings come from a global MQTTSN_CONFIG table when one is defined first.
+-- NodeMCU example: upload a library (mqttsn-nodemcu.lua, or mqttsn-nodemcu-sensor.lua for the sensor
+-- profile), publish-app.lua and this file, then dofile("nodemcu-publish.lua") once Wi-Fi is up.
+-- Settings come from a global MQTTSN_CONFIG table when one is defined first; profile = "sensor"
+-- takes mqttsn-nodemcu-sensor (QoS -1, 0 and 1, no subscribe), anything else mqttsn-nodemcu.
 local config = MQTTSN_CONFIG or { host = "192.168.1.10", port = 1884, clientId = "nodemcu-1", topic = "sensors/nodemcu", count = 5, qos = 1 }
-local mqttsn = require("mqttsn-nodemcu")
+local sensor = config.profile == "sensor"
+if sensor and (config.qos == 2 or (config.subscribe or "") ~= "") then
+  -- The sensor library has no SUBSCRIBE and no QoS 2: refused before anything is sent.
+  print("mqttsn: mqttsn-nodemcu-sensor.lua is built on the sensor profile: QoS 2 and subscribe need mqttsn-nodemcu.lua")
+  print("mqttsn: finished, ok=false")
+  return
+end
+local mqttsn = require(sensor and "mqttsn-nodemcu-sensor" or "mqttsn-nodemcu")
 local payload = {}
 for k = 1, 32 do payload[k] = 0 end
 local udp
-local app = mqttsn.createPublishApp(
+local app = require("publish-app").createPublishApp(
   { topic = config.topic, count = config.count, qos = config.qos, subscribe = config.subscribe or "" },
   {
     line = function(text) print("mqttsn: " .. text) end,

@@ -4,14 +4,17 @@ import { runEspruino } from "./espruino-vm";
 
 /**
  * nodemcu: the NodeMCU bundle and example on lua5.1 under support/nodemcu-shim.lua (net, tmr stood in).
- * espruino: the example on the full client (publish-full.min.js); espruino-sensor: the example on the
- * sensor profile (publish.min.js), which takes only the scenarios the profile covers (sensorCovers).
+ * espruino: the example on the full client (publish-full.min.js). The "-sensor" builds run the example
+ * on the sensor profile and take only the scenarios the profile covers (sensorCovers): espruino-sensor
+ * (publish.min.js), lua5.1-sensor (publish.lua --profile sensor, mqttsn-sensor.lua) and nodemcu-sensor
+ * (MQTTSN_CONFIG.profile "sensor", mqttsn-nodemcu-sensor.lua).
  */
-export type Build = "node" | "lua5.1" | "lua5.3" | "nodemcu" | "espruino" | "espruino-sensor";
+export type Build =
+  "node" | "lua5.1" | "lua5.3" | "nodemcu" | "espruino" | "espruino-sensor" | "lua5.1-sensor" | "nodemcu-sensor";
 
 /** Every build that runs here: the Lua ones when the interpreters are installed. */
 export function allBuilds(hasLua: boolean): Build[] {
-  const lua: Build[] = hasLua ? ["lua5.1", "lua5.3", "nodemcu"] : [];
+  const lua: Build[] = hasLua ? ["lua5.1", "lua5.3", "nodemcu", "lua5.1-sensor", "nodemcu-sensor"] : [];
   return ["node", ...lua, "espruino", "espruino-sensor"];
 }
 
@@ -96,7 +99,7 @@ export async function runExample(build: Build, dir: string, port: number, s: Sce
     const r = await runEspruino(join(dir, "espruino", file), config);
     return { ok: r.ok, lines: r.lines.filter((l) => l !== "finished" && l !== "failed") };
   }
-  if (build === "nodemcu") {
+  if (build === "nodemcu" || build === "nodemcu-sensor") {
     const shim = ["test/device-client/support/nodemcu-shim.lua", join(dir, "lua"), "nodemcu-publish.lua"];
     return processRun("lua5.1", [
       ...shim,
@@ -107,7 +110,11 @@ export async function runExample(build: Build, dir: string, port: number, s: Sce
       String(s.count),
       String(s.qos),
       s.subscribe,
+      build === "nodemcu-sensor" ? "sensor" : "full",
     ]);
+  }
+  if (build === "lua5.1-sensor") {
+    return processRun("lua5.1", [join(dir, "lua", "examples", "publish.lua"), ...args, "--profile", "sensor"]);
   }
   return processRun(build, [join(dir, "lua", "examples", "publish.lua"), ...args]);
 }

@@ -5,10 +5,11 @@
 -- firmware does: sk is nil, ip an IPv4 address or nil; at once for an IPv4 address, from the event
 -- loop for a name (IPv4 only, as the firmware's resolver). What this does not cover: the firmware
 -- itself, its memory, its Wi-Fi, its DNS client.
--- Usage: lua nodemcu-shim.lua DIR PROGRAM HOST PORT CLIENT_ID TOPIC COUNT QOS [SUBSCRIBE]
+-- The board's file system is flat: require finds the libraries in DIR and publish-app in DIR/examples.
+-- Usage: lua nodemcu-shim.lua DIR PROGRAM HOST PORT CLIENT_ID TOPIC COUNT QOS [SUBSCRIBE [PROFILE]]
 local socket = require("socket")
 local dir, program = arg[1], arg[2]
-package.path = dir .. "/?.lua;" .. package.path
+package.path = dir .. "/?.lua;" .. dir .. "/examples/?.lua;" .. package.path
 
 local WRAP = 2147483648
 local epoch
@@ -58,7 +59,7 @@ net = {
   },
 }
 
-MQTTSN_CONFIG = { host = arg[3], port = tonumber(arg[4]), clientId = arg[5], topic = arg[6], count = tonumber(arg[7]), qos = tonumber(arg[8]), subscribe = arg[9] }
+MQTTSN_CONFIG = { host = arg[3], port = tonumber(arg[4]), clientId = arg[5], topic = arg[6], count = tonumber(arg[7]), qos = tonumber(arg[8]), subscribe = arg[9], profile = arg[10] }
 local finishedOk
 local realPrint = print
 print = function(text)
@@ -90,7 +91,9 @@ while finishedOk == nil and socket.gettime() < deadline do
     if now >= t.due then t.due = now + t.ms / 1000; t.fn(t) end
   end
 end
-if not epoch or tmr.now() >= start then
+-- A run refused before the adapter existed never read the clock; every other run must cross the wrap.
+local refusedAtOnce = finishedOk == false and not epoch
+if not refusedAtOnce and (not epoch or tmr.now() >= start) then
   io.stderr:write("the run ended before tmr.now() wrapped: the wrap was not exercised\n")
   os.exit(3)
 end

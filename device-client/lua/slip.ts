@@ -1,0 +1,12 @@
+/**
+ * The serial framing (protocol/slip.ts) for the Lua libraries whose adapter has a UART transport
+ * (NodeMCU's newUart): the frame writer and the receiver, which Lua code cannot construct with `new`.
+ */
+import type { Bytes } from "../../protocol/messages";
+import { SlipReceiver, type FrameSink } from "../core/slip-receiver";
+
+export { crc16, encodeSlipFrame } from "../../protocol/slip";
+
+export function createSlipReceiver(buf: Bytes, size: number, sink: FrameSink): SlipReceiver {
+  return new SlipReceiver(buf, size, sink);
+}
