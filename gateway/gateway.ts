@@ -1,8 +1,10 @@
 import type { Link, Log } from "../transports/link";
+import type { HttpListener } from "./http/server";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./broker/embedded";
-import { validateConfig, type GatewayConfig } from "./config";
+import { validateConfig, type GatewayConfig, type LogLevel } from "./config";
 import type { SessionStore } from "./store/session-store";
 import { silentLog, throttled } from "./log";
+import { reloadShell, type ReloadResult } from "./reload";
 import { predefinedMaps } from "./session/topics";
 import { newCounters, type Counters } from "./session/types";
 import type { Upstream } from "./upstream/upstream";
@@ -18,7 +20,8 @@ import { startTicking } from "./shell/tick";
 export interface GatewayOptions {
   /** Links built elsewhere (serial, BLE, test links), served next to the UDP listeners of the config. */
   links?: Link[];
-  log?: Log;
+  /** Where records go; one with setLevel (createLog's) also follows logLevel on a reload. */
+  log?: Log & { setLevel?(level: LogLevel): void };
   /** Replaces the mqtt.js transparent adapter (tests). */
   upstream?: Upstream;
   /** Clock, milliseconds. */
@@ -41,7 +44,16 @@ export interface RunningGateway {
   heldFor(clientId: string): number;
   /** The durable store of sleeping persistent sessions; undefined when sleep.store.path is "". */
   store: SessionStore | undefined;
-  config: GatewayConfig;
+  /** The configuration in force: the one started with, with the reloadable keys of the last reload(). */
+  readonly config: GatewayConfig;
+  /** The bound address of the HTTP listener (config http), e.g. "127.0.0.1:9184"; undefined when it is off. */
+  httpAddress: string | undefined;
+  /**
+   * Puts a new configuration's limits, predefined topics and log level in force without dropping a session
+   * (see gateway/reload.ts for when each applies). Throws ConfigError, and changes nothing, when `input`
+   * is not valid. Other changed keys are listed in restartNeeded and keep their running value.
+   */
+  reload(input: GatewayConfig | unknown): ReloadResult;
   /** Ends every session (DISCONNECT to clients, MQTT DISCONNECT upstream: no wills), closes links and the embedded broker. */
   close(): Promise<void>;
 }
@@ -52,6 +64,7 @@ export async function startGateway(
   options: GatewayOptions = {},
 ): Promise<RunningGateway> {
   const config = validateConfig(input ?? {});
+  const startedAt = Date.now();
   const log = throttled(options.log ?? silentLog);
   const now = options.now ?? Date.now;
   const counters = newCounters();
@@ -111,6 +124,22 @@ export async function startGateway(
     throw err;
   }
 
+  let http: HttpListener | undefined;
+  if (config.http !== "") {
+    try {
+      // Loaded only when asked for: prom-client costs start-up time and memory a gateway without it need not pay.
+      const { startHttpListener } = await import("./http/server");
+      const { viewOfShell } = await import("./http/shell-view");
+      http = await startHttpListener(config.http, viewOfShell(shell, links, brokerUrl, startedAt), log);
+    } catch (err) {
+      await Promise.all(links.map((l) => l.close()));
+      if (store !== undefined) await store.close();
+      await upstream.close();
+      if (broker !== undefined) await broker.close();
+      throw err;
+    }
+  }
+
   if (store !== undefined && resume) await restoreSessions(shell, links, store);
   const stopTicking = startTicking(shell, links);
 
@@ -120,7 +149,16 @@ export async function startGateway(
     udpAddresses: udpLinks.map((l) => l.address()),
     brokerUrl,
     counters,
-    config,
+    get config() {
+      return shell.config;
+    },
+    httpAddress: http?.address(),
+    reload(next) {
+      const valid = validateConfig(next ?? {});
+      const result = reloadShell(shell, valid);
+      options.log?.setLevel?.(valid.logLevel);
+      return result;
+    },
     sessionCount: () => shell.clientCount,
     heldFor: (clientId) => {
       const c = shell.byClientId.get(clientId);
@@ -131,6 +169,7 @@ export async function startGateway(
       if (closing !== undefined) return closing;
       closing = (async () => {
         stopTicking();
+        if (http !== undefined) await http.close();
         shell.shuttingDown = true;
         for (const table of shell.byLink.values())
           for (const c of [...table.values()]) shell.run(c, { kind: "shutdown" });

@@ -1,8 +1,12 @@
 import { parseCli, usage } from "./cli";
 import { startGateway, type RunningGateway } from "./gateway";
 import { createLog } from "./log";
+import { reloadFromCommandLine } from "./sighup";
 
-/** The mqttsn-gateway command: one line on stdout when ready, JSON logs on stderr, SIGINT/SIGTERM → clean exit 0. */
+/**
+ * The mqttsn-gateway command: one line on stdout when ready, JSON logs on stderr, SIGINT/SIGTERM → clean exit 0,
+ * SIGHUP → the config file read again (limits, predefined topics, log level; sessions stay).
+ */
 async function main(): Promise<void> {
   let cli;
   try {
@@ -17,7 +21,11 @@ async function main(): Promise<void> {
   }
   const config = cli.config;
   const log = createLog(config.logLevel);
-  let gateway: RunningGateway;
+  let gateway: RunningGateway | undefined;
+  process.on("SIGHUP", () => {
+    if (gateway === undefined) log.warn("config-reload-ignored", { reason: "the gateway is still starting" });
+    else reloadFromCommandLine(process.argv.slice(2), gateway, log);
+  });
   try {
     gateway = await startGateway(config, { log });
   } catch (err) {
@@ -43,8 +51,9 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
   const brokerText = config.broker === "embedded" ? `${gateway.brokerUrl} (embedded)` : gateway.brokerUrl;
   const otherLinks = gateway.links.slice(gateway.udpAddresses.length).map((l) => `${l.name}; `);
+  const httpText = gateway.httpAddress === undefined ? "" : `; http ${gateway.httpAddress}`;
   process.stdout.write(
-    `mqttsn-gateway ready: MQTT-SN on udp ${gateway.udpAddresses.join(", udp ")}; ${otherLinks.join("")}broker ${brokerText}\n`,
+    `mqttsn-gateway ready: MQTT-SN on udp ${gateway.udpAddresses.join(", udp ")}; ${otherLinks.join("")}broker ${brokerText}${httpText}\n`,
   );
 }
 

@@ -7,7 +7,7 @@ import type { Client, Shell } from "./context";
  * has it, or once it is in the store.
  */
 export function sinkFor(shell: Shell, c: Client): UpstreamSink {
-  const { config, counters, log } = shell;
+  const { counters, log } = shell;
   return {
     connack: (ok, refused) => shell.run(c, { kind: "upConnack", ok, refused }),
     published: (msgId, ok) => shell.run(c, { kind: "upPublished", msgId, ok }),
@@ -15,7 +15,7 @@ export function sinkFor(shell: Shell, c: Client): UpstreamSink {
     unsubAck: (msgId) => shell.run(c, { kind: "upUnsubAck", msgId }),
     message: (topic, payload, qos, retain, ack, packetId) => {
       if (c.ended) return;
-      if (payload.length + 7 > config.limits.maxMessageSize || payload.length + 7 > c.link.mtu) {
+      if (payload.length + 7 > shell.config.limits.maxMessageSize || payload.length + 7 > c.link.mtu) {
         counters.deliveriesDropped++;
         log.warn("delivery-dropped", {
           clientId: c.session.clientId,

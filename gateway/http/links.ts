@@ -1,0 +1,85 @@
+import { BleLink } from "../../transports/ble/ble-link";
+import type { Link } from "../../transports/link";
+import { SerialLink } from "../../transports/serial/serial-link";
+import { UdpLink } from "../../transports/udp";
+
+/** Why a link dropped a frame it received. */
+export type FrameDropReason = "oversize" | "bad_crc" | "malformed";
+
+/** One link's counters, the same shape for UDP, serial and BLE (fields a kind does not have are absent). */
+export interface LinkReport {
+  name: string;
+  kind: "udp" | "serial" | "ble" | "other";
+  /** UDP: the socket is bound; serial: the port is open; BLE: at least one peripheral is connected. */
+  up: boolean | undefined;
+  framesReceived: number;
+  framesSent: number;
+  /** send() calls the link refused (too large, link down, unknown address, write queue full). */
+  sendRefused: number;
+  dropped: Record<FrameDropReason, number>;
+  /** Serial and BLE: octets outside any frame. */
+  garbageOctets?: number;
+  /** Serial: times the port was lost, and opened again after a loss. */
+  lost?: number;
+  reopened?: number;
+  /** BLE: connections made and ended, peripherals connected now. */
+  connects?: number;
+  disconnects?: number;
+  connected?: number;
+}
+
+/** The counters of one link, read now. */
+export function linkReport(link: Link): LinkReport {
+  if (link instanceof UdpLink) {
+    const s = link.stats();
+    return {
+      name: link.name,
+      kind: "udp",
+      up: s.up,
+      framesReceived: s.framesReceived,
+      framesSent: s.framesSent,
+      sendRefused: s.refused,
+      dropped: { oversize: s.droppedOversize, bad_crc: 0, malformed: 0 },
+    };
+  }
+  if (link instanceof SerialLink) {
+    const s = link.stats();
+    return {
+      name: link.name,
+      kind: "serial",
+      up: s.up,
+      framesReceived: s.frames,
+      framesSent: s.framesSent,
+      sendRefused: s.refused,
+      dropped: { oversize: s.oversize, bad_crc: s.badCrc, malformed: s.malformed },
+      garbageOctets: s.garbageOctets,
+      lost: s.lost,
+      reopened: s.reopened,
+    };
+  }
+  if (link instanceof BleLink) {
+    const s = link.stats();
+    return {
+      name: link.name,
+      kind: "ble",
+      up: s.connected > 0,
+      framesReceived: s.frames,
+      framesSent: s.framesSent,
+      sendRefused: s.refused,
+      dropped: { oversize: s.oversize, bad_crc: s.badCrc, malformed: s.malformed },
+      garbageOctets: s.garbageOctets,
+      connects: s.connects,
+      disconnects: s.disconnects,
+      connected: s.connected,
+    };
+  }
+  return {
+    name: link.name,
+    kind: "other",
+    up: undefined,
+    framesReceived: 0,
+    framesSent: 0,
+    sendRefused: 0,
+    dropped: { oversize: 0, bad_crc: 0, malformed: 0 },
+  };
+}

@@ -1,0 +1,55 @@
+import type { GatewayConfig } from "./config";
+import { connectAdmissionFor } from "./shell/admission";
+import type { Shell } from "./shell/context";
+import { predefinedMaps } from "./session/topics";
+
+/** Top-level config keys a reload (SIGHUP) applies to the running gateway. */
+export const RELOADABLE_KEYS = ["limits", "predefinedTopics", "logLevel"] as const;
+
+export interface ReloadResult {
+  /** Reloadable keys whose value changed, now in force. */
+  applied: string[];
+  /** Other keys whose value changed: the running value stays until the gateway is restarted. */
+  restartNeeded: string[];
+}
+
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Puts the limits and predefined topics of `next` (validated) in force without touching a session:
+ * - every limit holds from the next message on (limits.maxMessageSize, maxInflight, maxClients,
+ *   maxClientIdLength, the per-source CONNECT limits), for connected clients too;
+ * - limits.maxTopicsPerClient and the predefined topics (§2.3) are a client's from its next CONNECT: a
+ *   session keeps the topic ids it was given;
+ * - the per-source CONNECT history (rate buckets, handshakes under way) starts afresh when a per-source
+ *   limit or maxClients changed;
+ * - link MTUs stay as they were set at start.
+ * The log level is the caller's (it owns the log).
+ */
+export function reloadShell(shell: Shell, next: GatewayConfig): ReloadResult {
+  const current = shell.config;
+  const applied: string[] = [];
+  const restartNeeded: string[] = [];
+  for (const key of Object.keys(next) as Array<keyof GatewayConfig>) {
+    if (same(current[key], next[key])) continue;
+    if ((RELOADABLE_KEYS as readonly string[]).includes(key)) applied.push(key);
+    else restartNeeded.push(key);
+  }
+  const limits = next.limits;
+  const admissionChanged =
+    limits.maxClients !== current.limits.maxClients ||
+    limits.maxHandshakesPerSource !== current.limits.maxHandshakesPerSource ||
+    limits.maxConnectsPerSecondPerSource !== current.limits.maxConnectsPerSecondPerSource;
+  shell.config = { ...current, limits, predefinedTopics: next.predefinedTopics, logLevel: next.logLevel };
+  shell.ctx.maxTopicsPerClient = limits.maxTopicsPerClient;
+  shell.ctx.maxInflight = limits.maxInflight;
+  shell.ctx.maxMessageSize = limits.maxMessageSize;
+  shell.decodeOptions = { ...shell.decodeOptions, maxClientIdLength: limits.maxClientIdLength };
+  shell.globalPredefined = predefinedMaps(next.predefinedTopics.global, undefined);
+  if (admissionChanged) {
+    const admission = connectAdmissionFor(limits);
+    admission.forgotten = shell.admission.forgotten;
+    shell.admission = admission;
+  }
+  return { applied, restartNeeded };
+}
