@@ -210,6 +210,21 @@ describe.runIf(canRun)("the systemd unit", () => {
     cleanup.push(() => device.close());
     expect(await device.connect("pi-service-1")).toBe(ReturnCode.Accepted);
 
+    // --http from the unit: /healthz answers on 127.0.0.1 and sees the broker (the guide's serial ports are
+    // absent here, so it answers 503 naming them).
+    const healthz = async () => {
+      const answer = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+      return {
+        status: answer.status,
+        body: (await answer.json()) as { broker: { status: string }; problems: string[] },
+      };
+    };
+    let health = await healthz();
+    for (const until = Date.now() + 5000; health.body.broker.status !== "reachable" && Date.now() < until;)
+      health = await healthz();
+    expect(health.body.broker.status).toBe("reachable");
+    expect(health.status).toBe(health.body.problems.length === 0 ? 200 : 503);
+
     // A persistent client sleeps with a QoS 1 message for it: the store is written in the state directory.
     const sleeper = await SnClient.open(gateway.udp());
     cleanup.push(() => sleeper.close());
