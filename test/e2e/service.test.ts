@@ -220,8 +220,10 @@ describe.runIf(canRun)("the systemd unit", () => {
       };
     };
     let health = await healthz();
-    for (const until = Date.now() + 5000; health.body.broker.status !== "reachable" && Date.now() < until;)
+    for (const until = Date.now() + 5000; health.body.broker.status !== "reachable" && Date.now() < until;) {
+      await new Promise((r) => setTimeout(r, 50));
       health = await healthz();
+    }
     expect(health.body.broker.status).toBe("reachable");
     expect(health.status).toBe(health.body.problems.length === 0 ? 200 : 503);
 
