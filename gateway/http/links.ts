@@ -10,6 +10,8 @@ export type FrameDropReason = "oversize" | "bad_crc" | "malformed";
 export interface LinkReport {
   name: string;
   kind: "udp" | "serial" | "ble" | "other";
+  /** UDP: the address bound, e.g. "127.0.0.1:40123" for a listener configured on port 0. */
+  bound?: string;
   /** UDP: the socket is bound; serial: the port is open; BLE: at least one peripheral is connected. */
   up: boolean | undefined;
   framesReceived: number;
@@ -35,6 +37,7 @@ export function linkReport(link: Link): LinkReport {
     return {
       name: link.name,
       kind: "udp",
+      bound: link.address(),
       up: s.up,
       framesReceived: s.framesReceived,
       framesSent: s.framesSent,

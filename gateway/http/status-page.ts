@@ -85,14 +85,18 @@ function devicesSection(view: GatewayView, q: StatusQuery): string {
     if (n > 0) chips.push(`<a href="${h(hrefFor(q, { state, page: 1 }))}">${h(state)} ${formatCount(n)}</a>`);
   }
   const first = (q.page - 1) * PAGE_SIZE;
-  const shownText =
-    rows.length === 0
-      ? `No device${matching > 0 ? ` on page ${q.page}` : ""}${q.state !== undefined || q.search !== "" ? " matches" : ""}.`
-      : `Showing ${formatCount(first + 1)}–${formatCount(first + rows.length)} of ${formatCount(matching)}` +
-        (matching > rows.length ? ` (${formatCount(matching - rows.length)} not shown)` : "") +
-        ".";
+  const filtered = q.state !== undefined || q.search !== "";
+  let shownText: string;
+  if (matching === 0) shownText = filtered ? "No device matches." : "No device.";
+  else if (rows.length === 0)
+    shownText = `No device on page ${formatCount(q.page)}: ${formatCount(matching)} devices, ${PAGE_SIZE} a page.`;
+  else
+    shownText =
+      `Showing ${formatCount(first + 1)}–${formatCount(first + rows.length)} of ${formatCount(matching)}` +
+      (matching > rows.length ? ` (${formatCount(matching - rows.length)} not shown).` : ".");
   const pager: string[] = [];
-  if (q.page > 1) pager.push(`<a href="${h(hrefFor(q, { page: q.page - 1 }))}">previous ${PAGE_SIZE}</a>`);
+  if (rows.length === 0 && matching > 0) pager.push(`<a href="${h(hrefFor(q, { page: 1 }))}">first page</a>`);
+  else if (q.page > 1) pager.push(`<a href="${h(hrefFor(q, { page: q.page - 1 }))}">previous ${PAGE_SIZE}</a>`);
   if (first + rows.length < matching)
     pager.push(`<a href="${h(hrefFor(q, { page: q.page + 1 }))}">next ${PAGE_SIZE}</a>`);
   return `<section><h2>Devices</h2>
@@ -110,6 +114,7 @@ function linksSection(view: GatewayView): string {
     if (r.kind === "other") return `<tr><td>${h(r.name)}</td><td colspan="6">no counters</td></tr>`;
     const up = r.up === undefined ? "?" : r.up ? "up" : "down";
     const extra: string[] = [];
+    if (r.bound !== undefined && r.name !== `udp:${r.bound}`) extra.push(`bound to ${r.bound}`);
     if (r.garbageOctets !== undefined) extra.push(`${formatCount(r.garbageOctets)} garbage octets`);
     if (r.lost !== undefined) extra.push(`lost ${formatCount(r.lost)}×, reopened ${formatCount(r.reopened ?? 0)}×`);
     if (r.connected !== undefined)
