@@ -4,6 +4,12 @@ import { createLog } from "./log";
 import { reloadFromCommandLine } from "./sighup";
 
 /**
+ * A signal this soon after the first is the same request: Ctrl-C in a terminal reaches both `npm start` and
+ * the gateway, and npm relays it too. A later one ends the process at once, without a clean stop.
+ */
+const DUPLICATE_SIGNAL_MS = 1000;
+
+/**
  * The mqttsn-gateway command: one line on stdout when ready, JSON logs on stderr, SIGINT/SIGTERM → clean exit 0,
  * SIGHUP → the config file read again (limits, predefined topics, log level; sessions stay).
  */
@@ -32,12 +38,13 @@ async function main(): Promise<void> {
     process.stderr.write(`mqttsn-gateway: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const stop = (signal: string): void => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince < DUPLICATE_SIGNAL_MS) return;
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     log.info("stopping", { signal });
     gateway.close().then(
       () => process.exit(0),
