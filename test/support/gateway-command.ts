@@ -6,6 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
+/**
+ * The command as installed: the bin on plain node, running the bundle dist/gateway/main.js, so the tests run what
+ * ships. test/support/global-setup.ts builds the bundle from the sources before any suite starts.
+ */
 const command = fileURLToPath(new URL("../../bin/mqttsn-gateway.js", import.meta.url));
 
 /** How many lines of stderr that are not log records, and how many last lines, are kept. */
