@@ -19,6 +19,7 @@ import { pathToFileURL } from "node:url";
 import { PRIVATE_NAMES } from "./build-device-espruino.mjs";
 import { reachableModules } from "./tstl-reachable-modules.mjs";
 import { shortLua } from "./tstl-short-lua.mjs";
+import { unusedFunctions } from "./tstl-unused-functions.mjs";
 import { writeAtomically } from "./write-atomically.mjs";
 
 /** The TSTL bundles: project, bundle file, whether private members get short names. */
@@ -51,15 +52,27 @@ function outDir() {
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : "dist/lua";
 }
 
-/** Drops whole-line comments and indentation: TSTL emits no long strings, so this is safe here. */
+/**
+ * Drops whole-line comments and indentation, and joins the lines of one argument list or table (a
+ * line ending in "(", "{" or ",", or one starting with ")" or "}"), which TSTL prints one item a
+ * line. Safe here: TSTL emits no long strings, and a line with "--" anywhere is never joined to the next.
+ */
 export function compact(lua) {
-  return (
-    lua
-      .split("\n")
-      .map((line) => line.trim())
-      .filter((line) => line !== "" && !(line.startsWith("--") && !line.startsWith("--[[")))
-      .join("\n") + "\n"
-  );
+  const lines = lua
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !(line.startsWith("--") && !line.startsWith("--[[")));
+  const out = [];
+  for (const line of lines) {
+    const previous = out[out.length - 1];
+    const open = previous !== undefined && !previous.includes("--") && /[({,]$/.test(previous);
+    if (previous !== undefined && !previous.includes("--") && (open || /^[)}]/.test(line))) {
+      out[out.length - 1] = previous + line;
+    } else {
+      out.push(line);
+    }
+  }
+  return out.join("\n") + "\n";
 }
 
 function wrap(bundle, adapterSource, adapterName) {
@@ -90,6 +103,7 @@ function compileBundles() {
   const tstl = require("typescript-to-lua");
   const plugins = (shortNames) => [
     { plugin: reachableModules },
+    { plugin: unusedFunctions },
     { plugin: shortLua, privateNames: shortNames ? PRIVATE_NAMES.source : undefined },
   ];
   const bundles = {};

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 
 /** The .ts file a require() of `specifier` in `from` names, or undefined (lualib, a Lua module). */
-function resolve(specifier, from) {
+export function resolveRequire(specifier, from) {
   if (!specifier.startsWith(".")) return undefined;
   const base = path.resolve(path.dirname(from), specifier);
   for (const candidate of [base + ".ts", path.join(base, "index.ts")]) {
@@ -30,7 +30,7 @@ export const reachableModules = {
       if (processed === undefined || reached.has(file)) continue;
       reached.add(file);
       for (const m of processed.code.matchAll(/require\("([^"]+)"\)/g)) {
-        const target = resolve(m[1], file);
+        const target = resolveRequire(m[1], file);
         if (target !== undefined) pending.push(target);
       }
     }

@@ -6,33 +6,10 @@
 // - properties whose names match `privateNames` (a regular expression source: the members that are
 //   not part of the API) get short names, the same in every file of the run (also as method names and
 //   as strings: a string equal to such a name is taken for the key it is);
-// - typescript-to-lua's own locals (`____exports`, `____self_slotType_0` …) get short names, except
-//   `____lualib`, whose lines lualib reads to pick its features.
+// - every local name the file declares (parameters, `self`, typescript-to-lua's `____exports` …) gets
+//   a short one.
 // Plugin options: { plugin: shortLua, privateNames: "^(…)$" } (scripts/build-device-lua.mjs).
-import { createRequire } from "node:module";
-
-const require = createRequire(import.meta.url);
-const tstl = require("typescript-to-lua");
-const { getLuaLibModulesInfo } = require("typescript-to-lua/dist/LuaLib");
-
-const K = tstl.SyntaxKind;
-
-/** Calls visit(node, parent) for every syntax node under node. */
-function walk(node, visit, parent) {
-  if (node === null || typeof node !== "object") return;
-  if (Array.isArray(node)) {
-    for (const child of node) walk(child, visit, parent);
-    return;
-  }
-  if (typeof node.kind === "number") visit(node, parent);
-  for (const key of Object.keys(node)) {
-    if (key !== "tsOriginal" && key !== "luaLibFeatures") walk(node[key], visit, node);
-  }
-}
-
-function isIdentifier(node, text) {
-  return node !== undefined && node.kind === K.Identifier && node.text === text;
-}
+import { dropUnusedLualib, identifierCounts, isIdentifier, K, tstl, walk } from "./tstl-lua-ast.mjs";
 
 /** error(__TS__New(Error, message), level) → error(message, level). */
 function errorsAsStrings(file) {
@@ -51,18 +28,9 @@ function errorsAsStrings(file) {
   });
 }
 
-/**
- * Drops top-level `local x = ____module.x` that nothing else in the file reads, and the lualib features
- * (printed as such lines) whose functions the file no longer calls.
- */
-function unusedImports(file, lualib) {
-  const uses = new Map();
-  walk(file, (node) => {
-    if (node.kind === K.Identifier) uses.set(node.text, (uses.get(node.text) ?? 0) + 1);
-  });
-  for (const feature of [...file.luaLibFeatures]) {
-    if (!lualib[feature].exports.some((name) => uses.has(name))) file.luaLibFeatures.delete(feature);
-  }
+/** Drops top-level `local x = ____module.x` that nothing else in the file reads. */
+function unusedImports(file) {
+  const uses = identifierCounts(file);
   file.statements = file.statements.filter((s) => {
     if (s.kind !== K.VariableDeclarationStatement || s.left.length !== 1 || s.right?.length !== 1) return true;
     const name = s.left[0].text;
@@ -77,11 +45,23 @@ function unusedImports(file, lualib) {
   });
 }
 
-/** A short name not in `taken`: _0, _1 … _z, _10 … */
-function shortName(counter, taken) {
+const KEYWORDS = new Set(
+  "and break do else elseif end false for function goto if in local nil not or repeat return then true until while".split(
+    " ",
+  ),
+);
+const LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/** A short name that is no keyword and not in `taken`: a … Z, aa, ba … */
+function freshName(counter, taken) {
   for (;;) {
-    const name = "_" + (counter.next++).toString(36);
-    if (!taken.has(name)) return name;
+    let n = counter.next++;
+    let name = "";
+    do {
+      name += LETTERS[n % LETTERS.length];
+      n = Math.floor(n / LETTERS.length) - 1;
+    } while (n >= 0);
+    if (!taken.has(name) && !KEYWORDS.has(name)) return name;
   }
 }
 
@@ -94,7 +74,7 @@ export function shortLua(pluginOptions) {
 
   function property(name) {
     if (privateNames === undefined || !privateNames.test(name)) return name;
-    if (!properties.has(name)) properties.set(name, shortName(propertyCounter, propertyNames));
+    if (!properties.has(name)) properties.set(name, freshName(propertyCounter, propertyNames));
     return properties.get(name);
   }
 
@@ -115,30 +95,59 @@ export function shortLua(pluginOptions) {
     });
   }
 
-  function shortenLocals(file) {
-    const taken = new Set();
+  /**
+   * Gives every name the file declares (locals, parameters, loop variables, `self` included) a short
+   * one. A one-to-one renaming of every occurrence to names the file does not use keeps each scope as
+   * it was. Names never declared here are left alone: Lua's globals, lualib's functions (their
+   * `local` lines are printed later from the file's lualib features) and `____lualib`.
+   */
+  function shortenDeclared(file) {
+    const used = new Set();
+    const declared = new Map();
     const methodNames = new Set();
+    const declare = (identifier) => declared.set(identifier.text, (declared.get(identifier.text) ?? 0) + 1);
     walk(file, (node, parent) => {
-      if (node.kind === K.Identifier) taken.add(node.text);
-      if (parent?.kind === K.MethodCallExpression && parent.name === node) methodNames.add(node);
+      if (node.kind === K.Identifier) {
+        if (parent?.kind === K.MethodCallExpression && parent.name === node) methodNames.add(node);
+        else used.add(node.text);
+      } else if (node.kind === K.VariableDeclarationStatement) {
+        node.left.forEach(declare);
+      } else if (node.kind === K.FunctionExpression) {
+        (node.params ?? []).forEach(declare);
+      } else if (node.kind === K.ForStatement) {
+        declare(node.controlVariable);
+      } else if (node.kind === K.ForInStatement) {
+        node.names.forEach(declare);
+      }
     });
-    const locals = new Map();
-    const counter = { next: 0 };
+    // Counted where declared, then everywhere: the most used names get the shortest.
+    for (const name of declared.keys()) declared.set(name, 0);
     walk(file, (node) => {
-      if (node.kind !== K.Identifier || methodNames.has(node)) return;
-      const text = node.text;
-      if (!text.startsWith("____") || text === "____lualib") return;
-      if (!locals.has(text)) locals.set(text, shortName(counter, taken));
-      node.text = locals.get(text);
+      if (node.kind === K.Identifier && declared.has(node.text) && !methodNames.has(node)) {
+        declared.set(node.text, declared.get(node.text) + 1);
+      }
+    });
+    const renamed = new Map();
+    const counter = { next: 0 };
+    for (const [name] of [...declared].sort((a, b) => b[1] - a[1])) {
+      if (name !== "____lualib") renamed.set(name, freshName(counter, used));
+    }
+    const done = new Set();
+    walk(file, (node) => {
+      if (node.kind === K.Identifier && !methodNames.has(node) && !done.has(node) && renamed.has(node.text)) {
+        node.text = renamed.get(node.text);
+        done.add(node);
+      }
     });
   }
 
   return {
     printer(program, emitHost, fileName, file) {
       errorsAsStrings(file);
-      unusedImports(file, getLuaLibModulesInfo(program.getCompilerOptions().luaTarget, emitHost));
+      unusedImports(file);
+      dropUnusedLualib(file, program, emitHost);
       shortenProperties(file);
-      shortenLocals(file);
+      shortenDeclared(file);
       return new tstl.LuaPrinter(emitHost, program, fileName).print(file);
     },
   };

@@ -14,6 +14,7 @@ import {
   type ExampleRun,
   type Scenario,
 } from "./support/builds";
+import { runExampleProcess, type ExampleExit } from "./support/example-command";
 import { ScriptedPeer } from "./support/peer";
 
 /**
@@ -103,6 +104,65 @@ describe("device client scenario: identical wire transcripts on every build", ()
       "publish.min.js is built on the sensor profile over UDP: QoS 2, subscribe and serial need publish-full.min.js",
     ]);
     expect(r.transcript).toEqual([]);
+  });
+
+  /**
+   * The Lua examples on the sensor profile (publish.lua --profile sensor, nodemcu-publish.lua with
+   * MQTTSN_CONFIG.profile "sensor") refuse a subscription and QoS 2 before sending anything.
+   */
+  describe.skipIf(!hasLua)("the Lua sensor-profile examples refuse what the profile lacks", () => {
+    const refusals: Scenario[] = [
+      { clientId: "lua-sensor-sub", topic: "echo/s", count: 1, qos: 1, subscribe: "echo/#" },
+      { clientId: "lua-sensor-q2", topic: "echo/s", count: 1, qos: 2, subscribe: "" },
+    ];
+
+    async function refused(command: (port: number) => [string, string[]]): Promise<ExampleExit & { sent: string[] }> {
+      const peer = new ScriptedPeer();
+      const port = await peer.start();
+      const exit = await runExampleProcess(command(port));
+      // Anything sent would be in flight for a moment: wait before reading the transcript.
+      await new Promise((r) => setTimeout(r, 100));
+      peer.close();
+      return { ...exit, sent: peer.transcript };
+    }
+
+    for (const s of refusals) {
+      const what = s.subscribe ? "a subscription" : "QoS 2";
+      it(`lua5.1 publish.lua --profile sensor: ${what} exits 2 with the reason, nothing sent`, async () => {
+        const r = await refused((port) => [
+          "lua5.1",
+          [
+            join(dir, "lua", "examples", "publish.lua"),
+            ...["--port", String(port), "--client-id", s.clientId, "--topic", s.topic],
+            ...["--qos", String(s.qos), "--profile", "sensor"],
+            ...(s.subscribe ? ["--subscribe", s.subscribe] : []),
+          ],
+        ]);
+        expect(r.code).toBe(2);
+        expect(r.stderr.trim()).toBe(
+          "mqttsn-sensor.lua is built on the sensor profile: QoS 2 and subscribe need mqttsn-client.lua (--profile full)",
+        );
+        expect(r.lines).toEqual([]);
+        expect(r.sent).toEqual([]);
+      });
+
+      it(`NodeMCU with profile "sensor": ${what} ends the run with ok=false and the reason, nothing sent`, async () => {
+        const r = await refused((port) => [
+          "lua5.1",
+          [
+            "test/device-client/support/nodemcu-shim.lua",
+            join(dir, "lua"),
+            "nodemcu-publish.lua",
+            ...["127.0.0.1", String(port), s.clientId, s.topic, String(s.count), String(s.qos), s.subscribe, "sensor"],
+          ],
+        ]);
+        expect(r.code, r.stderr).toBe(1);
+        expect(r.lines).toEqual([
+          "mqttsn-nodemcu-sensor.lua is built on the sensor profile: QoS 2 and subscribe need mqttsn-nodemcu.lua",
+        ]);
+        expect(r.sent).toEqual([]);
+      });
+    }
   });
 
   for (const s of scenarios) {
