@@ -19,8 +19,9 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.str
  * Puts the limits and predefined topics of `next` (validated) in force without touching a session:
  * - every limit holds from the next message on (limits.maxMessageSize, maxInflight, maxClients,
  *   maxClientIdLength, the per-source CONNECT limits), for connected clients too;
- * - limits.maxTopicsPerClient and the predefined topics (§2.3) are a client's from its next CONNECT: a
- *   session keeps the topic ids it was given;
+ * - limits.maxTopicsPerClient and the predefined topics (§2.3) hold for sessions made after the reload: a
+ *   session keeps the topic table it was given, also across a new CONNECT of the same client (a client
+ *   gets the new ones at its first CONNECT after the gateway let its session go);
  * - the per-source CONNECT history (rate buckets, handshakes under way) starts afresh when a per-source
  *   limit or maxClients changed;
  * - link MTUs stay as they were set at start.
