@@ -1,0 +1,106 @@
+import { execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { freeUdpPort } from "../support/gateway-command";
+import { freePort } from "../support/mosquitto";
+import { SnClient } from "../support/sn-client";
+
+const run = promisify(execFile);
+const repo = fileURLToPath(new URL("../..", import.meta.url));
+
+interface PackResult {
+  filename: string;
+  files: { path: string }[];
+}
+
+/** `npm pack --json` output: lifecycle scripts (prepare builds the bundle) print before the JSON array. */
+function packJson(stdout: string): PackResult {
+  const start = stdout.search(/^\[/m);
+  const parsed = JSON.parse(stdout.slice(start)) as PackResult[];
+  return parsed[0] as PackResult;
+}
+
+describe("the npm package", () => {
+  let dir = "";
+  afterAll(async () => {
+    if (dir !== "") await rm(dir, { recursive: true, force: true });
+  });
+
+  it("packs the bundle and the bin only, installs into an empty prefix, and its mqttsn-gateway serves a device", async () => {
+    dir = await mkdtemp(join(tmpdir(), "mqttsn-package-"));
+    const packed = await run("npm", ["pack", "--json", "--pack-destination", dir], {
+      cwd: repo,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const pack = packJson(packed.stdout);
+    const paths = pack.files.map((f) => f.path).sort();
+    expect(paths).toEqual(
+      expect.arrayContaining(["bin/mqttsn-gateway.js", "dist/gateway/main.js", "package.json", "README.md", "LICENSE"]),
+    );
+    expect(
+      paths.filter((p) => p.endsWith(".ts") || /^(gateway|protocol|transports|test|bench|scripts)\//.test(p)),
+    ).toEqual([]);
+
+    const prefix = join(dir, "prefix");
+    await run(
+      "npm",
+      [
+        "install",
+        "--global",
+        "--prefix",
+        prefix,
+        join(dir, pack.filename),
+        "--prefer-offline",
+        "--no-audit",
+        "--no-fund",
+      ],
+      { cwd: dir, maxBuffer: 16 * 1024 * 1024 },
+    );
+    const installed = join(prefix, "lib", "node_modules", "mqttsn");
+    expect(existsSync(join(installed, "dist", "gateway", "main.js"))).toBe(true);
+    // What the gateway needs at run time and nothing of the build: no TypeScript runner, no bundler.
+    expect(existsSync(join(installed, "node_modules", "aedes"))).toBe(true);
+    expect(existsSync(join(installed, "node_modules", "tsx"))).toBe(false);
+    expect(existsSync(join(installed, "node_modules", "esbuild"))).toBe(false);
+
+    // Started from an empty folder, away from this repository, through the link npm made in PREFIX/bin.
+    const workdir = join(dir, "run");
+    await mkdir(workdir);
+    const udpPort = await freeUdpPort();
+    const brokerPort = await freePort();
+    const gateway = spawn(
+      join(prefix, "bin", "mqttsn-gateway"),
+      ["--udp", `127.0.0.1:${udpPort}`, "--embedded-port", String(brokerPort)],
+      { cwd: workdir, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stdout = "";
+    let stderr = "";
+    gateway.stdout.setEncoding("utf8").on("data", (t: string) => (stdout += t));
+    gateway.stderr.setEncoding("utf8").on("data", (t: string) => (stderr += t));
+    const exited = new Promise<number | null>((resolve) => gateway.once("close", resolve));
+    try {
+      await Promise.race([
+        new Promise<void>((resolve) => gateway.stdout.on("data", () => stdout.includes(" ready: ") && resolve())),
+        exited.then((code) => {
+          throw new Error(`the installed mqttsn-gateway exited (${code}) before it was ready:\n${stderr}`);
+        }),
+      ]);
+      expect(stdout).toContain(`ready: MQTT-SN on udp 127.0.0.1:${udpPort}; broker mqtt://127.0.0.1:${brokerPort}`);
+      const device = await SnClient.open(`127.0.0.1:${udpPort}`);
+      try {
+        expect(await device.connect("packaged-1")).toBe(0); // CONNACK accepted: the broker took the session
+      } finally {
+        await device.close();
+      }
+    } finally {
+      gateway.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
+    expect(stderr).toBe("");
+  }, 240_000);
+});
