@@ -21,21 +21,41 @@ try {
   const size = (f: string) => statSync(join(dir, f)).size;
 
   console.log("## Bundle sizes (bytes)");
-  console.log(`Lua, core + LuaSocket adapter (mqttsn-client.lua)          ${size("lua/mqttsn-client.lua")}`);
-  console.log(`Lua, core + NodeMCU adapter, comments stripped (mqttsn-nodemcu.lua) ${size("lua/mqttsn-nodemcu.lua")}`);
+  // The Lua libraries, compacted; targets: full client 40 KB, sensor profile 20 KB (1 KB = 1,024 bytes).
+  for (const [file, what, target] of [
+    ["mqttsn-client.lua", "Lua, full client + LuaSocket adapter", 40],
+    ["mqttsn-sensor.lua", "Lua, sensor profile + LuaSocket adapter", 20],
+    ["mqttsn-nodemcu.lua", "Lua, full client + NodeMCU adapter", 40],
+    ["mqttsn-nodemcu-sensor.lua", "Lua, sensor profile + NodeMCU adapter", 20],
+  ] as const) {
+    const bytes = size(`lua/${file}`);
+    const verdict = bytes <= target * 1024 ? "met" : "MISSED";
+    console.log(`${`${what} (${file})`.padEnd(66)} ${bytes}  target ${target} KB ${verdict}`);
+  }
+  console.log(
+    `${"Lua, the example program (examples/publish-app.lua)".padEnd(66)} ${size("lua/examples/publish-app.lua")}`,
+  );
   console.log(`Espruino, library minified (mqttsn-client.min.js)           ${size("espruino/mqttsn-client.min.js")}`);
   console.log(`Espruino, example with the library (publish.min.js)          ${size("espruino/publish.min.js")}`);
 
-  console.log('\n## Lua: bytes allocated per operation in steady state (collector stopped, collectgarbage("count"))');
-  for (const lua of ["lua5.1", "lua5.3"]) {
-    try {
-      const out = execFileSync(lua, ["bench/device-client-alloc.lua", join(dir, "lua"), "20000"], { encoding: "utf8" });
-      for (const line of out.trim().split("\n")) {
-        const [name, bytes] = line.split("\t");
-        console.log(`${lua}  ${(name ?? "").padEnd(36)} ${bytes}`);
+  console.log(
+    '\n## Lua: bytes allocated per operation in steady state (collector stopped, collectgarbage("count")), datagrams sent per operation',
+  );
+  for (const library of ["mqttsn-client", "mqttsn-sensor"]) {
+    for (const lua of ["lua5.1", "lua5.3"]) {
+      try {
+        const out = execFileSync(lua, ["bench/device-client-alloc.lua", join(dir, "lua"), "20000", library], {
+          encoding: "utf8",
+        });
+        for (const line of out.trim().split("\n")) {
+          const [name, bytes, datagrams] = line.split("\t");
+          console.log(
+            `${lua}  ${library.padEnd(14)} ${(name ?? "").padEnd(36)} ${bytes} bytes  ${datagrams} datagrams`,
+          );
+        }
+      } catch (e) {
+        console.log(`${lua} ${library}: not run (${(e as Error).message.split("\n")[0]})`);
       }
-    } catch (e) {
-      console.log(`${lua}: not run (${(e as Error).message.split("\n")[0]})`);
     }
   }
 

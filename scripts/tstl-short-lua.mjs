@@ -7,7 +7,7 @@
 //   not part of the API) get short names, the same in every file of the run (also as method names and
 //   as strings: a string equal to such a name is taken for the key it is);
 // - every local name the file declares (parameters, `self`, typescript-to-lua's `____exports` …) gets
-//   a short one.
+//   a short one, and so does every module of the bundle.
 // Plugin options: { plugin: shortLua, privateNames: "^(…)$" } (scripts/build-device-lua.mjs).
 import { dropUnusedLualib, identifierCounts, isIdentifier, K, tstl, walk } from "./tstl-lua-ast.mjs";
 
@@ -150,5 +150,21 @@ export function shortLua(pluginOptions) {
       shortenDeclared(file);
       return new tstl.LuaPrinter(emitHost, program, fileName).print(file);
     },
+    beforeEmit(program, options, emitHost, result) {
+      if (options.luaBundle) for (const bundle of result) bundle.code = shortModuleNames(bundle.code);
+    },
   };
+}
+
+/**
+ * The module names of a bundle (`["device-client.core.session"] = function(...)` and the require()
+ * calls naming it) become short ones. No other string of the bundle is a module name.
+ */
+function shortModuleNames(code) {
+  const names = [...code.matchAll(/^\["([^"\n]+)"\] = function\(\.\.\.\)/gm)].map((m) => m[1]);
+  const counter = { next: 0 };
+  const taken = new Set(names);
+  let out = code;
+  for (const name of names) out = out.split(JSON.stringify(name)).join(JSON.stringify(freshName(counter, taken)));
+  return out;
 }

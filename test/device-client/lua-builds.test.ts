@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemHas } from "../support/system";
 
 /**
- * What each Lua file of scripts/build-device-lua.mjs holds: the modules of its bundle (no codec, the
+ * What each Lua file of scripts/build-device-lua.mjs holds: the functions it defines (no codec, the
  * full client only in the full libraries, the example only in its own module), the API it exports on
  * lua5.1 and lua5.3, and the compaction (no comment lines, no indentation).
  */
@@ -22,40 +22,51 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The module names of a typescript-to-lua bundle (its ["name"] = function(...) entries). */
-function modules(file: string): string[] {
-  return [...readFileSync(join(dir, file), "utf8").matchAll(/\["([^"]+)"\] = function\(\.\.\.\)/g)].map(
-    (m) => m[1] as string,
-  );
+/**
+ * The functions and methods a Lua file defines (`function x.name(` or `function X.prototype.name(`):
+ * the bundles' module names are shortened, public function names are not.
+ */
+function defines(file: string): Set<string> {
+  const text = readFileSync(join(dir, file), "utf8");
+  return new Set([...text.matchAll(/function [A-Za-z_][\w.]*\.(\w+)\(/g)].map((m) => m[1] as string));
 }
 
-const codec = ["protocol.index", "protocol.decode", "protocol.encode", "protocol.errors", "protocol.flags"];
+/** The codec's entry points (protocol/index): no Lua file of the device client has them. */
+const codec = ["decode", "encode", "encodingLength"];
 const libraries = ["mqttsn-client.lua", "mqttsn-sensor.lua", "mqttsn-nodemcu.lua", "mqttsn-nodemcu-sensor.lua"];
 
 describe("the Lua files: what each holds", () => {
   it("the libraries carry no codec, and the example program is in none of them", () => {
     for (const file of libraries) {
-      const names = modules(file);
-      expect(names, file).toContain("device-client.core.sensor");
-      for (const m of [...codec, "device-client.examples.publish-app"]) expect(names, file).not.toContain(m);
+      const names = defines(file);
+      expect(names, file).toContain("publishId");
+      for (const name of [...codec, "createPublishApp"]) expect(names, file).not.toContain(name);
     }
   });
 
-  it("the full client only in the full libraries, the serial framing only where a UART adapter needs it", () => {
+  it("the full client only in the full libraries, the serial framing only with the NodeMCU UART transport", () => {
     for (const file of ["mqttsn-client.lua", "mqttsn-nodemcu.lua"]) {
-      expect(modules(file), file).toEqual(expect.arrayContaining(["device-client.core.client", "protocol.slip"]));
+      expect([...defines(file)], file).toEqual(
+        expect.arrayContaining(["subscribe", "updateWillTopic", "readUtf8", "encodeSlipFrame", "createSlipReceiver"]),
+      );
     }
-    expect(modules("mqttsn-nodemcu-sensor.lua")).toContain("protocol.slip");
+    // The sensor profile never reads a name from the gateway: protocol/text.ts's readUtf8 is left out.
     for (const file of ["mqttsn-sensor.lua", "mqttsn-nodemcu-sensor.lua"]) {
-      expect(modules(file), file).not.toContain("device-client.core.client");
+      for (const name of ["subscribe", "updateWillTopic", "readUtf8"]) expect(defines(file), file).not.toContain(name);
     }
-    expect(modules("mqttsn-sensor.lua")).not.toContain("protocol.slip");
+    expect(defines("mqttsn-nodemcu.lua")).toContain("newUart");
+    for (const file of ["mqttsn-client.lua", "mqttsn-sensor.lua", "mqttsn-nodemcu-sensor.lua"]) {
+      expect(defines(file), file).not.toContain("newUart");
+    }
+    for (const file of ["mqttsn-sensor.lua", "mqttsn-nodemcu-sensor.lua"]) {
+      expect(defines(file), file).not.toContain("encodeSlipFrame");
+    }
   });
 
   it("the example module holds the example and not the client", () => {
-    const names = modules("examples/publish-app.lua");
-    expect(names).toContain("device-client.examples.publish-app");
-    for (const m of [...codec, "device-client.core.session"]) expect(names).not.toContain(m);
+    const names = defines("examples/publish-app.lua");
+    expect(names).toContain("createPublishApp");
+    for (const name of [...codec, "publishId", "createClient"]) expect(names).not.toContain(name);
   });
 
   it("every library is compacted: no comment lines, no indentation", () => {
@@ -90,14 +101,15 @@ describe.skipIf(!hasLua)("the Lua libraries' API", () => {
       { tx = buffer(64), inflight = { buffer(64), buffer(64) }, size = 64 }, m.defaultOptions("probe", math.random))
     local ok, err = pcall(m.createClient, {}, {}, { tx = {}, inflight = {}, size = 16 },
       m.defaultOptions("a-client-id-too-long-for-16", math.random))
-    print(m.profile, type(c.publish), type(c.subscribe), type(c.updateWillTopic), type(m.createSlipReceiver),
+    local adapter = m.LuaSocketClient and "LuaSocketClient" or (m.NodeMcuClient.newUart and "NodeMcuClient+uart" or "NodeMcuClient")
+    print(m.profile, adapter, type(c.publish), type(c.subscribe), type(c.updateWillTopic), type(m.createSlipReceiver),
       type(m.createPublishApp), m.shortTopicId("ab"), m.shortTopicName(24930))
     print(ok, err)`;
   const expected: Record<string, string> = {
-    "mqttsn-client": "full\tfunction\tfunction\tfunction\tfunction\tnil\t24930\tab",
-    "mqttsn-sensor": "sensor\tfunction\tnil\tnil\tnil\tnil\t24930\tab",
-    "mqttsn-nodemcu": "full\tfunction\tfunction\tfunction\tfunction\tnil\t24930\tab",
-    "mqttsn-nodemcu-sensor": "sensor\tfunction\tnil\tnil\tfunction\tnil\t24930\tab",
+    "mqttsn-client": "full\tLuaSocketClient\tfunction\tfunction\tfunction\tfunction\tnil\t24930\tab",
+    "mqttsn-sensor": "sensor\tLuaSocketClient\tfunction\tnil\tnil\tnil\tnil\t24930\tab",
+    "mqttsn-nodemcu": "full\tNodeMcuClient+uart\tfunction\tfunction\tfunction\tfunction\tnil\t24930\tab",
+    "mqttsn-nodemcu-sensor": "sensor\tNodeMcuClient\tfunction\tnil\tnil\tnil\tnil\t24930\tab",
   };
   for (const interpreter of ["lua5.1", "lua5.3"]) {
     for (const [library, api] of Object.entries(expected)) {
