@@ -1,15 +1,16 @@
-// Builds the device client for Lua: one self-contained library per profile and platform, all
-// compacted (whole-line comments and indentation stripped), and the example as a module of its own.
+// Builds the device client for Lua: one self-contained library per profile and platform and the
+// example program as a module of its own, all compacted (see compact()).
 //   dist/lua/mqttsn-client.lua            full client + LuaSocket adapter, Lua 5.1 / 5.3
 //   dist/lua/mqttsn-sensor.lua            sensor profile + LuaSocket adapter
 //   dist/lua/mqttsn-nodemcu.lua           full client + NodeMCU adapter (net, tmr; uart with SLIP framing)
 //   dist/lua/mqttsn-nodemcu-sensor.lua    sensor profile + NodeMCU adapter over UDP (net, tmr)
 //   dist/lua/examples/publish-app.lua     the example program (device-client/examples/publish-app.ts)
 //   dist/lua/examples/publish.lua, dist/lua/examples/nodemcu-publish.lua   the scripts that run it
-// Each library is one typescript-to-lua bundle (tsconfig.device-lua*.json, built here with two plugins):
-// it keeps only the modules its entry requires (scripts/tstl-reachable-modules.mjs) and is printed with
-// short names for the core's private members (scripts/tstl-short-lua.mjs, with the names that
-// build-device-espruino.mjs shortens).
+// Each library is one typescript-to-lua bundle (tsconfig.device-lua*.json, built here with three
+// plugins): it keeps only the modules its entry requires (scripts/tstl-reachable-modules.mjs) and of
+// those only the top-level functions something reaches (scripts/tstl-unused-functions.mjs), and is
+// printed with short local and module names and short names for the core's private members
+// (scripts/tstl-short-lua.mjs, with the names that build-device-espruino.mjs shortens).
 // Usage: node scripts/build-device-lua.mjs [--out DIR]   (default dist/lua)
 // Atomic: every file is written beside its target and renamed into place (write-atomically.mjs).
 import { createRequire } from "node:module";

@@ -44,14 +44,21 @@ function exportsName(file) {
     : undefined;
 }
 
+/** What a statement may read or define: keys of the liveness walk. */
+const localKey = (module, name) => `local\0${module}\0${name}`;
+const fieldKey = (module, field) => `field\0${module}\0${field}`;
+const moduleKey = (module) => `module\0${module}`;
+
 /**
- * One module: its definitions (statement → { local } or { field }) and, per statement, what it reads:
- * local names, and "module path\0field" keys (a path alone: every export of that module).
+ * One module: its definitions (statement → the local or field key it defines) and, per statement,
+ * the keys it reads: locals by name (whatever scope: a name read anywhere keeps its definition),
+ * fields of its own and of required modules, whole modules.
  */
 function analyse(f) {
   const file = f.luaAst;
+  const self = path.resolve(f.fileName);
   const own = exportsName(file);
-  const required = new Map();
+  const required = new Map([[own, [self]]]);
   walk(file, (node) => {
     if (node.kind !== K.VariableDeclarationStatement || node.left.length !== 1 || node.right?.length !== 1) return;
     const call = node.right[0];
@@ -63,7 +70,6 @@ function analyse(f) {
       required.set(name, [...(required.get(name) ?? []), target]);
     }
   });
-  const self = path.resolve(f.fileName);
   const definitions = new Map();
   const reads = new Map();
   for (const s of file.statements) {
@@ -73,7 +79,7 @@ function analyse(f) {
       s.right?.length === 1 &&
       isPure(s.right[0])
     ) {
-      definitions.set(s, { local: s.left[0].text });
+      definitions.set(s, localKey(self, s.left[0].text));
     } else if (
       s.kind === K.AssignmentStatement &&
       s.left.length === 1 &&
@@ -83,28 +89,28 @@ function analyse(f) {
       isIdentifier(s.left[0].table, own) &&
       s.left[0].index.kind === K.StringLiteral
     ) {
-      definitions.set(s, { field: s.left[0].index.value });
+      definitions.set(s, fieldKey(self, s.left[0].index.value));
     }
+    const defined = definitions.has(s)
+      ? s.kind === K.VariableDeclarationStatement
+        ? s.left[0]
+        : s.left[0].table
+      : undefined;
     const read = new Set();
     walk(s, (node, parent) => {
-      if (node.kind !== K.Identifier) return;
+      if (node.kind !== K.Identifier || node === defined) return;
       if (parent?.kind === K.MethodCallExpression && parent.name === node) return;
-      const definition = definitions.get(s);
-      const defining =
-        (definition?.local === node.text && parent === s) ||
-        (definition?.field !== undefined && parent === s.left?.[0]);
-      if (defining) return;
-      read.add(node.text);
-      const modules = node.text === own ? [self] : (required.get(node.text) ?? []);
+      read.add(localKey(self, node.text));
       const field =
         parent?.kind === K.TableIndexExpression && parent.table === node && parent.index.kind === K.StringLiteral
           ? parent.index.value
           : undefined;
+      // Neither `return ____exports` nor `local m = require(…)` hands a module table to anything.
       const returned = node.text === own && s.kind === K.ReturnStatement;
       const declared = parent?.kind === K.VariableDeclarationStatement && parent.left.includes(node);
-      for (const m of modules) {
-        if (field !== undefined) read.add(`${m}\0${field}`);
-        else if (!returned && !declared) read.add(m);
+      for (const m of required.get(node.text) ?? []) {
+        if (field !== undefined) read.add(fieldKey(m, field));
+        else if (!returned && !declared) read.add(moduleKey(m));
       }
     });
     reads.set(s, read);
@@ -117,7 +123,9 @@ export const unusedFunctions = {
     if (!options.luaBundle || !options.luaBundleEntry) return;
     const entry = path.resolve(path.dirname(options.configFilePath), options.luaBundleEntry);
     const modules = result.filter((f) => f.luaAst !== undefined).map((f) => ({ f, ...analyse(f) }));
-    // Live: statements, local names per module ("path\0\0name"), fields ("path\0field"), whole modules.
+    // The statements defining each key; a whole module's key stands for all its fields.
+    const definedBy = new Map();
+    const define = (key, s) => definedBy.set(key, [...(definedBy.get(key) ?? []), s]);
     const live = new Set();
     const pending = [];
     const reach = (key) => {
@@ -126,29 +134,26 @@ export const unusedFunctions = {
         pending.push(key);
       }
     };
-    const definedBy = new Map();
+    const moduleOf = new Map();
     for (const m of modules) {
       for (const s of m.f.luaAst.statements) {
-        const d = m.definitions.get(s);
-        if (d === undefined || m.self === entry) reach(s);
-        else definedBy.set(d.local !== undefined ? `${m.self}\0\0${d.local}` : `${m.self}\0${d.field}`, s);
+        moduleOf.set(s, m);
+        const key = m.definitions.get(s);
+        if (key === undefined || m.self === entry) {
+          reach(s);
+          continue;
+        }
+        define(key, s);
+        if (key.startsWith("field\0")) define(moduleKey(m.self), s);
       }
     }
-    const moduleOf = new Map(modules.flatMap((m) => m.f.luaAst.statements.map((s) => [s, m])));
     while (pending.length > 0) {
       const key = pending.pop();
       if (typeof key === "string") {
-        if (key.includes("\0")) {
-          const s = definedBy.get(key);
-          if (s !== undefined) reach(s);
-        } else {
-          for (const [k, s] of definedBy) if (k.startsWith(key + "\0") && !k.startsWith(key + "\0\0")) reach(s);
-        }
-        continue;
-      }
-      const m = moduleOf.get(key);
-      for (const r of m.reads.get(key)) {
-        reach(r.includes("\0") || r.startsWith("/") ? r : `${m.self}\0\0${r}`);
+        for (const s of definedBy.get(key) ?? []) reach(s);
+      } else {
+        const m = moduleOf.get(key);
+        for (const r of m.reads.get(key)) reach(r);
       }
     }
     for (const m of modules) {

@@ -1,6 +1,6 @@
 /**
- * The serial framing (protocol/slip.ts) for the Lua libraries whose adapter has a UART transport
- * (NodeMCU's newUart): the frame writer and the receiver, which Lua code cannot construct with `new`.
+ * The serial framing (protocol/slip.ts) in the full Lua libraries, for the NodeMCU UART transport
+ * (nodemcu-uart.lua): the frame writer and the receiver, which Lua code cannot construct with `new`.
  */
 import type { Bytes } from "../../protocol/messages";
 import { SlipReceiver, type FrameSink } from "../core/slip-receiver";
