@@ -81,8 +81,11 @@ describe("SIGHUP", () => {
         );
 
     expect(await publish(60)).toBe(0);
-    // Predefined id 2 is not known yet: the QoS -1 PUBLISH is dropped.
+    // Predefined id 2 is not known yet: the QoS -1 PUBLISH is dropped. SEARCHGW after it, from the same
+    // socket: once GWINFO is back the gateway has handled the PUBLISH, before the reload below.
     anonymous.publish(2, "before", { qos: -1, topicIdType: 1 });
+    anonymous.send({ type: MsgType.SearchGw, radius: 0 });
+    await anonymous.expect(MsgType.GwInfo);
 
     configFile(dir, {
       logLevel: "info",
