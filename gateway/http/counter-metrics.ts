@@ -71,7 +71,7 @@ export const COUNTER_METRICS: Record<keyof Counters, CounterMetric> = {
   },
   unknownClientFrames: {
     name: "mqttsn_unknown_client_frames_total",
-    help: "Messages from addresses without a session, answered with DISCONNECT (§6.13)",
+    help: "Messages no session could take: from an address without one (answered with DISCONNECT, §6.13) or in a state that does not accept them",
   },
   sessionFaults: {
     name: "mqttsn_session_faults_total",
