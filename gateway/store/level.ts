@@ -1,5 +1,5 @@
 import { mkdir } from "node:fs/promises";
-import { ClassicLevel } from "classic-level";
+import type { ClassicLevel } from "classic-level";
 import {
   MESSAGE_PREFIX,
   SESSION_PREFIX,
@@ -60,6 +60,8 @@ export class LevelSessionStore implements SessionStore {
   async open(): Promise<void> {
     try {
       await mkdir(this.location, { recursive: true });
+      // Loaded here, not at start: a gateway that never needs the store never loads the native module.
+      const { ClassicLevel } = await import("classic-level");
       this.handle ??= new ClassicLevel<string, Uint8Array>(this.location, {
         keyEncoding: "utf8",
         valueEncoding: "view",

@@ -1,4 +1,4 @@
-import { SerialPort } from "serialport";
+import type { SerialPort } from "serialport";
 import type { Link, Log } from "../link";
 import { silentLog } from "../silent-log";
 import { DEFAULT_REOPEN_BACKOFF, nextDelay, worthLogging, type Backoff } from "./backoff";
@@ -140,7 +140,9 @@ export class SerialLink implements Link {
     return false;
   }
 
-  private tryOpen(): Promise<Error | undefined> {
+  private async tryOpen(): Promise<Error | undefined> {
+    // Loaded here, not at start: a gateway without serial ports never loads the native binding.
+    const { SerialPort } = await import("serialport");
     const port = new SerialPort({ path: this.options.path, baudRate: this.options.baudRate, autoOpen: false });
     port.on("error", (err: Error) => this.log.debug("serial-error", { link: this.name, error: err.message }));
     return new Promise((resolve) => {
