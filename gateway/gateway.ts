@@ -107,6 +107,13 @@ export async function startGateway(
   const udpLinks = udpLinksFor(config, log);
   const links: Link[] = [...udpLinks, ...streamLinksFor(config, log), ...(options.links ?? [])];
   const opened: Link[] = [];
+  /** Start failed after the store and the upstream were made: everything opened so far is closed again. */
+  const abandon = async (): Promise<void> => {
+    await Promise.all(opened.map((l) => l.close()));
+    if (store !== undefined) await store.close();
+    await upstream.close();
+    if (broker !== undefined) await broker.close();
+  };
   try {
     for (const link of links) {
       const table = new Map<string, Client>();
@@ -117,10 +124,7 @@ export async function startGateway(
       opened.push(link);
     }
   } catch (err) {
-    await Promise.all(opened.map((l) => l.close()));
-    if (store !== undefined) await store.close();
-    await upstream.close();
-    if (broker !== undefined) await broker.close();
+    await abandon();
     throw err;
   }
 
@@ -132,10 +136,7 @@ export async function startGateway(
       const { viewOfShell } = await import("./http/shell-view");
       http = await startHttpListener(config.http, viewOfShell(shell, links, brokerUrl, startedAt), log);
     } catch (err) {
-      await Promise.all(links.map((l) => l.close()));
-      if (store !== undefined) await store.close();
-      await upstream.close();
-      if (broker !== undefined) await broker.close();
+      await abandon();
       throw err;
     }
   }
