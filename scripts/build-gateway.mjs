@@ -1,13 +1,19 @@
-// Bundles the gateway command (gateway/main.ts and everything it imports from this repository) into one
-// ES module for Node, so that the installed gateway starts with plain node: no TypeScript compiler at
-// start-up, and one file to read instead of a few hundred. Packages from node_modules stay external
-// imports (their native parts, their own files and the optional BLE package load as usual).
+// Bundles the gateway command (gateway/main.ts, the project's modules and the pure-JavaScript packages they
+// import) into one ES module for Node, so that the installed gateway starts with plain node: no TypeScript
+// compiler at start-up and one file to read instead of a few hundred (loading the packages' files one by one
+// took about as long as everything else the gateway does before it is ready).
 //
 //   node scripts/build-gateway.mjs [--out dist/gateway/main.js]
 //
-// `npm ci` runs it (the `prepare` script), and so does `npm pack`. The file is written atomically
-// (a test run may start the gateway while another build writes it) and left alone when unchanged.
+// What package.json lists under dependencies and optionalDependencies stays an external import, installed
+// with the package: native addons (classic-level, serialport, the BLE package) and what is loaded only on
+// demand (prom-client, for the HTTP listener). Every other package the gateway imports (a devDependency) is
+// bundled, and its licence is written beside the bundle in THIRD-PARTY-NOTICES.txt.
+//
+// `npm ci` runs it (the `prepare` script), and so does `npm pack`. Files are written atomically (a test run may
+// start the gateway while another build writes it) and left alone when unchanged.
 import { build } from "esbuild";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
@@ -15,8 +21,51 @@ import { writeAtomically } from "./write-atomically.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 export const DEFAULT_OUT = path.join(root, "dist", "gateway", "main.js");
+export const NOTICES = "THIRD-PARTY-NOTICES.txt";
 
-/** Builds the gateway into out; returns the byte size of the bundle. */
+/** Bundled CommonJS packages call require() for Node's own modules; an ES module has to make one. */
+const REQUIRE_BANNER =
+  'import { createRequire as __createRequire } from "node:module";\nconst require = __createRequire(import.meta.url);';
+
+function installedPackages() {
+  const manifest = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
+  return [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {})];
+}
+
+/** The folder of the package an input file belongs to ("node_modules/a/node_modules/@s/b/x.js" → ".../@s/b"). */
+function packageFolder(input) {
+  const m = /^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//.exec(input);
+  return m === null ? undefined : m[1];
+}
+
+function licenceText(folder) {
+  const file = readdirSync(folder).find((f) => /^(licen[cs]e|copying)(\.(md|txt|markdown))?$/i.test(f));
+  return file === undefined ? undefined : readFileSync(path.join(folder, file), "utf8").trim();
+}
+
+/** One notice per bundled package: name, version, licence, and the licence text the package ships. */
+function notices(inputs) {
+  const folders = [
+    ...new Set(
+      Object.keys(inputs)
+        .map(packageFolder)
+        .filter((f) => f !== undefined),
+    ),
+  ];
+  const entries = folders.map((folder) => {
+    const absolute = path.join(root, folder);
+    const manifest = JSON.parse(readFileSync(path.join(absolute, "package.json"), "utf8"));
+    const text = licenceText(absolute) ?? `(the package ships no licence file; package.json says ${manifest.license})`;
+    return { id: `${manifest.name}@${manifest.version}`, licence: manifest.license, text };
+  });
+  entries.sort((a, b) => a.id.localeCompare(b.id));
+  const header =
+    "The gateway bundle (main.js) includes the following packages, each under its own licence.\n" +
+    "This project's own code is under the Apache License 2.0 (LICENSE).\n";
+  return [header, ...entries.map((e) => `${"=".repeat(78)}\n${e.id} (${e.licence})\n\n${e.text}\n`)].join("\n");
+}
+
+/** Builds the gateway into out, with the notices beside it; returns the byte size of the bundle. */
 export async function buildGateway(out = DEFAULT_OUT) {
   const result = await build({
     absWorkingDir: root,
@@ -25,14 +74,17 @@ export async function buildGateway(out = DEFAULT_OUT) {
     platform: "node",
     format: "esm",
     target: "node20",
-    packages: "external",
+    external: installedPackages(),
+    banner: { js: REQUIRE_BANNER },
     legalComments: "none",
     logLevel: "warning",
+    metafile: true,
     write: false,
     outfile: out,
   });
   const [file] = result.outputFiles;
   writeAtomically(out, file.text);
+  writeAtomically(path.join(path.dirname(out), NOTICES), notices(result.metafile.inputs));
   return file.contents.byteLength;
 }
 

@@ -31,7 +31,7 @@ describe("the npm package", () => {
     if (dir !== "") await rm(dir, { recursive: true, force: true });
   });
 
-  it("packs the bundle and the bin only, installs into an empty prefix, and its mqttsn-gateway serves a device", async () => {
+  it("packs the bundle and the bin only, installs into an empty prefix, and its mqttsn-gateway serves a device and its metrics", async () => {
     dir = await mkdtemp(join(tmpdir(), "mqttsn-package-"));
     const packed = await run("npm", ["pack", "--json", "--pack-destination", dir], {
       cwd: repo,
@@ -40,7 +40,14 @@ describe("the npm package", () => {
     const pack = packJson(packed.stdout);
     const paths = pack.files.map((f) => f.path).sort();
     expect(paths).toEqual(
-      expect.arrayContaining(["bin/mqttsn-gateway.js", "dist/gateway/main.js", "package.json", "README.md", "LICENSE"]),
+      expect.arrayContaining([
+        "bin/mqttsn-gateway.js",
+        "dist/gateway/main.js",
+        "dist/gateway/THIRD-PARTY-NOTICES.txt",
+        "package.json",
+        "README.md",
+        "LICENSE",
+      ]),
     );
     expect(
       paths.filter((p) => p.endsWith(".ts") || /^(gateway|protocol|transports|test|bench|scripts)\//.test(p)),
@@ -63,19 +70,22 @@ describe("the npm package", () => {
     );
     const installed = join(prefix, "lib", "node_modules", "mqttsn");
     expect(existsSync(join(installed, "dist", "gateway", "main.js"))).toBe(true);
-    // What the gateway needs at run time and nothing of the build: no TypeScript runner, no bundler.
-    expect(existsSync(join(installed, "node_modules", "aedes"))).toBe(true);
-    expect(existsSync(join(installed, "node_modules", "tsx"))).toBe(false);
-    expect(existsSync(join(installed, "node_modules", "esbuild"))).toBe(false);
+    // Installed: the native addons and what loads on demand. Not installed: the build tools and the packages
+    // the bundle holds (the embedded broker, the logger, the MQTT codec).
+    for (const name of ["classic-level", "serialport", "prom-client"])
+      expect(existsSync(join(installed, "node_modules", name)), name).toBe(true);
+    for (const name of ["tsx", "esbuild", "typescript", "aedes", "pino", "mqtt-packet"])
+      expect(existsSync(join(installed, "node_modules", name)), name).toBe(false);
 
     // Started from an empty folder, away from this repository, through the link npm made in PREFIX/bin.
     const workdir = join(dir, "run");
     await mkdir(workdir);
     const udpPort = await freeUdpPort();
     const brokerPort = await freePort();
+    const httpPort = await freePort();
     const gateway = spawn(
       join(prefix, "bin", "mqttsn-gateway"),
-      ["--udp", `127.0.0.1:${udpPort}`, "--embedded-port", String(brokerPort)],
+      ["--udp", `127.0.0.1:${udpPort}`, "--embedded-port", String(brokerPort), "--http", `127.0.0.1:${httpPort}`],
       { cwd: workdir, stdio: ["ignore", "pipe", "pipe"] },
     );
     let stdout = "";
@@ -94,6 +104,9 @@ describe("the npm package", () => {
       const device = await SnClient.open(`127.0.0.1:${udpPort}`);
       try {
         expect(await device.connect("packaged-1")).toBe(0); // CONNACK accepted: the broker took the session
+        // The metrics come from prom-client, an installed package the bundle loads when the listener is on.
+        const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+        expect(metrics).toMatch(/^mqttsn_clients\{state="active"\} 1$/m);
       } finally {
         await device.close();
       }
