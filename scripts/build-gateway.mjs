@@ -5,13 +5,14 @@
 //
 //   node scripts/build-gateway.mjs [--out dist/gateway/main.js]
 //
-// What package.json lists under dependencies and optionalDependencies stays an external import, installed
-// with the package: native addons (classic-level, serialport, the BLE package) and what is loaded only on
-// demand (prom-client, for the HTTP listener). Every other package the gateway imports (a devDependency) is
-// bundled, and its licence is written beside the bundle in THIRD-PARTY-NOTICES.txt.
+// The packages in EXTERNAL stay imports, resolved in node_modules when the gateway runs: native addons and what
+// is loaded only on demand. Each must be a dependency (or optional dependency), so that it is installed with
+// the package. Every other package the gateway imports is bundled, and its licence is written beside the bundle
+// in THIRD-PARTY-NOTICES.txt.
 //
-// `npm ci` runs it (the `prepare` script), and so does `npm pack`. Files are written atomically (a test run may
-// start the gateway while another build writes it) and left alone when unchanged.
+// `npm ci` runs it (the `prepare` script; esbuild and the bundled packages are dependencies, so that
+// `npm ci --omit=dev` in a checkout builds too), and so does `npm pack`. Files are written atomically (a test
+// run may start the gateway while another build writes it) and left alone when unchanged.
 import { build } from "esbuild";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -27,9 +28,28 @@ export const NOTICES = "THIRD-PARTY-NOTICES.txt";
 const REQUIRE_BANNER =
   'import { createRequire as __createRequire } from "node:module";\nconst require = __createRequire(import.meta.url);';
 
-function installedPackages() {
+const EXTERNAL = [
+  // native addon (LevelDB), loaded when the session store is first opened
+  "classic-level",
+  // native addon, loaded when a serial port is first opened
+  "serialport",
+  "@serialport/stream",
+  // optional native addon for Bluetooth LE, loaded by name when ble is configured
+  "@stoprocent/noble",
+  // loaded when the HTTP listener is on
+  "prom-client",
+];
+
+/** Throws unless every external package is installed with the package. */
+function checkExternals() {
   const manifest = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
-  return [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {})];
+  const installed = new Set([
+    ...Object.keys(manifest.dependencies ?? {}),
+    ...Object.keys(manifest.optionalDependencies ?? {}),
+  ]);
+  const missing = EXTERNAL.filter((name) => !installed.has(name));
+  if (missing.length > 0)
+    throw new Error(`build:gateway: ${missing.join(", ")} stay external but are not dependencies in package.json`);
 }
 
 /** The folder of the package an input file belongs to ("node_modules/a/node_modules/@s/b/x.js" → ".../@s/b"). */
@@ -67,6 +87,7 @@ function notices(inputs) {
 
 /** Builds the gateway into out, with the notices beside it; returns the byte size of the bundle. */
 export async function buildGateway(out = DEFAULT_OUT) {
+  checkExternals();
   const result = await build({
     absWorkingDir: root,
     entryPoints: ["gateway/main.ts"],
@@ -74,7 +95,7 @@ export async function buildGateway(out = DEFAULT_OUT) {
     platform: "node",
     format: "esm",
     target: "node20",
-    external: installedPackages(),
+    external: EXTERNAL,
     banner: { js: REQUIRE_BANNER },
     legalComments: "none",
     logLevel: "warning",
