@@ -10,13 +10,14 @@
 // average is printed first and last.
 //
 //   npm run bench:startup   (or: npx tsx bench/startup.ts [--runs 5] [--idle-ms 1000] [--settle-ms 15000])
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { ensureGatewayBundle, GATEWAY_BUNDLE } from "../test/support/gateway-bundle";
 import { freeUdpPort } from "../test/support/gateway-command";
 import { freePort } from "../test/support/mosquitto";
 
@@ -33,7 +34,6 @@ const SETTLE_MS = Number(args["settle-ms"]);
 const READY_TIMEOUT_MS = 30_000;
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
-const bundle = join(repo, "dist", "gateway", "main.js");
 
 /** Targets from the issue that asked for the compiled build. */
 const TARGET_READY_NODE_MS = 250;
@@ -49,7 +49,12 @@ interface Way {
 }
 
 const ways: Way[] = [
-  { name: "node dist/gateway/main.js", command: process.execPath, args: (a) => [bundle, ...a], throughNpm: false },
+  {
+    name: "node dist/gateway/main.js",
+    command: process.execPath,
+    args: (a) => [GATEWAY_BUNDLE, ...a],
+    throughNpm: false,
+  },
   {
     name: "bin/mqttsn-gateway.js",
     command: process.execPath,
@@ -194,8 +199,7 @@ function verdict(value: number, target: number): string {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(bundle))
-    execFileSync(process.execPath, [join(repo, "scripts", "build-gateway.mjs")], { stdio: "inherit" });
+  ensureGatewayBundle();
   const dir = mkdtempSync(join(tmpdir(), "mqttsn-bench-startup-"));
   writeFileSync(join(dir, "config.json"), JSON.stringify({ sleep: { store: { path: join(dir, "sessions") } } }));
   console.log(`bench:startup: ${RUNS} runs per way, RSS after ${IDLE_MS} ms idle; node ${process.version}`);

@@ -5,10 +5,12 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureGatewayBundle } from "./gateway-bundle";
 
 /**
  * The command as installed: the bin on plain node, running the bundle dist/gateway/main.js, so the tests run what
- * ships. test/support/global-setup.ts builds the bundle from the sources before any suite starts.
+ * ships. test/support/global-setup.ts builds the bundle from the sources before any suite starts; outside vitest
+ * the first spawn builds it when a source is newer.
  */
 const command = fileURLToPath(new URL("../../bin/mqttsn-gateway.js", import.meta.url));
 
@@ -102,6 +104,7 @@ export async function startGatewayCommand(
 
 /** Starts the command without waiting for anything (for one that is expected to refuse to start). */
 export async function spawnGatewayCommand(options: GatewayOptions): Promise<GatewayCommand> {
+  ensureGatewayBundle();
   const args = [...(options.args ?? [])];
   let configDir: string | undefined;
   if (options.config !== undefined) {
