@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -70,6 +70,14 @@ describe("the npm package", () => {
     );
     const installed = join(prefix, "lib", "node_modules", "mqttsn");
     expect(existsSync(join(installed, "dist", "gateway", "main.js"))).toBe(true);
+    // The licences of the packages the bundle holds travel with it.
+    const notices = readFileSync(join(installed, "dist", "gateway", "THIRD-PARTY-NOTICES.txt"), "utf8");
+    for (const name of ["aedes", "pino", "mqtt-packet"]) {
+      const { version } = JSON.parse(readFileSync(join(repo, "node_modules", name, "package.json"), "utf8")) as {
+        version: string;
+      };
+      expect(notices).toContain(`${name}@${version} (MIT)`);
+    }
     // Installed: the native addons and what loads on demand, not the tools that test and check the sources.
     for (const name of ["classic-level", "serialport", "prom-client"])
       expect(existsSync(join(installed, "node_modules", name)), name).toBe(true);

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -123,4 +123,25 @@ describe("npm start stopped by a signal, the way a script does it", () => {
       ]);
     }, 30_000);
   }
+});
+
+describe("the bin", () => {
+  it("says how to build the bundle when dist/ is missing, and exits 1", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mqttsn-bin-"));
+    try {
+      await mkdir(join(dir, "bin"));
+      await copyFile(join(repo, "bin", "mqttsn-gateway.js"), join(dir, "bin", "mqttsn-gateway.js"));
+      await writeFile(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+      const child = spawn(process.execPath, [join(dir, "bin", "mqttsn-gateway.js")], {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.setEncoding("utf8").on("data", (t: string) => (stderr += t));
+      const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+      expect(code).toBe(1);
+      expect(stderr).toBe("mqttsn-gateway: dist/gateway/main.js is missing; build it with `npm run build`\n");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
