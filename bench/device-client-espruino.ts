@@ -54,7 +54,9 @@ function printTargets(runs: EspruinoRun[], example: EspruinoRun, total: number |
   const finished = usageAt(example, "example finished");
   const worst = peak === undefined || finished === undefined ? (peak ?? finished) : Math.max(peak, finished);
   if (total !== undefined) {
-    console.log(`  example on the sensor profile, highest in use: ${verdict(worst, Math.floor(total / 2))} (half of ${total})`);
+    console.log(
+      `  example on the sensor profile, highest in use: ${verdict(worst, Math.floor(total / 2))} (half of ${total})`,
+    );
   }
 }
 

@@ -42,7 +42,12 @@ const TARGETS = [
   { entry: "device-client/espruino/index.ts", file: "mqttsn-sensor.min.js", profile: "sensor" },
   { entry: "device-client/espruino/serial-addon.ts", file: "mqttsn-serial.min.js", profile: "global" },
   { entry: "device-client/examples/espruino-publish.ts", file: "publish.min.js", profile: "sensor", banner: DGRAM },
-  { entry: "device-client/examples/espruino-publish-full.ts", file: "publish-full.min.js", profile: "full", banner: DGRAM },
+  {
+    entry: "device-client/examples/espruino-publish-full.ts",
+    file: "publish-full.min.js",
+    profile: "full",
+    banner: DGRAM,
+  },
 ];
 
 /**
