@@ -1,7 +1,7 @@
 import { writeToStream } from "mqtt-packet";
 import { parseCli, usage } from "./cli";
 import { startGateway, type RunningGateway } from "./gateway";
-import { createLog } from "./log";
+import { createLog, withoutPassword } from "./log";
 import { reloadFromCommandLine } from "./sighup";
 
 /**
@@ -60,7 +60,8 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
-  const brokerText = config.broker === "embedded" ? `${gateway.brokerUrl} (embedded)` : gateway.brokerUrl;
+  const brokerText =
+    config.broker === "embedded" ? `${gateway.brokerUrl} (embedded)` : String(withoutPassword(gateway.brokerUrl));
   const otherLinks = gateway.links.slice(gateway.udpAddresses.length).map((l) => `${l.name}; `);
   const httpText = gateway.httpAddress === undefined ? "" : `; http ${gateway.httpAddress}`;
   process.stdout.write(

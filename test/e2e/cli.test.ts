@@ -38,6 +38,17 @@ describe("mqttsn-gateway command", () => {
     expect(r.stderr()).toBe(""); // quiet by default
   });
 
+  it("prints the ready line without the broker's password, also while the broker cannot be reached", async () => {
+    const port = await freePort();
+    const r = await startGatewayCommand({
+      args: ["--udp", "127.0.0.1:0", "--broker", `mqtt://sensor-gw:s3cret-pw@127.0.0.1:${port}`],
+      readyTimeoutMs: 15_000,
+    });
+    started.push(r);
+    expect(r.readyLine).toContain(`broker mqtt://sensor-gw:[redacted]@127.0.0.1:${port}`);
+    expect(r.stdout() + r.stderr()).not.toContain("s3cret-pw");
+  });
+
   it("stops with the key, the value and what is allowed on a bad config file", async () => {
     const r = await spawnGatewayCommand({
       config: { limits: { maxClients: -5 } },
