@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startGateway } from "../gateway";
-import type { Upstream, UpstreamSink } from "../gateway/upstream/upstream";
+import { acceptingUpstream } from "../test/gateway/support/accepting-upstream";
 import { MsgType } from "../protocol";
 import { MemoryLink } from "../test/gateway/support/memory-link";
 
@@ -61,24 +61,6 @@ async function runCommand(http: boolean): Promise<ProcessRun> {
   child.kill("SIGTERM");
   await exited;
   return { readyMs: ready, idleMb, scrapedMb };
-}
-
-function acceptingUpstream(): Upstream {
-  return {
-    open: (_options, sink: UpstreamSink) => {
-      sink.connack(true, false);
-      return {
-        publish: () => true,
-        subscribe: (_f, qos, msgId) => sink.subAck(msgId, qos),
-        unsubscribe: (_f, msgId) => sink.unsubAck(msgId),
-        replace: () => sink.connack(true, false),
-        close: async () => undefined,
-      };
-    },
-    publishAnonymous: () => undefined,
-    brokerStatus: () => "reachable",
-    close: async () => undefined,
-  };
 }
 
 async function timeGets(address: string, path: string, times: number): Promise<{ ms: number; octets: number }> {

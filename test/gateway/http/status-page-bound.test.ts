@@ -7,30 +7,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type RunningGateway } from "../../../gateway";
-import type { Upstream, UpstreamSink } from "../../../gateway/upstream/upstream";
+import { acceptingUpstream } from "../support/accepting-upstream";
 import { MsgType } from "../../../protocol";
 import { get, parseMetrics, sample } from "../../support/http";
 import { MemoryLink } from "../support/memory-link";
 
 const DEVICES = 10_000;
-
-function acceptingUpstream(): Upstream {
-  return {
-    open: (_options, sink: UpstreamSink) => {
-      sink.connack(true, false);
-      return {
-        publish: () => true,
-        subscribe: (_filter, qos, msgId) => sink.subAck(msgId, qos),
-        unsubscribe: (_filter, msgId) => sink.unsubAck(msgId),
-        replace: () => sink.connack(true, false),
-        close: async () => undefined,
-      };
-    },
-    publishAnonymous: () => undefined,
-    brokerStatus: () => "reachable",
-    close: async () => undefined,
-  };
-}
 
 const rowsOf = (html: string): number => html.split('<td class="id">').length - 1;
 
