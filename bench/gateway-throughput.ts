@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import mqtt from "mqtt";
 import { decode, encode, encodingLength, MsgType, type Bytes, type Message } from "../protocol";
+import { ensureGatewayBundle } from "../test/support/gateway-bundle";
 import { startMosquitto } from "../test/support/mosquitto";
 
 const { values: args } = parseArgs({
@@ -185,6 +186,7 @@ async function main(): Promise<void> {
     }),
   );
   const profileArgs = args.profile !== undefined ? ["--cpu-prof", `--cpu-prof-dir=${args.profile}`] : [];
+  if (!args.bare) ensureGatewayBundle();
   const gw = args.bare
     ? spawn(process.execPath, [...profileArgs, "--import", "tsx", "bench/gateway-bare-forwarder.ts", mosquitto.url], {
         stdio: ["ignore", "pipe", "inherit"],

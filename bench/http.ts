@@ -7,11 +7,12 @@
 //
 //   npx tsx bench/http.ts [--runs 5] [--devices 10000]
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startGateway } from "../gateway";
 import { acceptingUpstream } from "../test/gateway/support/accepting-upstream";
+import { ensureGatewayBundle } from "../test/support/gateway-bundle";
 import { MsgType } from "../protocol";
 import { MemoryLink } from "../test/gateway/support/memory-link";
 
@@ -74,10 +75,7 @@ async function timeGets(address: string, path: string, times: number): Promise<{
   return { ms: median(ms), octets };
 }
 
-if (!existsSync(MAIN)) {
-  console.error("bench:http: dist/gateway/main.js is missing; run `npm run build` first");
-  process.exit(1);
-}
+ensureGatewayBundle();
 console.log(`gateway command (node dist/gateway/main.js, embedded broker), median of ${RUNS} runs:`);
 for (const http of [false, true]) {
   const runs: ProcessRun[] = [];
