@@ -1,0 +1,95 @@
+import { verify as verifySignature, X509Certificate } from "node:crypto";
+
+/** One handshake message as the DTLS library keeps it for the transcript (RFC 6347 §4.2.2 header + body). */
+export interface CachedHandshake {
+  msg_type: number;
+  fragment: Buffer;
+  serialize(): Buffer;
+}
+
+const HANDSHAKE_CLIENT_HELLO = 1;
+const HANDSHAKE_SERVER_HELLO = 2;
+const HANDSHAKE_SERVER_KEY_EXCHANGE = 12;
+const HANDSHAKE_CERTIFICATE_VERIFY = 15;
+
+/** RFC 5246 §7.4.1.4.1 HashAlgorithm codes → the names node:crypto knows. */
+const HASHES: Record<number, string> = { 2: "sha1", 4: "sha256", 5: "sha384", 6: "sha512" };
+
+/** Every certificate of a PEM bundle (a CA file may hold several). */
+export function parseCertificates(pem: string): X509Certificate[] {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  return blocks.map((block) => new X509Certificate(block));
+}
+
+/**
+ * Why a peer's certificate (DER) is not trusted, or undefined when one of `authorities` issued and signed it
+ * and it is within its validity period. Only certificates issued directly by a listed authority are accepted:
+ * the peer's chain is not walked.
+ */
+export function untrustedReason(
+  der: Buffer | undefined,
+  authorities: X509Certificate[],
+  now: Date,
+): string | undefined {
+  if (der === undefined) return "no certificate";
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(der);
+  } catch (err) {
+    return `unreadable certificate: ${(err as Error).message}`;
+  }
+  if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) return "certificate outside its validity period";
+  const issuer = authorities.find((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
+  return issuer === undefined ? "certificate not issued by a trusted authority" : undefined;
+}
+
+function signatureValid(hashCode: number, data: Buffer, certificate: Buffer, signature: Buffer): boolean {
+  const hash = HASHES[hashCode];
+  if (hash === undefined) return false;
+  try {
+    return verifySignature(hash, data, new X509Certificate(certificate).publicKey, signature);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * RFC 5246 §7.4.8: the client's CertificateVerify must be a signature, by the key of the certificate it sent,
+ * over every handshake message before it. Proves the client holds that certificate's private key.
+ */
+export function certificateVerifyValid(transcript: CachedHandshake[], certificate: Buffer): boolean {
+  const at = transcript.findIndex((m) => m.msg_type === HANDSHAKE_CERTIFICATE_VERIFY);
+  const message = transcript[at];
+  if (message === undefined) return false;
+  const body = message.fragment;
+  if (body.length < 4) return false;
+  const length = body.readUInt16BE(2);
+  if (body.length < 4 + length) return false;
+  const signed = Buffer.concat(transcript.slice(0, at).map((m) => m.serialize()));
+  return signatureValid(body[0] as number, signed, certificate, body.subarray(4, 4 + length));
+}
+
+/**
+ * RFC 4492 §5.4: the ServerKeyExchange's ECDH parameters must be signed, with the key of the server's
+ * certificate, together with both hello randoms. Proves the server holds that certificate's private key.
+ */
+export function serverKeyExchangeValid(transcript: CachedHandshake[], certificate: Buffer): boolean {
+  const clientHello = transcript.find((m) => m.msg_type === HANDSHAKE_CLIENT_HELLO);
+  const serverHello = transcript.find((m) => m.msg_type === HANDSHAKE_SERVER_HELLO);
+  const exchange = transcript.find((m) => m.msg_type === HANDSHAKE_SERVER_KEY_EXCHANGE);
+  if (clientHello === undefined || serverHello === undefined || exchange === undefined) return false;
+  const body = exchange.fragment;
+  // ECParameters: curve_type (named_curve = 3), NamedCurve (2 octets), then the point with a 1-octet length.
+  if (body.length < 4 || body[0] !== 3) return false;
+  const paramsLength = 4 + (body[3] as number);
+  if (body.length < paramsLength + 4) return false;
+  const signatureLength = body.readUInt16BE(paramsLength + 2);
+  if (body.length < paramsLength + 4 + signatureLength) return false;
+  const signed = Buffer.concat([
+    clientHello.fragment.subarray(2, 34),
+    serverHello.fragment.subarray(2, 34),
+    body.subarray(0, paramsLength),
+  ]);
+  const signature = body.subarray(paramsLength + 4, paramsLength + 4 + signatureLength);
+  return signatureValid(body[paramsLength] as number, signed, certificate, signature);
+}
