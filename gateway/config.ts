@@ -4,6 +4,7 @@ import { isTopicName, SPEC_MAX_CLIENT_ID_LENGTH } from "../protocol";
 import { parseHostPort } from "../transports/udp";
 import type { BleSpec, SerialPortSpec } from "../transports/stream-links";
 import { ConfigError } from "./config-error";
+import { defaultDtlsConfig, validateDtlsConfig, type DtlsConfig } from "./dtls/config";
 import { defaultSleepConfig, validateSleepConfig, type SleepConfig } from "./sleep/config";
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
@@ -83,6 +84,8 @@ export interface GatewayConfig {
     keyFile?: string;
     rejectUnauthorized: boolean;
   };
+  /** DTLS 1.2 listeners beside the UDP ones, with the gateway's certificate (gateway/dtls/config.ts, docs/dtls.md). */
+  dtls: DtlsConfig;
 }
 
 export function defaultConfig(): GatewayConfig {
@@ -116,6 +119,7 @@ export function defaultConfig(): GatewayConfig {
     predefinedTopics: { global: {}, clients: {} },
     sleep: defaultSleepConfig(),
     upstream: { rejectUnauthorized: true },
+    dtls: defaultDtlsConfig(),
   };
 }
 
@@ -320,6 +324,7 @@ const schema: Record<string, Check | Record<string, Check>> = {
   },
   predefinedTopics: predefined,
   sleep: (key, value) => validateSleepConfig(key, value),
+  dtls: (key, value) => validateDtlsConfig(key, value),
   upstream: {
     username: str,
     password: str,
@@ -362,7 +367,15 @@ export function validateConfig(input: unknown, base: GatewayConfig = defaultConf
 }
 
 /** Keys of a config file that name files or folders: relative values are taken from the file's own folder. */
-export const PATH_KEYS = ["upstream.caFile", "upstream.certFile", "upstream.keyFile", "sleep.store.path"] as const;
+export const PATH_KEYS = [
+  "upstream.caFile",
+  "upstream.certFile",
+  "upstream.keyFile",
+  "sleep.store.path",
+  "dtls.certFile",
+  "dtls.keyFile",
+  "dtls.caFile",
+] as const;
 
 function at(root: unknown, dotted: string): Record<string, unknown> | undefined {
   let node = root;
