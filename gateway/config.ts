@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { isTopicName, SPEC_MAX_CLIENT_ID_LENGTH } from "../protocol";
 import { parseHostPort } from "../transports/udp";
 import type { BleSpec, SerialPortSpec } from "../transports/stream-links";
+import { validateAccess, type AccessConfig } from "./access/config";
 import { ConfigError } from "./config-error";
 import { defaultDtlsConfig, validateDtlsConfig, type DtlsConfig } from "./dtls/config";
 import { defaultSleepConfig, validateSleepConfig, type SleepConfig } from "./sleep/config";
@@ -50,6 +51,8 @@ export interface GatewayConfig {
     maxHandshakesPerSource: number;
     /** CONNECTs accepted per second per source (link + host), a token bucket of this size; beyond it CONNACK "congestion". */
     maxConnectsPerSecondPerSource: number;
+    /** Datagrams handled per second per source (link + host), a token bucket of this size; beyond it dropped unread; 0 = no limit. */
+    maxDatagramsPerSecondPerSource: number;
   };
   timers: {
     /** T_RETRY, §6.13: wait before resending REGISTER, PUBLISH QoS 1/2, PUBREL to a client. */
@@ -86,6 +89,8 @@ export interface GatewayConfig {
   };
   /** DTLS 1.2 listeners beside the UDP ones, with the gateway's certificate (gateway/dtls/config.ts, docs/dtls.md). */
   dtls: DtlsConfig;
+  /** Who may connect, as whom, to which topics (gateway/access/config.ts); absent: anyone, as the gateway. */
+  access?: AccessConfig;
 }
 
 export function defaultConfig(): GatewayConfig {
@@ -107,6 +112,7 @@ export function defaultConfig(): GatewayConfig {
       maxClientIdLength: SPEC_MAX_CLIENT_ID_LENGTH,
       maxHandshakesPerSource: 8,
       maxConnectsPerSecondPerSource: 20,
+      maxDatagramsPerSecondPerSource: 0,
     },
     timers: {
       tRetryMs: 10_000,
@@ -313,6 +319,7 @@ const schema: Record<string, Check | Record<string, Check>> = {
     maxClientIdLength: int(1, 65535),
     maxHandshakesPerSource: int(1, 1_000_000),
     maxConnectsPerSecondPerSource: int(1, 1_000_000),
+    maxDatagramsPerSecondPerSource: int(0, 1_000_000),
   },
   timers: {
     tRetryMs: int(10, 3_600_000),
@@ -323,6 +330,7 @@ const schema: Record<string, Check | Record<string, Check>> = {
     willHandshakeTimeoutMs: int(100, 600_000),
   },
   predefinedTopics: predefined,
+  access: (key, value) => validateAccess(key, value),
   sleep: (key, value) => validateSleepConfig(key, value),
   dtls: (key, value) => validateDtlsConfig(key, value),
   upstream: {
