@@ -39,11 +39,19 @@ function path(key: string, value: unknown): string {
   return value;
 }
 
-/** One "HOST:PORT" DTLS listener, as in the config file and --dtls. */
+/** One DTLS listener: "HOST:PORT" as in the config file and --dtls, or {host, port} as a validated config holds it. */
 export function parseDtlsListen(key: string, value: unknown): { host: string; port: number } {
-  const spec = typeof value === "string" ? parseHostPort(value) : undefined;
+  const spec = typeof value === "string" ? parseHostPort(value) : listenObject(value);
   if (spec === undefined) throw new ConfigError(key, value, '"HOST:PORT", e.g. "0.0.0.0:8884" or "[::]:8884"');
   return spec;
+}
+
+function listenObject(value: unknown): { host: string; port: number } | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { host, port } = value as Record<string, unknown>;
+  if (typeof host !== "string" || typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535)
+    return undefined;
+  return { host, port };
 }
 
 export function validateDtlsConfig(key: string, value: unknown, base: DtlsConfig = defaultDtlsConfig()): DtlsConfig {
@@ -78,4 +86,9 @@ export function validateDtlsConfig(key: string, value: unknown, base: DtlsConfig
     }
   }
   return out;
+}
+
+/** The dtls section with its listeners replaced by those of --dtls flags, in the shape the config file uses. */
+export function withDtlsFlags(config: DtlsConfig, listen: string[]): Record<string, unknown> {
+  return { ...config, listen };
 }
