@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { ConfigError, defaultConfig, loadConfigFile, validateConfig, type GatewayConfig } from "./config";
+import { withDtlsFlags } from "./dtls/config";
 
 export const usage = `Usage: mqttsn-gateway [options]
 
@@ -10,6 +11,9 @@ Options:
   --udp HOST:PORT        listen for MQTT-SN on this UDP address; repeatable; IPv6 as [::]:1884
                          (default 0.0.0.0:1884); --udp 0.0.0.0:P --udp [::]:P are two listeners, the
                          [::] one IPv6 only; [::]:P alone takes IPv4 too (Linux default)
+  --dtls HOST:PORT       also listen for MQTT-SN over DTLS 1.2 on this UDP address; repeatable; needs
+                         dtls.certFile and dtls.keyFile (and caFile for client certificates) in the
+                         config file; see docs/dtls.md
   --serial PATH          also serve the serial port PATH (e.g. /dev/ttyUSB0); repeatable; more ports,
                          each with its own settings, through "serial" in the config file
   --serial-baud N        baud rate of the --serial ports (default 115200)
@@ -36,6 +40,7 @@ export function parseCli(argv: string[]): CliResult {
       args: argv,
       options: {
         udp: { type: "string", multiple: true },
+        dtls: { type: "string", multiple: true },
         serial: { type: "string", multiple: true },
         "serial-baud": { type: "string" },
         "serial-framing": { type: "string" },
@@ -57,6 +62,7 @@ export function parseCli(argv: string[]): CliResult {
   let config = v.config !== undefined ? loadConfigFile(v.config) : defaultConfig();
   const overrides: Record<string, unknown> = {};
   if (v.udp !== undefined) overrides.udp = v.udp;
+  if (v.dtls !== undefined) overrides.dtls = withDtlsFlags(config.dtls, v.dtls);
   if (v.broker !== undefined) overrides.broker = v.broker;
   if (v.serial !== undefined)
     overrides.serial = [...config.serial, ...serialFlags(v.serial, v["serial-baud"], v["serial-framing"])];
@@ -79,6 +85,7 @@ export function parseCli(argv: string[]): CliResult {
         logLevel: "--log-level",
         embeddedPort: "--embedded-port",
         http: "--http",
+        "dtls.listen": "--dtls",
       }[err.key.replace(/\[\d+\]$/, "")];
       if (flag !== undefined)
         throw new Error(`${flag} ${JSON.stringify(err.value)} is not allowed; allowed: ${err.allowed}`, { cause: err });
