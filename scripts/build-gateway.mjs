@@ -36,6 +36,8 @@ const EXTERNAL = [
   "@serialport/stream",
   // optional native addon for Bluetooth LE, loaded by name when ble is configured
   "@stoprocent/noble",
+  // DTLS (and its 1.5 MB of X.509 and ASN.1 code), loaded when a DTLS listener opens
+  "werift-dtls",
   // loaded when the HTTP listener is on
   "prom-client",
 ];

@@ -60,6 +60,9 @@ interface Peer {
   closed: boolean;
 }
 
+/** Datagrams that are not DTLS are logged at most this often, with the running total. */
+const PLAINTEXT_LOG_INTERVAL_MS = 10_000;
+
 const noLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** RFC 5246 §7.4.1.4.1: SHA-256 (4) with ECDSA (3) or RSA (1), as the gateway key requires. */
@@ -88,6 +91,7 @@ export class DtlsLink implements Link {
   private sweeper: NodeJS.Timeout | undefined;
   private onFrame: (frame: Uint8Array, address: string) => void = () => {};
   private serverClass: typeof DtlsServer | undefined;
+  private plaintextLoggedAt = -Infinity;
   private readonly counts = {
     framesReceived: 0,
     framesSent: 0,
@@ -147,12 +151,16 @@ export class DtlsLink implements Link {
   }
 
   private receive(msg: Buffer, rinfo: RemoteInfo): void {
-    if (!isDtlsRecord(msg)) {
-      this.counts.droppedPlaintext++;
-      return;
-    }
     const address = rinfo.family === "IPv6" ? `[${rinfo.address}]:${rinfo.port}` : `${rinfo.address}:${rinfo.port}`;
     const now = Date.now();
+    if (!isDtlsRecord(msg)) {
+      this.counts.droppedPlaintext++;
+      if (now - this.plaintextLoggedAt >= PLAINTEXT_LOG_INTERVAL_MS) {
+        this.plaintextLoggedAt = now;
+        this.log.warn("dtls-plaintext-dropped", { link: this.name, address, total: this.counts.droppedPlaintext });
+      }
+      return;
+    }
     let entry = this.peers.get(address);
     if (entry !== undefined && entry.established && isClientHello(msg)) {
       // The device restarted and opens a new session from the same address: the old one ends.

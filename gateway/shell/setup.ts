@@ -5,6 +5,7 @@ import type { Link, Log } from "../../transports/link";
 import { streamLinks } from "../../transports/stream-links";
 import { UdpLink } from "../../transports/udp";
 import { ConfigError, type GatewayConfig } from "../config";
+import { dtlsLinksFor } from "../dtls/links";
 import { limitsFor } from "../sleep/buffer";
 import { LazySessionStore, storePathExists } from "../store/lazy";
 import { LevelSessionStore } from "../store/level";
@@ -134,6 +135,10 @@ export function udpLinksFor(config: GatewayConfig, log: Log): UdpLink[] {
   });
 }
 
+/** The links beside plain UDP: DTLS listeners, serial ports, BLE peripherals. */
 export function streamLinksFor(config: GatewayConfig, log: Log): Link[] {
-  return streamLinks(config.serial, config.ble, config.limits.maxMessageSize, log);
+  return [
+    ...dtlsLinksFor(config.dtls, Math.max(config.limits.maxMessageSize, 1200), log),
+    ...streamLinks(config.serial, config.ble, config.limits.maxMessageSize, log),
+  ];
 }
