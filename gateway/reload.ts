@@ -4,7 +4,7 @@ import type { Shell } from "./shell/context";
 import { predefinedMaps } from "./session/topics";
 
 /** Top-level config keys a reload (SIGHUP) applies to the running gateway. */
-export const RELOADABLE_KEYS = ["limits", "predefinedTopics", "logLevel"] as const;
+export const RELOADABLE_KEYS = ["limits", "predefinedTopics", "logLevel", "access"] as const;
 
 export interface ReloadResult {
   /** Reloadable keys whose value changed, now in force. */
@@ -24,6 +24,8 @@ const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.str
  *   gets the new ones at its first CONNECT after the gateway let its session go);
  * - the per-source CONNECT history (rate buckets, handshakes under way) starts afresh when a per-source
  *   limit or maxClients changed;
+ * - `access` holds for CONNECTs after the reload: a connected session keeps the grant (login, topic filters)
+ *   it was admitted with until its next CONNECT;
  * - link MTUs stay as they were set at start.
  * The log level is the caller's (it owns the log).
  */
@@ -31,7 +33,8 @@ export function reloadShell(shell: Shell, next: GatewayConfig): ReloadResult {
   const current = shell.config;
   const applied: string[] = [];
   const restartNeeded: string[] = [];
-  for (const key of Object.keys(next) as Array<keyof GatewayConfig>) {
+  const keys = new Set([...Object.keys(current), ...Object.keys(next)]) as Set<keyof GatewayConfig>;
+  for (const key of keys) {
     if (same(current[key], next[key])) continue;
     if ((RELOADABLE_KEYS as readonly string[]).includes(key)) applied.push(key);
     else restartNeeded.push(key);
@@ -40,8 +43,17 @@ export function reloadShell(shell: Shell, next: GatewayConfig): ReloadResult {
   const admissionChanged =
     limits.maxClients !== current.limits.maxClients ||
     limits.maxHandshakesPerSource !== current.limits.maxHandshakesPerSource ||
-    limits.maxConnectsPerSecondPerSource !== current.limits.maxConnectsPerSecondPerSource;
-  shell.config = { ...current, limits, predefinedTopics: next.predefinedTopics, logLevel: next.logLevel };
+    limits.maxConnectsPerSecondPerSource !== current.limits.maxConnectsPerSecondPerSource ||
+    limits.maxDatagramsPerSecondPerSource !== current.limits.maxDatagramsPerSecondPerSource;
+  const config: GatewayConfig = {
+    ...current,
+    limits,
+    predefinedTopics: next.predefinedTopics,
+    logLevel: next.logLevel,
+  };
+  if (next.access !== undefined) config.access = next.access;
+  else delete config.access;
+  shell.config = config;
   shell.ctx.maxTopicsPerClient = limits.maxTopicsPerClient;
   shell.ctx.maxInflight = limits.maxInflight;
   shell.ctx.maxMessageSize = limits.maxMessageSize;

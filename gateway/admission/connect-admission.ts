@@ -10,10 +10,14 @@ export interface ConnectAdmissionLimits {
   maxConnectsPerSecondPerSource: number;
   /** Sources tracked at once. */
   maxSources: number;
+  /** Datagrams accepted per second per source, rate and burst of a second token bucket; 0: no limit. */
+  maxDatagramsPerSecondPerSource?: number;
 }
 
 interface SourceEntry<T> {
   bucket: TokenBucket;
+  /** The source's datagram bucket when datagrams are limited. */
+  datagrams: TokenBucket | undefined;
   handshakes: Set<T>;
 }
 
@@ -29,6 +33,7 @@ const SWEEP_PER_CALL = 2;
  * no handshake) is dropped as admissions go by; when the table is full, the least recently seen source
  * without a handshake is forgotten (counted in `forgotten` when its bucket was not full: its next CONNECTs
  * start from a full bucket). When every source holds a handshake, a new source is refused ("full").
+ * The same table holds each source's datagram bucket (admitDatagram) when maxDatagramsPerSecondPerSource is set.
  */
 export class ConnectAdmission<T> {
   private readonly sources = new Map<string, SourceEntry<T>>();
@@ -47,18 +52,45 @@ export class ConnectAdmission<T> {
 
   /** Whether a CONNECT from `source` may start a session now; "ok" spends one token of its bucket. */
   admitConnect(source: string, now: number): ConnectAdmissionResult {
+    const entry = this.touch(source, now);
+    if (entry === undefined) return "full";
+    if (this.handshakesOf(entry) >= this.limits.maxHandshakesPerSource) return "handshakes";
+    return entry.bucket.take(now) ? "ok" : "rate";
+  }
+
+  /**
+   * Whether a datagram from `source` may be handled now: false when the source has spent its datagram bucket
+   * (maxDatagramsPerSecondPerSource). Without that limit, or when the table is full of sources in their
+   * handshakes, every datagram passes (the CONNECT limits still hold).
+   */
+  admitDatagram(source: string, now: number): boolean {
+    if ((this.limits.maxDatagramsPerSecondPerSource ?? 0) <= 0) return true;
+    const entry = this.touch(source, now);
+    return entry?.datagrams === undefined || entry.datagrams.take(now);
+  }
+
+  /** The entry of `source`, made when new, now the most recently seen; undefined when the table is full. */
+  private touch(source: string, now: number): SourceEntry<T> | undefined {
     this.sweep(now);
     let entry = this.sources.get(source);
     if (entry === undefined) {
-      if (this.sources.size >= this.limits.maxSources && !this.evictOne(now)) return "full";
+      if (this.sources.size >= this.limits.maxSources && !this.evictOne(now)) return undefined;
       const rate = this.limits.maxConnectsPerSecondPerSource;
-      entry = { bucket: new TokenBucket(rate, rate, now), handshakes: new Set() };
+      const datagrams = this.limits.maxDatagramsPerSecondPerSource ?? 0;
+      entry = {
+        bucket: new TokenBucket(rate, rate, now),
+        datagrams: datagrams > 0 ? new TokenBucket(datagrams, datagrams, now) : undefined,
+        handshakes: new Set(),
+      };
     } else {
       this.sources.delete(source);
     }
     this.sources.set(source, entry);
-    if (this.handshakesOf(entry) >= this.limits.maxHandshakesPerSource) return "handshakes";
-    return entry.bucket.take(now) ? "ok" : "rate";
+    return entry;
+  }
+
+  private bucketsFull(entry: SourceEntry<T>, now: number): boolean {
+    return entry.bucket.isFull(now) && (entry.datagrams === undefined || entry.datagrams.isFull(now));
   }
 
   /** A session admitted for `source` is in its handshake. */
@@ -83,7 +115,7 @@ export class ConnectAdmission<T> {
   }
 
   private isIdle(entry: SourceEntry<T>, now: number): boolean {
-    return this.handshakesOf(entry) === 0 && entry.bucket.isFull(now);
+    return this.handshakesOf(entry) === 0 && this.bucketsFull(entry, now);
   }
 
   private sweep(now: number): void {
@@ -97,7 +129,7 @@ export class ConnectAdmission<T> {
   private evictOne(now: number): boolean {
     for (const [source, entry] of this.sources) {
       if (this.handshakesOf(entry) > 0) continue;
-      if (!entry.bucket.isFull(now)) this.forgotten++;
+      if (!this.bucketsFull(entry, now)) this.forgotten++;
       this.sources.delete(source);
       return true;
     }

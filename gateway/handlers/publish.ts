@@ -1,5 +1,6 @@
 import { MsgType, ReturnCode, TopicIdType, type PubAck, type PubFlow, type Publish } from "../../protocol";
 import { delivered } from "../session/custody";
+import { refusesPublish } from "../admission/access-refusals";
 import { refusesTopicName } from "../admission/topic-names";
 import { completeInFlight } from "../session/outbound";
 import type { Effect, Session, SessionContext } from "../session/types";
@@ -38,8 +39,13 @@ export function handleClientPublish(s: Session, m: Publish, ctx: SessionContext,
     });
     return;
   }
-  if (refusesTopicName(topic, ctx.counters, ctx.log, { clientId: s.clientId, message: "PUBLISH", qos: m.qos })) {
-    // MQTT 3.1.1 §4.7.1: nothing is published to a name with '+' or '#'; §6.6 PUBACK "not supported", QoS 0 dropped.
+  const fields = { clientId: s.clientId, message: "PUBLISH", qos: m.qos };
+  if (
+    refusesTopicName(topic, ctx.counters, ctx.log, fields) ||
+    refusesPublish(s.access, topic, ctx.counters, ctx.log, fields)
+  ) {
+    // MQTT 3.1.1 §4.7.1: nothing is published to a name with '+' or '#', nor outside the client's access entry;
+    // §6.6 PUBACK "not supported", QoS 0 and -1 dropped (counted by the refusal).
     if (m.qos > 0)
       out.push({
         kind: "send",

@@ -1,4 +1,5 @@
 import { MsgType, ReturnCode, type RegAck, type Register } from "../../protocol";
+import { refusesPublish } from "../admission/access-refusals";
 import { refusesTopicName } from "../admission/topic-names";
 import { delivered } from "../session/custody";
 import { completeInFlight } from "../session/outbound";
@@ -6,10 +7,15 @@ import type { Effect, Session, SessionContext } from "../session/types";
 
 /**
  * §6.5 client → gateway: REGISTER(name) → REGACK(id); a full table answers "congestion". A name with '+'
- * or '#' (MQTT 3.1.1 §4.7.1: wildcards are for filters) answers "not supported" (§5.3.10) and gets no id.
+ * or '#' (MQTT 3.1.1 §4.7.1: wildcards are for filters) answers "not supported" (§5.3.10) and gets no id,
+ * and so does a name outside the publish filters of the client's access entry: nothing of it reaches the broker.
  */
 export function handleRegister(s: Session, m: Register, ctx: SessionContext, out: Effect[]): void {
-  if (refusesTopicName(m.topicName, ctx.counters, ctx.log, { clientId: s.clientId, message: "REGISTER" })) {
+  const fields = { clientId: s.clientId, message: "REGISTER" };
+  if (
+    refusesTopicName(m.topicName, ctx.counters, ctx.log, fields) ||
+    refusesPublish(s.access, m.topicName, ctx.counters, ctx.log, fields)
+  ) {
     out.push({
       kind: "send",
       message: { type: MsgType.RegAck, topicId: 0, msgId: m.msgId, returnCode: ReturnCode.NotSupported },

@@ -1,4 +1,5 @@
 import { hasWildcard, MsgType, ReturnCode, TopicIdType, type Subscribe, type Unsubscribe } from "../../protocol";
+import { refusesSubscribe } from "../admission/access-refusals";
 import type { Effect, Session, SessionContext } from "../session/types";
 
 function grantable(qos: number): 0 | 1 | 2 {
@@ -24,6 +25,9 @@ export function handleSubscribe(s: Session, m: Subscribe, ctx: SessionContext, o
     out.push({ kind: "send", message: { type: MsgType.SubAck, qos: 0, topicId, msgId: m.msgId, returnCode } });
   };
   if (filter === undefined) return reply(0, ReturnCode.InvalidTopicId);
+  // Outside the subscribe filters of the client's access entry: SUBACK 0x03 "not supported" (§5.3.10), nothing upstream.
+  if (refusesSubscribe(s.access, filter, ctx.counters, ctx.log, { clientId: s.clientId, message: "SUBSCRIBE" }))
+    return reply(0, ReturnCode.NotSupported);
   let topicId = 0;
   if (m.topicIdType === TopicIdType.Predefined) topicId = m.topicId;
   else if (m.topicIdType === TopicIdType.Normal && !hasWildcard(filter)) {

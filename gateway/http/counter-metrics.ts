@@ -24,6 +24,7 @@ export const COUNTER_METRICS: Record<keyof Counters, CounterMetric> = {
   publishesDownQos1: { name: "mqttsn_messages_total", help: MESSAGES, labels: { direction: "down", qos: "1" } },
   publishesDownQos2: { name: "mqttsn_messages_total", help: MESSAGES, labels: { direction: "down", qos: "2" } },
 
+  datagramRateDropped: { name: "mqttsn_dropped_total", help: DROPPED, labels: { reason: "datagram_rate" } },
   malformedDropped: { name: "mqttsn_dropped_total", help: DROPPED, labels: { reason: "malformed" } },
   qosMinusOneDropped: { name: "mqttsn_dropped_total", help: DROPPED, labels: { reason: "qos_minus_one_topic" } },
   deliveriesDropped: { name: "mqttsn_dropped_total", help: DROPPED, labels: { reason: "delivery_undeliverable" } },
@@ -34,6 +35,14 @@ export const COUNTER_METRICS: Record<keyof Counters, CounterMetric> = {
   connectRateRefusals: { name: "mqttsn_refused_total", help: REFUSED, labels: { reason: "connect_rate" } },
   handshakeRefusals: { name: "mqttsn_refused_total", help: REFUSED, labels: { reason: "connect_handshakes" } },
   topicNamesRefused: { name: "mqttsn_refused_total", help: REFUSED, labels: { reason: "topic_name_wildcard" } },
+  accessUnknownClientRefusals: {
+    name: "mqttsn_refused_total",
+    help: REFUSED,
+    labels: { reason: "access_unknown_client" },
+  },
+  accessWrongSourceRefusals: { name: "mqttsn_refused_total", help: REFUSED, labels: { reason: "access_wrong_source" } },
+  accessPublishRefusals: { name: "mqttsn_refused_total", help: REFUSED, labels: { reason: "access_publish" } },
+  accessSubscribeRefusals: { name: "mqttsn_refused_total", help: REFUSED, labels: { reason: "access_subscribe" } },
   sleepRefused: { name: "mqttsn_refused_total", help: REFUSED, labels: { reason: "queue_full" } },
   spoofedWakeups: { name: "mqttsn_refused_total", help: REFUSED, labels: { reason: "wake_from_other_address" } },
 

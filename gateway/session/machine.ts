@@ -181,6 +181,7 @@ export function step(s: Session, event: SessionEvent, now: number, ctx: SessionC
       break;
     case "connect":
       s.lastHeard = now;
+      s.access = event.access;
       handleConnect(s, event.message, event.route, now, ctx, out);
       break;
     case "addressTaken":

@@ -30,5 +30,6 @@ export function newSession(key: string, topics: TopicTable, now: number, queueLi
     refetch: false,
     deadline: Infinity,
     sleep: undefined,
+    access: undefined,
   };
 }

@@ -1,4 +1,5 @@
 import type { Connect, Message, QoS } from "../../protocol";
+import type { AccessGrant } from "../access/decide";
 import { newAdmissionCounters, type AdmissionCounters } from "../admission/counters";
 import type { Log } from "../../transports/link";
 import type { BufferedMessage, SleepBuffer, SleepBufferLimits } from "../sleep/buffer";
@@ -138,6 +139,8 @@ export interface Session {
   /** The earliest time something must happen (retry, keep-alive, handshake); Infinity when nothing. */
   deadline: number;
   sleep: SleepState | undefined;
+  /** What the access config grants this client (its upstream login, its topics); undefined: no `access` key, anything goes. */
+  access: AccessGrant | undefined;
 }
 
 export type Effect =
@@ -164,7 +167,8 @@ export type Effect =
 export type SessionEvent =
   | { kind: "frame"; message: Message }
   /** A CONNECT carrying this session's client id, from `route` (the same one or another: a takeover). */
-  | { kind: "connect"; message: Connect; route: Route }
+  /** `access`: what the access config grants this connection (undefined without an `access` key). */
+  | { kind: "connect"; message: Connect; route: Route; access?: AccessGrant | undefined }
   /** Another client id CONNECTed from this session's route: the address was reused, this client is gone. */
   | { kind: "addressTaken"; by: string }
   /** PINGREQ(ClientId) for this sleeping session from another route; `mayMove`: sleep.allowAddressChange lists it. */

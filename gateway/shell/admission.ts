@@ -27,6 +27,7 @@ export function connectAdmissionFor(limits: GatewayConfig["limits"]): ConnectAdm
       maxHandshakesPerSource: limits.maxHandshakesPerSource,
       maxConnectsPerSecondPerSource: limits.maxConnectsPerSecondPerSource,
       maxSources: limits.maxClients,
+      maxDatagramsPerSecondPerSource: limits.maxDatagramsPerSecondPerSource,
     },
     inHandshake,
   );
@@ -88,6 +89,23 @@ export function admitConnect(
   shell.counters.congestionRefusals++;
   shell.log.warn("limit-hit", { limit, value, source, clientId: m.clientId });
   sendTo(link, address, nodeId, { type: MsgType.ConnAck, returnCode: ReturnCode.Congestion });
+  return false;
+}
+
+/**
+ * Called first for every datagram: false when its source has spent limits.maxDatagramsPerSecondPerSource.
+ * Such a datagram is dropped unread and unanswered (an answer would amplify a flood, spoofed or not),
+ * counted (datagramRateDropped) and logged as limit-hit, throttled per source by the log.
+ */
+export function admitDatagram(shell: Shell, link: Link, address: string): boolean {
+  const source = sourceOf(link.name, address);
+  if (shell.admission.admitDatagram(source, shell.now())) return true;
+  shell.counters.datagramRateDropped++;
+  shell.log.warn("limit-hit", {
+    limit: "limits.maxDatagramsPerSecondPerSource",
+    value: shell.config.limits.maxDatagramsPerSecondPerSource,
+    source,
+  });
   return false;
 }
 

@@ -1,5 +1,6 @@
 import { MsgType, ReturnCode, type Bytes, type Message } from "../../protocol";
 import type { Link } from "../../transports/link";
+import type { AccessGrant } from "../access/decide";
 import { newSession } from "../session/session";
 import { addClient, topicTableFor } from "./clients";
 import { newClient, type Client, type LinkRoute, type Shell } from "./context";
@@ -17,13 +18,14 @@ export function onConnect(
   address: string,
   nodeId: Bytes | undefined,
   m: Message & { type: MsgType.Connect },
+  access: AccessGrant | undefined,
 ): void {
   const route: LinkRoute = { key, link, address, nodeId };
   const live = shell.byClientId.get(m.clientId);
   const here = table.get(key);
   if (here !== undefined && here !== live) shell.run(here, { kind: "addressTaken", by: m.clientId });
   if (live !== undefined) {
-    shell.run(live, { kind: "connect", message: m, route });
+    shell.run(live, { kind: "connect", message: m, route, access });
     return;
   }
   if (shell.clientCount >= shell.config.limits.maxClients) {
@@ -45,7 +47,7 @@ export function onConnect(
   const c = newClient(session, route);
   c.persisted = kept !== undefined && shell.store !== undefined;
   addClient(shell, c);
-  shell.run(c, { kind: "connect", message: m, route });
+  shell.run(c, { kind: "connect", message: m, route, access });
 }
 
 /** PINGREQ(ClientId) for a sleeping session from another route: the session decides (moved, or a spoofed wake-up). */

@@ -1,4 +1,5 @@
 import { MsgType } from "../../protocol";
+import type { AccessGrant } from "../access/decide";
 import { step } from "../session/machine";
 import type { Effect, SessionEvent } from "../session/types";
 import { handshakeEnded, inHandshake } from "./admission";
@@ -8,6 +9,15 @@ import { recordEnded, recordState, storeMessage } from "./durable-sleep";
 import { countPublish } from "./publish-counters";
 import { sendTo } from "./send";
 import { sinkFor } from "./upstream-sink";
+
+/** The client's own upstream login from its access entry; none: the gateway's upstream.username / password. */
+function loginOf(grant: AccessGrant | undefined): { username?: string; password?: string } {
+  if (grant === undefined) return {};
+  return {
+    ...(grant.username !== undefined ? { username: grant.username } : {}),
+    ...(grant.password !== undefined ? { password: grant.password } : {}),
+  };
+}
 
 function closeUpstream(c: Client, graceful: boolean): void {
   const upstream = c.upstream;
@@ -31,6 +41,7 @@ function execute(shell: Shell, c: Client, e: Effect): void {
           cleanSession: c.session.cleanSession,
           keepAlive: c.session.duration,
           will: e.will,
+          ...loginOf(c.session.access),
         },
         sinkFor(shell, c),
       );

@@ -12,7 +12,10 @@ import type { Link } from "../../transports/link";
 import { gwInfo } from "../handlers/discovery";
 import { refusesTopicName } from "../admission/topic-names";
 import { isSleeping } from "../sleep/transitions";
-import { admitConnect, handshakeStarted } from "./admission";
+import { refusesPublish } from "../admission/access-refusals";
+import { decideConnect } from "../access/decide";
+import { admitAccess } from "./access";
+import { admitConnect, admitDatagram, handshakeStarted } from "./admission";
 import { onConnect, onWakeFromElsewhere } from "./connect";
 import { routeKey } from "./clients";
 import type { Client, Shell } from "./context";
@@ -28,19 +31,52 @@ function nodeKey(nodeId: Bytes): string {
 /**
  * §6.8 QoS -1: no session needed; only predefined ids (the global table) and short names are valid, and
  * never a name with '+' or '#' (MQTT 3.1.1 §4.7.1). There is no answer: what is refused is dropped, counted.
+ * With an `access` key, a sender without a session is judged as the client id "" from its link and address:
+ * under default "deny" only an entry such as {"clientId": "*", "from": [...]} lets it publish, within its filters.
  */
-function onQosMinusOne(shell: Shell, m: Publish): void {
+function onQosMinusOne(shell: Shell, link: Link, address: string, m: Publish): void {
   let topic: string | undefined;
   if (m.topicIdType === TopicIdType.Predefined) topic = shell.globalPredefined.nameById.get(m.topicId);
   else if (m.topicIdType === TopicIdType.Short)
     topic = String.fromCharCode(Math.floor(m.topicId / 256), m.topicId % 256);
-  if (topic === undefined || refusesTopicName(topic, shell.counters, shell.log, { message: "PUBLISH", qos: -1 })) {
+  const access = shell.config.access;
+  const decision = access === undefined ? undefined : decideConnect(access, "", link.name, address);
+  const fields = { message: "PUBLISH", qos: -1, link: link.name, address };
+  if (
+    topic === undefined ||
+    refusesTopicName(topic, shell.counters, shell.log, fields) ||
+    (decision !== undefined &&
+      refusesPublish(
+        decision.allowed ? decision.grant : { entry: undefined, publish: [] },
+        topic,
+        shell.counters,
+        shell.log,
+        fields,
+      ))
+  ) {
     shell.counters.qosMinusOneDropped++;
     return;
   }
   const data = m.data as unknown as Uint8Array;
   shell.upstream.publishAnonymous(topic, data.subarray(m.dataOffset, m.dataOffset + m.dataLength), m.retain);
   countPublish(shell.counters, "up", -1);
+}
+
+/** A CONNECT passes the per-source limits, then the access config, before its session hears of it. */
+function connectFrom(
+  shell: Shell,
+  link: Link,
+  table: Map<string, Client>,
+  key: string,
+  address: string,
+  nodeId: Bytes | undefined,
+  m: Message & { type: MsgType.Connect },
+): void {
+  if (!admitConnect(shell, link, table, key, address, nodeId, m)) return;
+  const access = admitAccess(shell, link, address, nodeId, m);
+  if (!access.admitted) return;
+  onConnect(shell, link, table, key, address, nodeId, m, access.grant);
+  handshakeStarted(shell, table.get(key));
 }
 
 /** One frame from a link: decoded, unwrapped from a forwarder's encapsulation (§5.5), and dispatched. */
@@ -52,6 +88,7 @@ export function onFrame(
   address: string,
 ): void {
   const { config, counters, log } = shell;
+  if (!admitDatagram(shell, link, address)) return;
   const decoded = decode(frame as unknown as Bytes, 0, frame.length, shell.decodeOptions);
   if (decoded.type === "error") {
     counters.malformedDropped++;
@@ -103,16 +140,14 @@ export function onFrame(
   }
   switch (m.type) {
     case MsgType.Connect:
-      if (!admitConnect(shell, link, table, key, address, nodeId, m)) return;
-      onConnect(shell, link, table, key, address, nodeId, m);
-      handshakeStarted(shell, table.get(key));
+      connectFrom(shell, link, table, key, address, nodeId, m);
       return;
     case MsgType.SearchGw:
       sendTo(link, address, nodeId, gwInfo(config.gatewayId));
       return;
     case MsgType.Publish:
       if (m.qos === -1) {
-        onQosMinusOne(shell, m);
+        onQosMinusOne(shell, link, address, m);
         return;
       }
       break;

@@ -1,4 +1,5 @@
 import type { Link } from "../../transports/link";
+import { decideConnect } from "../access/decide";
 import { transition } from "../session/lifecycle";
 import { computeDeadline } from "../session/machine";
 import { newSession } from "../session/session";
@@ -28,13 +29,28 @@ export async function restoreSessions(shell: Shell, links: Link[], store: Sessio
       if (messages.length > 0) keepRestored(shell, session, clientId, messages);
       continue;
     }
-    if (link === undefined || table === undefined || shell.clientCount >= config.limits.maxClients || table.has(key)) {
+    // The access config of this start decides again: the sleeper is resumed with the grant it would get now.
+    const decision =
+      config.access === undefined || link === undefined
+        ? undefined
+        : decideConnect(config.access, clientId, link.name, record.address);
+    if (
+      link === undefined ||
+      table === undefined ||
+      shell.clientCount >= config.limits.maxClients ||
+      table.has(key) ||
+      decision?.allowed === false
+    ) {
       log.warn("session-not-restored", {
         clientId,
         link: record.link,
         address: record.address,
         reason:
-          link === undefined ? "no such link in this configuration" : "limits.maxClients reached or address in use",
+          link === undefined
+            ? "no such link in this configuration"
+            : decision?.allowed === false
+              ? `refused by access (${decision.reason})`
+              : "limits.maxClients reached or address in use",
         action: "messages kept for its next CONNECT",
       });
       if (messages.length > 0) keepRestored(shell, session, clientId, messages);
@@ -62,11 +78,20 @@ export async function restoreSessions(shell: Shell, links: Link[], store: Sessio
       messages,
       ctx,
     );
+    const grant = decision?.allowed === true ? decision.grant : undefined;
+    session.access = grant;
     const c = newClient(session, { key, link, address: record.address, nodeId: undefined });
     c.persisted = true;
     addClient(shell, c);
     c.upstream = shell.upstream.open(
-      { clientId, cleanSession: false, keepAlive: record.keepAlive, will },
+      {
+        clientId,
+        cleanSession: false,
+        keepAlive: record.keepAlive,
+        will,
+        ...(grant?.username !== undefined ? { username: grant.username } : {}),
+        ...(grant?.password !== undefined ? { password: grant.password } : {}),
+      },
       sinkFor(shell, c),
     );
     // The broker may have lost the session (the embedded broker restarts with the gateway): subscribe again.

@@ -52,6 +52,13 @@ export class TransparentUpstream implements Upstream {
     };
     if (this.options.username !== undefined) opts.username = this.options.username;
     if (this.options.password !== undefined) opts.password = this.options.password;
+    if (o.username !== undefined || o.password !== undefined) {
+      // A client's own login replaces the adapter's as a whole: never its username with the gateway's password.
+      delete opts.username;
+      delete opts.password;
+      if (o.username !== undefined) opts.username = o.username;
+      if (o.password !== undefined) opts.password = o.password;
+    }
     if (this.options.ca !== undefined) opts.ca = this.options.ca;
     if (this.options.cert !== undefined) opts.cert = this.options.cert;
     if (this.options.key !== undefined) opts.key = this.options.key;

@@ -35,6 +35,9 @@ export interface UpstreamSessionOptions {
   /** Seconds. */
   keepAlive: number;
   will: Will | undefined;
+  /** This client's own MQTT login (its access entry); absent: the adapter's own username / password. */
+  username?: string;
+  password?: string;
 }
 
 /** One client's connection to the broker (transparent mode: one MQTT session per MQTT-SN client). */
