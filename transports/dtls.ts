@@ -4,6 +4,7 @@ import { isIPv6 } from "node:net";
 import type { DtlsServer } from "werift-dtls/lib/dtls/src/index.js";
 import { isClientHello, isDtlsRecord } from "./dtls-record";
 import { PeerTable, type PeerEntry } from "./dtls-peers";
+import { ReplayWindow, splitRecords } from "./dtls-replay";
 import { certificateVerifyValid, parseCertificates, untrustedReason } from "./dtls-verify";
 import type { Link, Log } from "./link";
 import { formatHostPort, parseHostPort } from "./udp";
@@ -44,6 +45,8 @@ export interface DtlsLinkStats {
   refusedTableFull: number;
   /** Finished handshakes whose client certificate was missing, untrusted or not proven: the peer was dropped. */
   refusedCertificate: number;
+  /** Application-data records whose sequence number was already seen or fell behind the window (replays). */
+  droppedReplay: number;
   /** Peers dropped for an unfinished handshake or idleness. */
   expired: number;
   /** Peers in the table now. */
@@ -58,7 +61,13 @@ interface Peer {
   /** Where the library's records for this peer enter it. */
   deliver: (datagram: Buffer) => void;
   closed: boolean;
+  replay: ReplayWindow;
+  /** Set by the data handler while one record is handed to the library: the record authenticated. */
+  delivered: boolean;
 }
+
+/** RFC 6347 §4.1: ContentType application_data. */
+const CONTENT_TYPE_APPLICATION_DATA = 23;
 
 /** Datagrams that are not DTLS are logged at most this often, with the running total. */
 const PLAINTEXT_LOG_INTERVAL_MS = 10_000;
@@ -100,6 +109,7 @@ export class DtlsLink implements Link {
     droppedUnknownPeer: 0,
     refusedTableFull: 0,
     refusedCertificate: 0,
+    droppedReplay: 0,
     expired: 0,
   };
 
@@ -177,7 +187,28 @@ export class DtlsLink implements Link {
       if (entry === undefined) return;
     }
     entry.lastSeen = now;
-    entry.state.deliver(msg);
+    this.deliverRecords(entry.state, msg);
+  }
+
+  /**
+   * Hands the datagram's records to the library one by one. Application data must pass the replay window
+   * (the library keeps none): a record whose number was seen is dropped, and a number is marked only once its
+   * record decrypted and authenticated.
+   */
+  private deliverRecords(peer: Peer, datagram: Buffer): void {
+    for (const record of splitRecords(datagram)) {
+      if (record.type !== CONTENT_TYPE_APPLICATION_DATA) {
+        peer.deliver(record.bytes);
+        continue;
+      }
+      if (!peer.replay.fresh(record.epoch, record.sequence)) {
+        this.counts.droppedReplay++;
+        continue;
+      }
+      peer.delivered = false;
+      peer.deliver(record.bytes);
+      if (peer.delivered) peer.replay.mark(record.epoch, record.sequence);
+    }
   }
 
   private newPeer(address: string, rinfo: RemoteInfo, now: number): PeerEntry<Peer> | undefined {
@@ -206,7 +237,13 @@ export class DtlsLink implements Link {
       certificateRequest: this.authorities !== undefined,
       extendedMasterSecret: true,
     });
-    const peer: Peer = { server, deliver: (d) => transport.onData(d, rinfo), closed: false };
+    const peer: Peer = {
+      server,
+      deliver: (d) => transport.onData(d, rinfo),
+      closed: false,
+      replay: new ReplayWindow(),
+      delivered: false,
+    };
     const entry = this.peers.add(address, peer, now);
     if (entry === undefined) {
       this.counts.refusedTableFull++;
@@ -216,6 +253,7 @@ export class DtlsLink implements Link {
     }
     server.onConnect.subscribe(() => this.established(address, entry));
     server.onData.subscribe((data: Buffer) => {
+      peer.delivered = true;
       if (!entry.established || peer.closed) return;
       if (data.length > this.mtu) return;
       this.counts.framesReceived++;

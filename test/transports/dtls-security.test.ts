@@ -154,6 +154,44 @@ describe.skipIf(certs === undefined)("DTLS link: who gets in", () => {
     session.close();
   });
 
+  it("delivers a captured record once: a replay from the same address is dropped and counted", async () => {
+    const { link, inbound, target } = await openLink();
+    // A relay between the device and the link, as an attacker on the path would sit: it forwards both ways and
+    // keeps what the device sent.
+    const relay = await udpSocket();
+    const sent: Buffer[] = [];
+    let device: { port: number; address: string } | undefined;
+    relay.on("message", (m: Buffer, from) => {
+      if (from.port === target.port) {
+        if (device !== undefined) relay.send(m, device.port, device.address);
+        return;
+      }
+      device = from;
+      sent.push(m);
+      relay.send(m, target.port, target.host);
+    });
+    const session = await openDtlsSession({
+      host: "127.0.0.1",
+      port: relay.address().port,
+      certPem: c.read(c.clientCertFile),
+      keyPem: c.read(c.clientKeyFile),
+    });
+    await until(() => link.stats().established === 1);
+    const frame = publishOfLength(12, 6);
+    await session.send(frame);
+    expect(toHex((await inbound.next()).frame)).toBe(toHex(frame));
+    const captured = sent[sent.length - 1] as Buffer;
+    expect(captured[0]).toBe(23);
+    relay.send(captured, target.port, target.host);
+    await until(() => link.stats().droppedReplay === 1);
+    expect(await inbound.settle(200)).toBe(0);
+    const next = publishOfLength(12, 7);
+    await session.send(next);
+    expect(toHex((await inbound.next()).frame)).toBe(toHex(next));
+    session.close();
+    relay.close();
+  });
+
   it("drops records from an unknown address that do not open a handshake", async () => {
     const hello = await captureClientHello();
     const { link, target } = await openLink();
