@@ -11,7 +11,7 @@ export interface AccessEntry {
   from?: string[];
   /** The client's own upstream MQTT username; `%c` is the MQTT-SN client id. */
   username?: string;
-  /** Its upstream password; `%c` is the client id. Read from passwordFile when that is given. */
+  /** Its upstream password; `%c` is the client id. Replaced by the content of passwordFile when that is given. */
   password?: string;
   /** A file whose content (without a trailing line break) is the password; read when the config is loaded. */
   passwordFile?: string;
@@ -86,8 +86,7 @@ function entry(key: string, value: unknown): AccessEntry {
     out[k] = v;
   }
   if (value.passwordFile !== undefined) {
-    if (value.password !== undefined)
-      throw new ConfigError(`${key}.passwordFile`, value.passwordFile, "either password or passwordFile, not both");
+    // Read on every check (start, SIGHUP): the file's content is the password, whatever `password` says.
     out.passwordFile = value.passwordFile as string;
     out.password = readPassword(`${key}.passwordFile`, value.passwordFile);
   }
