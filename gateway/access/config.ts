@@ -19,6 +19,14 @@ export interface AccessEntry {
   publish?: string[];
   /** Topic filters the client may subscribe within; `%c` is the client id. Absent: any. */
   subscribe?: string[];
+  /** A prefix of every topic at the broker for this client (`%c` is the client id); wins over a link's. */
+  mountpoint?: string;
+}
+
+/** A mountpoint for every client on a link, or on the part of a link `from` names (first match). */
+export interface LinkMountpoint {
+  from: string;
+  mountpoint: string;
 }
 
 /** Who may connect, as whom, to which topics. The first entry whose clientId and from match wins. */
@@ -26,11 +34,22 @@ export interface AccessConfig {
   /** What a client id that matches no entry gets: "allow" (today's behaviour) or "deny" (CONNACK 0x03). */
   default: "allow" | "deny";
   clients: AccessEntry[];
+  /** Mountpoints by link, for clients whose entry names none (and for QoS -1 without a session). */
+  mountpoints: LinkMountpoint[];
 }
 
 const SHAPE =
   '{"default": "allow" or "deny", "clients": [{"clientId": "ok-*", "from": ["udp:10.0.0.0/8"], "username": "%c", "password": "pw-%c", "publish": ["sensors/%c/#"], "subscribe": ["cmd/%c/#"]}]}';
-const ENTRY_KEYS = ["clientId", "from", "username", "password", "passwordFile", "publish", "subscribe"];
+const ENTRY_KEYS = ["clientId", "from", "username", "password", "passwordFile", "publish", "subscribe", "mountpoint"];
+const FROM_SHAPE =
+  '"udp:10.0.0.0/8", "udp:[fd00::]/8", "udp:10.0.0.7", "serial:/dev/ttyUSB0", "ble:aa:bb:cc:dd:ee:ff" or a link kind alone ("udp")';
+
+/** A mountpoint: a topic prefix without wildcards, e.g. "site-a/" or "devices/%c/". */
+function mountpoint(key: string, value: unknown): string {
+  if (typeof value !== "string" || value.length === 0 || value.includes("+") || value.includes("#"))
+    throw new ConfigError(key, value, 'a topic prefix without "+" or "#", "%c" for the client id, e.g. "site-a/"');
+  return value;
+}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -73,12 +92,8 @@ function entry(key: string, value: unknown): AccessEntry {
     throw new ConfigError(`${key}.clientId`, clientId, 'an exact client id or a pattern with "*", e.g. "ok-*"');
   const out: AccessEntry = { clientId };
   if (value.from !== undefined)
-    out.from = stringList(
-      `${key}.from`,
-      value.from,
-      '"udp:10.0.0.0/8", "udp:[fd00::]/8", "udp:10.0.0.7", "serial:/dev/ttyUSB0", "ble:aa:bb:cc:dd:ee:ff" or a link kind alone ("udp")',
-      (s) => parseFrom(s) !== undefined,
-    );
+    out.from = stringList(`${key}.from`, value.from, FROM_SHAPE, (s) => parseFrom(s) !== undefined);
+  if (value.mountpoint !== undefined) out.mountpoint = mountpoint(`${key}.mountpoint`, value.mountpoint);
   for (const k of ["username", "password"] as const) {
     const v = value[k];
     if (v === undefined) continue;
@@ -106,11 +121,25 @@ function entry(key: string, value: unknown): AccessEntry {
 export function validateAccess(key: string, value: unknown): AccessConfig {
   if (!isObject(value)) throw new ConfigError(key, value, SHAPE);
   for (const k of Object.keys(value))
-    if (k !== "default" && k !== "clients")
-      throw new ConfigError(`${key}.${k}`, value[k], "no such key; known keys: default, clients");
+    if (k !== "default" && k !== "clients" && k !== "mountpoints")
+      throw new ConfigError(`${key}.${k}`, value[k], "no such key; known keys: default, clients, mountpoints");
   const def = value.default ?? "allow";
   if (def !== "allow" && def !== "deny") throw new ConfigError(`${key}.default`, def, '"allow" or "deny"');
   const clients = value.clients ?? [];
   if (!Array.isArray(clients)) throw new ConfigError(`${key}.clients`, clients, `a list of entries such as ${SHAPE}`);
-  return { default: def, clients: clients.map((c, i) => entry(`${key}.clients[${i}]`, c)) };
+  const mountpoints = value.mountpoints ?? [];
+  const linkShape = 'a list of {"from": "serial:/dev/ttyUSB0", "mountpoint": "radio-a/"}';
+  if (!Array.isArray(mountpoints)) throw new ConfigError(`${key}.mountpoints`, mountpoints, linkShape);
+  return {
+    default: def,
+    clients: clients.map((c, i) => entry(`${key}.clients[${i}]`, c)),
+    mountpoints: mountpoints.map((m, i) => {
+      const at = `${key}.mountpoints[${i}]`;
+      if (!isObject(m) || Object.keys(m).some((k) => k !== "from" && k !== "mountpoint"))
+        throw new ConfigError(at, m, linkShape);
+      if (typeof m.from !== "string" || parseFrom(m.from) === undefined)
+        throw new ConfigError(`${at}.from`, m.from, FROM_SHAPE);
+      return { from: m.from, mountpoint: mountpoint(`${at}.mountpoint`, m.mountpoint) };
+    }),
+  };
 }

@@ -13,12 +13,26 @@ export interface AccessGrant {
   publish?: string[];
   /** Topic filters it may subscribe within; undefined: any filter. */
   subscribe?: string[];
+  /** Prefix of its topics at the broker (the entry's, else its link's); undefined: none. */
+  mountpoint?: string;
 }
 
 /** Why a CONNECT is refused: no entry for the client id under default "deny", or entries for it but none from its link and address. */
 export type AccessRefusal = "unknown-client" | "wrong-source";
 
 export type ConnectDecision = { allowed: true; grant: AccessGrant } | { allowed: false; reason: AccessRefusal };
+
+/** The mountpoint of the first access.mountpoints rule that holds the client's link and address. */
+function linkMountpoint(access: AccessConfig, linkName: string, address: string): string | undefined {
+  for (const m of access.mountpoints) if (fromAllows([m.from], linkName, address)) return m.mountpoint;
+  return undefined;
+}
+
+/** The grant's mountpoint: the entry's, else the link's, with `%c` replaced. */
+function withMountpoint(grant: AccessGrant, mountpoint: string | undefined, clientId: string): AccessGrant {
+  if (mountpoint !== undefined) grant.mountpoint = withClientId(mountpoint, clientId);
+  return grant;
+}
 
 function fromAllows(from: string[] | undefined, linkName: string, address: string): boolean {
   if (from === undefined) return true;
@@ -51,11 +65,15 @@ export function decideConnect(
       grant.password = e.passwordFile !== undefined ? e.password : withClientId(e.password, clientId);
     if (e.publish !== undefined) grant.publish = e.publish.map((f) => withClientId(f, clientId));
     if (e.subscribe !== undefined) grant.subscribe = e.subscribe.map((f) => withClientId(f, clientId));
-    return { allowed: true, grant };
+    const mountpoint = e.mountpoint ?? linkMountpoint(access, linkName, address);
+    return { allowed: true, grant: withMountpoint(grant, mountpoint, clientId) };
   }
   if (named) return { allowed: false, reason: "wrong-source" };
   if (access.default === "deny") return { allowed: false, reason: "unknown-client" };
-  return { allowed: true, grant: { entry: undefined } };
+  return {
+    allowed: true,
+    grant: withMountpoint({ entry: undefined }, linkMountpoint(access, linkName, address), clientId),
+  };
 }
 
 /** Whether the grant lets its client publish to (or REGISTER) this topic name. */

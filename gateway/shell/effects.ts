@@ -1,5 +1,6 @@
 import { MsgType } from "../../protocol";
 import type { AccessGrant } from "../access/decide";
+import { mount, mountWill } from "../access/mountpoint";
 import { step } from "../session/machine";
 import type { Effect, SessionEvent } from "../session/types";
 import { handshakeEnded, inHandshake } from "./admission";
@@ -28,6 +29,8 @@ function closeUpstream(c: Client, graceful: boolean): void {
 }
 
 function execute(shell: Shell, c: Client, e: Effect): void {
+  // The client's topics at the broker carry its mountpoint (access), the session never sees it.
+  const mp = c.session.access?.mountpoint;
   switch (e.kind) {
     case "send":
       sendTo(c.link, c.address, c.nodeId, e.message);
@@ -40,7 +43,7 @@ function execute(shell: Shell, c: Client, e: Effect): void {
           clientId: c.session.clientId,
           cleanSession: c.session.cleanSession,
           keepAlive: c.session.duration,
-          will: e.will,
+          will: mountWill(mp, e.will),
           ...loginOf(c.session.access),
         },
         sinkFor(shell, c),
@@ -51,20 +54,21 @@ function execute(shell: Shell, c: Client, e: Effect): void {
       if (c.upstream === undefined) {
         if (e.qos === 0) shell.counters.upstreamDropped++;
         else shell.run(c, { kind: "upPublished", msgId: e.msgId, ok: false });
-      } else if (!c.upstream.publish(e.topic, e.payload, e.qos, e.retain, e.msgId)) shell.counters.upstreamDropped++;
+      } else if (!c.upstream.publish(mount(mp, e.topic), e.payload, e.qos, e.retain, e.msgId))
+        shell.counters.upstreamDropped++;
       else countPublish(shell.counters, "up", e.qos);
       return;
     case "upSubscribe":
       if (c.upstream === undefined) shell.run(c, { kind: "upSubAck", msgId: e.msgId, granted: 0x80 });
-      else c.upstream.subscribe(e.filter, e.qos, e.msgId);
+      else c.upstream.subscribe(mount(mp, e.filter), e.qos, e.msgId);
       return;
     case "upUnsubscribe":
       if (c.upstream === undefined) shell.run(c, { kind: "upUnsubAck", msgId: e.msgId });
-      else c.upstream.unsubscribe(e.filter, e.msgId);
+      else c.upstream.unsubscribe(mount(mp, e.filter), e.msgId);
       return;
     case "upReplace":
       if (c.upstream === undefined) shell.run(c, { kind: "upConnack", ok: false, refused: false });
-      else c.upstream.replace(e.will);
+      else c.upstream.replace(mountWill(mp, e.will));
       return;
     case "store":
       if (shell.store !== undefined) storeMessage(shell, c, e.delivery, shell.store);

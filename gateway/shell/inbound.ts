@@ -14,6 +14,7 @@ import { refusesTopicName } from "../admission/topic-names";
 import { isSleeping } from "../sleep/transitions";
 import { refusesPublish } from "../admission/access-refusals";
 import { decideConnect } from "../access/decide";
+import { mount } from "../access/mountpoint";
 import { admitAccess } from "./access";
 import { admitConnect, admitDatagram, handshakeStarted } from "./admission";
 import { onConnect, onWakeFromElsewhere } from "./connect";
@@ -58,7 +59,12 @@ function onQosMinusOne(shell: Shell, link: Link, address: string, m: Publish): v
     return;
   }
   const data = m.data as unknown as Uint8Array;
-  shell.upstream.publishAnonymous(topic, data.subarray(m.dataOffset, m.dataOffset + m.dataLength), m.retain);
+  const mountpoint = decision?.allowed === true ? decision.grant.mountpoint : undefined;
+  shell.upstream.publishAnonymous(
+    mount(mountpoint, topic),
+    data.subarray(m.dataOffset, m.dataOffset + m.dataLength),
+    m.retain,
+  );
   countPublish(shell.counters, "up", -1);
 }
 

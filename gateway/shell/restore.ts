@@ -1,5 +1,6 @@
 import type { Link } from "../../transports/link";
 import { decideConnect } from "../access/decide";
+import { mount, mountWill } from "../access/mountpoint";
 import { transition } from "../session/lifecycle";
 import { computeDeadline } from "../session/machine";
 import { newSession } from "../session/session";
@@ -88,14 +89,14 @@ export async function restoreSessions(shell: Shell, links: Link[], store: Sessio
         clientId,
         cleanSession: false,
         keepAlive: record.keepAlive,
-        will,
+        will: mountWill(grant?.mountpoint, will),
         ...(grant?.username !== undefined ? { username: grant.username } : {}),
         ...(grant?.password !== undefined ? { password: grant.password } : {}),
       },
       sinkFor(shell, c),
     );
     // The broker may have lost the session (the embedded broker restarts with the gateway): subscribe again.
-    for (const [filter, qos] of session.subscriptions) c.upstream.subscribe(filter, qos, 0);
+    for (const [filter, qos] of session.subscriptions) c.upstream.subscribe(mount(grant?.mountpoint, filter), qos, 0);
     session.deadline = computeDeadline(session, ctx);
     log.info("session-restored", { clientId, messages: messages.length, link: link.name, address: record.address });
   }

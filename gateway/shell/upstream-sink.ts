@@ -1,3 +1,4 @@
+import { unmount } from "../access/mountpoint";
 import type { UpstreamSink } from "../upstream/upstream";
 import type { Client, Shell } from "./context";
 
@@ -13,8 +14,20 @@ export function sinkFor(shell: Shell, c: Client): UpstreamSink {
     published: (msgId, ok) => shell.run(c, { kind: "upPublished", msgId, ok }),
     subAck: (msgId, granted) => shell.run(c, { kind: "upSubAck", msgId, granted }),
     unsubAck: (msgId) => shell.run(c, { kind: "upUnsubAck", msgId }),
-    message: (topic, payload, qos, retain, ack, packetId) => {
+    message: (brokerTopic, payload, qos, retain, ack, packetId) => {
       if (c.ended) return;
+      // Subscriptions carry the client's mountpoint, so every message does: the client sees its own topic.
+      const topic = unmount(c.session.access?.mountpoint, brokerTopic);
+      if (topic === undefined) {
+        counters.deliveriesDropped++;
+        log.warn("delivery-dropped", {
+          clientId: c.session.clientId,
+          topic: brokerTopic,
+          reason: "outside its mountpoint",
+        });
+        if (ack !== undefined) ack();
+        return;
+      }
       if (payload.length + 7 > shell.config.limits.maxMessageSize || payload.length + 7 > c.link.mtu) {
         counters.deliveriesDropped++;
         log.warn("delivery-dropped", {

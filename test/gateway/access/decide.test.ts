@@ -104,6 +104,27 @@ describe("decideConnect", () => {
   });
 });
 
+describe("mountpoints", () => {
+  const access = validateAccess("access", {
+    clients: [{ clientId: "m-*", mountpoint: "site/%c/" }, { clientId: "plain" }],
+    mountpoints: [{ from: "serial:/dev/ttyUSB0", mountpoint: "radio-a/" }],
+  });
+
+  it("takes the entry's, else the first link rule that holds the client, with %c replaced", () => {
+    expect(decideConnect(access, "m-1", "serial:/dev/ttyUSB0", "serial")).toMatchObject({
+      grant: { mountpoint: "site/m-1/" },
+    });
+    expect(decideConnect(access, "plain", "serial:/dev/ttyUSB0", "serial")).toMatchObject({
+      grant: { mountpoint: "radio-a/" },
+    });
+    expect(decideConnect(access, "other", "serial:/dev/ttyUSB0", "serial")).toMatchObject({
+      grant: { mountpoint: "radio-a/" },
+    });
+    const d = decideConnect(access, "plain", UDP, "10.0.0.1:1");
+    expect(d.allowed && d.grant.mountpoint).toBeUndefined();
+  });
+});
+
 describe("access config validation", () => {
   const bad = (value: unknown): string => {
     try {
@@ -127,6 +148,10 @@ describe("access config validation", () => {
     expect(bad({ clients: [{ clientId: "a", subscribe: ["a/b+"] }] })).toMatch(/subscribe\[0\] = "a\/b\+"/);
     expect(bad({ clients: [{ clientId: "a", passwordFile: "/nonexistent/pw" }] })).toMatch(
       /access\.clients\[0\]\.passwordFile = "\/nonexistent\/pw".*a readable file/,
+    );
+    expect(bad({ clients: [{ clientId: "a", mountpoint: "a/#" }] })).toMatch(/clients\[0\]\.mountpoint = "a\/#"/);
+    expect(bad({ mountpoints: [{ from: "udp:not-an-ip", mountpoint: "a/" }] })).toMatch(
+      /mountpoints\[0\]\.from = "udp:not-an-ip"/,
     );
     expect(bad({ clients: [{ clientId: "a", colour: "red" }] })).toMatch(/access\.clients\[0\]\.colour.*no such key/);
   });
