@@ -66,6 +66,9 @@ interface Peer {
   delivered: boolean;
 }
 
+/** SO_RCVBUF asked for (the kernel caps it at net.core.rmem_max). */
+const RECEIVE_BUFFER_OCTETS = 4 * 1024 * 1024;
+
 /** RFC 6347 §4.1: ContentType application_data. */
 const CONTENT_TYPE_APPLICATION_DATA = 23;
 
@@ -152,6 +155,12 @@ export class DtlsLink implements Link {
       socket.bind(this.options.port, this.options.host, () => {
         socket.off("error", onError);
         socket.on("error", (err) => this.log.warn("dtls-error", { link: this.name, error: err.message }));
+        try {
+          // As for UDP links: the kernel's default buffer holds only a few hundred small datagrams of a burst.
+          socket.setRecvBufferSize(RECEIVE_BUFFER_OCTETS);
+        } catch (err) {
+          this.log.warn("dtls-receive-buffer", { link: this.name, error: (err as Error).message });
+        }
         resolve();
       });
     });
