@@ -19,6 +19,9 @@ export interface AccessEntry {
   publish?: string[];
   /** Topic filters the client may subscribe within; `%c` is the client id. Absent: any. */
   subscribe?: string[];
+  /** PEM files of this client's own TLS client certificate and key for a TLS broker (both or neither). */
+  certFile?: string;
+  keyFile?: string;
   /** A prefix of every topic at the broker for this client (`%c` is the client id); wins over a link's. */
   mountpoint?: string;
 }
@@ -40,7 +43,18 @@ export interface AccessConfig {
 
 const SHAPE =
   '{"default": "allow" or "deny", "clients": [{"clientId": "ok-*", "from": ["udp:10.0.0.0/8"], "username": "%c", "password": "pw-%c", "publish": ["sensors/%c/#"], "subscribe": ["cmd/%c/#"]}]}';
-const ENTRY_KEYS = ["clientId", "from", "username", "password", "passwordFile", "publish", "subscribe", "mountpoint"];
+const ENTRY_KEYS = [
+  "clientId",
+  "from",
+  "username",
+  "password",
+  "passwordFile",
+  "certFile",
+  "keyFile",
+  "publish",
+  "subscribe",
+  "mountpoint",
+];
 const FROM_SHAPE =
   '"udp:10.0.0.0/8", "udp:[fd00::]/8", "udp:10.0.0.7", "serial:/dev/ttyUSB0", "ble:aa:bb:cc:dd:ee:ff" or a link kind alone ("udp")';
 
@@ -104,6 +118,17 @@ function entry(key: string, value: unknown): AccessEntry {
     // Read on every check (start, SIGHUP): the file's content is the password, whatever `password` says.
     out.passwordFile = value.passwordFile as string;
     out.password = readPassword(`${key}.passwordFile`, value.passwordFile);
+  }
+  if ((value.certFile === undefined) !== (value.keyFile === undefined))
+    throw new ConfigError(
+      `${key}.${value.certFile === undefined ? "certFile" : "keyFile"}`,
+      undefined,
+      "certFile and keyFile together (a client certificate and its key), or neither",
+    );
+  for (const k of ["certFile", "keyFile"] as const) {
+    if (value[k] === undefined) continue;
+    readPassword(`${key}.${k}`, value[k]);
+    out[k] = resolve(value[k] as string);
   }
   for (const k of ["publish", "subscribe"] as const) {
     if (value[k] === undefined) continue;

@@ -13,6 +13,9 @@ export interface AccessGrant {
   publish?: string[];
   /** Topic filters it may subscribe within; undefined: any filter. */
   subscribe?: string[];
+  /** Its own TLS client certificate and key (PEM files) for a TLS broker; undefined: the gateway's. */
+  certFile?: string;
+  keyFile?: string;
   /** Prefix of its topics at the broker (the entry's, else its link's); undefined: none. */
   mountpoint?: string;
 }
@@ -65,6 +68,10 @@ export function decideConnect(
       grant.password = e.passwordFile !== undefined ? e.password : withClientId(e.password, clientId);
     if (e.publish !== undefined) grant.publish = e.publish.map((f) => withClientId(f, clientId));
     if (e.subscribe !== undefined) grant.subscribe = e.subscribe.map((f) => withClientId(f, clientId));
+    if (e.certFile !== undefined && e.keyFile !== undefined) {
+      grant.certFile = e.certFile;
+      grant.keyFile = e.keyFile;
+    }
     const mountpoint = e.mountpoint ?? linkMountpoint(access, linkName, address);
     return { allowed: true, grant: withMountpoint(grant, mountpoint, clientId) };
   }

@@ -1,5 +1,4 @@
 import { MsgType } from "../../protocol";
-import type { AccessGrant } from "../access/decide";
 import { mount, mountWill } from "../access/mountpoint";
 import { step } from "../session/machine";
 import type { Effect, SessionEvent } from "../session/types";
@@ -9,16 +8,8 @@ import type { Client, LinkRoute, Shell } from "./context";
 import { recordEnded, recordState, storeMessage } from "./durable-sleep";
 import { countPublish } from "./publish-counters";
 import { sendTo } from "./send";
+import { loginOf } from "./login";
 import { sinkFor } from "./upstream-sink";
-
-/** The client's own upstream login from its access entry; none: the gateway's upstream.username / password. */
-function loginOf(grant: AccessGrant | undefined): { username?: string; password?: string } {
-  if (grant === undefined) return {};
-  return {
-    ...(grant.username !== undefined ? { username: grant.username } : {}),
-    ...(grant.password !== undefined ? { password: grant.password } : {}),
-  };
-}
 
 function closeUpstream(c: Client, graceful: boolean): void {
   const upstream = c.upstream;
@@ -44,7 +35,7 @@ function execute(shell: Shell, c: Client, e: Effect): void {
           cleanSession: c.session.cleanSession,
           keepAlive: c.session.duration,
           will: mountWill(mp, e.will),
-          ...loginOf(c.session.access),
+          ...loginOf(shell, c.session.access, c.session.clientId),
         },
         sinkFor(shell, c),
       );

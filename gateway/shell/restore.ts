@@ -10,6 +10,7 @@ import type { SessionStore } from "../store/session-store";
 import { addClient, keepEnded, routeKey, topicTableFor } from "./clients";
 import { newClient, type Shell } from "./context";
 import { storedDelivery } from "./durable-sleep";
+import { loginOf } from "./login";
 import { sinkFor } from "./upstream-sink";
 
 /**
@@ -90,8 +91,7 @@ export async function restoreSessions(shell: Shell, links: Link[], store: Sessio
         cleanSession: false,
         keepAlive: record.keepAlive,
         will: mountWill(grant?.mountpoint, will),
-        ...(grant?.username !== undefined ? { username: grant.username } : {}),
-        ...(grant?.password !== undefined ? { password: grant.password } : {}),
+        ...loginOf(shell, grant, clientId),
       },
       sinkFor(shell, c),
     );

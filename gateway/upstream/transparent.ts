@@ -62,6 +62,11 @@ export class TransparentUpstream implements Upstream {
     if (this.options.ca !== undefined) opts.ca = this.options.ca;
     if (this.options.cert !== undefined) opts.cert = this.options.cert;
     if (this.options.key !== undefined) opts.key = this.options.key;
+    // A client's own TLS certificate (its access entry) replaces the adapter's.
+    if (o.cert !== undefined && o.key !== undefined) {
+      opts.cert = o.cert;
+      opts.key = o.key;
+    }
     return opts;
   }
 

@@ -38,6 +38,9 @@ export interface UpstreamSessionOptions {
   /** This client's own MQTT login (its access entry); absent: the adapter's own username / password. */
   username?: string;
   password?: string;
+  /** This client's own TLS client certificate and key (its access entry); absent: the adapter's. */
+  cert?: Buffer;
+  key?: Buffer;
 }
 
 /** One client's connection to the broker (transparent mode: one MQTT session per MQTT-SN client). */

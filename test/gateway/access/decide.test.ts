@@ -153,6 +153,12 @@ describe("access config validation", () => {
     expect(bad({ mountpoints: [{ from: "udp:not-an-ip", mountpoint: "a/" }] })).toMatch(
       /mountpoints\[0\]\.from = "udp:not-an-ip"/,
     );
+    expect(bad({ clients: [{ clientId: "a", certFile: "/etc/hostname" }] })).toMatch(
+      /clients\[0\]\.keyFile.*certFile and keyFile together/,
+    );
+    expect(bad({ clients: [{ clientId: "a", certFile: "/nonexistent/c.pem", keyFile: "/etc/hostname" }] })).toMatch(
+      /clients\[0\]\.certFile = "\/nonexistent\/c\.pem".*a readable file/,
+    );
     expect(bad({ clients: [{ clientId: "a", colour: "red" }] })).toMatch(/access\.clients\[0\]\.colour.*no such key/);
   });
 
