@@ -58,8 +58,17 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on("SIGINT", () => stop("SIGINT"));
+  const onSigint = (): void => stop("SIGINT");
+  process.on("SIGINT", onSigint);
   process.on("SIGTERM", () => stop("SIGTERM"));
+  // @stoprocent/noble's HCI bindings add a SIGINT listener that exits with 1 when it is the last one: keep ours last.
+  process.on("newListener", (event, listener) => {
+    if (event !== "SIGINT" || listener === onSigint) return;
+    setImmediate(() => {
+      process.removeListener("SIGINT", onSigint);
+      process.on("SIGINT", onSigint);
+    });
+  });
   const brokerText =
     config.broker === "embedded" ? `${gateway.brokerUrl} (embedded)` : String(withoutPassword(gateway.brokerUrl));
   const otherLinks = gateway.links.slice(gateway.udpAddresses.length).map((l) => `${l.name}; `);

@@ -15,10 +15,14 @@ LuaSocketClient.__index = LuaSocketClient
 
 -- config: host, port (the configured gateway), broadcastHost, broadcastPort, bufferSize (256),
 -- inflight (4), pollInterval (seconds between ticks when idle, 0.05).
--- host is a name or an IPv4 address, resolved once here (socket.dns.toip): datagrams count as the
+-- host is a name or an IPv4 address, resolved once here (socket.dns.toip; a dotted address is taken as
+-- it is, since toip looks it up in reverse DNS and fails where it has no entry): datagrams count as the
 -- gateway's when they come from that address. Returns nil and a message when it does not resolve.
 function LuaSocketClient.new(core, handler, options, config)
-  local address, err = socket.dns.toip(config.host)
+  local address, err = config.host, nil
+  if not string.match(config.host, "^%d+%.%d+%.%d+%.%d+$") then
+    address, err = socket.dns.toip(config.host)
+  end
   if not address then
     return nil, "cannot resolve " .. tostring(config.host) .. ": " .. tostring(err)
   end
