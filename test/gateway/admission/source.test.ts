@@ -7,6 +7,7 @@ describe("sourceOf: the link plus the host part of the address", () => {
     ["udp:0.0.0.0:1884", "10.0.0.7:5001", "udp:0.0.0.0:1884 10.0.0.7"],
     ["udp:[::]:1884", "[2001:db8::7]:5000", "udp:[::]:1884 2001:db8::7"],
     ["udp:[::]:1884", "[::ffff:10.0.0.7]:40000", "udp:[::]:1884 ::ffff:10.0.0.7"],
+    ["dtls:0.0.0.0:5684", "10.0.0.7:5001", "dtls:0.0.0.0:5684 10.0.0.7"],
     ["serial:/dev/ttyUSB0", "/dev/ttyUSB0", "serial:/dev/ttyUSB0 /dev/ttyUSB0"],
     ["ble", "aa:bb:cc:dd:ee:ff", "ble aa:bb:cc:dd:ee:ff"],
     ["ble", "aa:bb:cc:dd:ee:12", "ble aa:bb:cc:dd:ee:12"],
