@@ -1,5 +1,4 @@
-import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -8,61 +7,7 @@ import { ReturnCode } from "../../protocol";
 import { startMosquitto } from "../support/mosquitto";
 import { SnClient } from "../support/sn-client";
 import { systemHas } from "../support/system";
-
-/** A throw-away CA, a server certificate for 127.0.0.1 and client certificates with these common names. */
-function certificates(dir: string, clients: string[]): void {
-  const openssl = (...args: string[]): void => void execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-  openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=test CA",
-  );
-  writeFileSync(join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1\n");
-  for (const [name, cn, ext] of [
-    ["server", "127.0.0.1", ["-extfile", "san.ext"]],
-    ...clients.map((c) => [c, c, []]),
-  ] as Array<[string, string, string[]]>) {
-    openssl(
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-      "-subj",
-      `/CN=${cn}`,
-    );
-    openssl(
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-out",
-      `${name}.pem`,
-      "-days",
-      "1",
-      ...ext,
-    );
-  }
-  for (const f of readdirSync(dir)) chmodSync(join(dir, f), 0o644);
-}
+import { makeTestCertificates } from "../support/test-certificates";
 
 describe.runIf(systemHas(["mosquitto", "openssl"], "sudo apt-get install -y mosquitto openssl"))(
   "access: a TLS client certificate per entry, Mosquitto with use_identity_as_username",
@@ -70,7 +15,7 @@ describe.runIf(systemHas(["mosquitto", "openssl"], "sudo apt-get install -y mosq
     it("connects each device with its entry's certificate, the others with the gateway's", async () => {
       const dir = mkdtempSync(join(tmpdir(), "mqttsn-access-tls-"));
       chmodSync(dir, 0o777);
-      certificates(dir, ["cert-1", "gw"]);
+      makeTestCertificates(dir, "server", ["cert-1", "gw"]);
       const logFile = join(dir, "mosquitto.log");
       const mosquitto = await startMosquitto([
         `cafile ${join(dir, "ca.pem")}`,

@@ -1,5 +1,4 @@
-import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
@@ -9,50 +8,14 @@ import { MsgType } from "../../protocol";
 import { startMosquitto } from "../support/mosquitto";
 import { SnClient } from "../support/sn-client";
 import { systemHas } from "../support/system";
+import { makeTestCertificates } from "../support/test-certificates";
 
 /** A throw-away CA and a server certificate for 127.0.0.1, readable by the mosquitto user. */
 function makeCertificates(): { dir: string; ca: string; cert: string; key: string } {
   const dir = mkdtempSync(join(tmpdir(), "gwtls-"));
   chmodSync(dir, 0o755);
-  const run = (...args: string[]): void => {
-    execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-  };
-  run(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=test CA",
-  );
-  run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1");
-  writeFileSync(join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1\n");
-  run(
-    "x509",
-    "-req",
-    "-in",
-    "server.csr",
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "server.pem",
-    "-days",
-    "1",
-    "-extfile",
-    "san.ext",
-  );
-  for (const f of readdirSync(dir)) chmodSync(join(dir, f), 0o644);
-  return { dir, ca: join(dir, "ca.pem"), cert: join(dir, "server.pem"), key: join(dir, "server.key") };
+  const c = makeTestCertificates(dir, "server");
+  return { dir, ca: c.ca, cert: c.pem("server"), key: c.key("server") };
 }
 
 describe.runIf(systemHas(["mosquitto", "openssl"], "sudo apt-get install -y mosquitto openssl"))(

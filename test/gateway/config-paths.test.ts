@@ -3,7 +3,6 @@
  * and one that cannot be read stops the gateway naming its key. The README's config example works as it
  * is written.
  */
-import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +13,7 @@ import { startMosquitto } from "../support/mosquitto";
 import { SnClient } from "../support/sn-client";
 import { GATEWAY_BIN, spawnGateway, type SpawnedGateway } from "../support/spawned-gateway";
 import { systemHas } from "../support/system";
+import { makeTestCertificates } from "../support/test-certificates";
 
 const cleanup: Array<() => Promise<unknown> | void> = [];
 afterEach(async () => {
@@ -117,54 +117,8 @@ function certificates(dir: string): { ca: string; cert: string; key: string } {
   mkdirSync(tls);
   chmodSync(dir, 0o755);
   chmodSync(tls, 0o755);
-  const openssl = (...args: string[]): void => void execFileSync("openssl", args, { cwd: tls, stdio: "ignore" });
-  openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=test CA",
-  );
-  openssl(
-    "req",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    "broker.key",
-    "-out",
-    "broker.csr",
-    "-subj",
-    "/CN=127.0.0.1",
-  );
-  writeFileSync(join(tls, "san.ext"), "subjectAltName=IP:127.0.0.1\n");
-  openssl(
-    "x509",
-    "-req",
-    "-in",
-    "broker.csr",
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "broker.pem",
-    "-days",
-    "1",
-    "-extfile",
-    "san.ext",
-  );
-  for (const f of ["ca.pem", "broker.pem", "broker.key"]) chmodSync(join(tls, f), 0o644);
-  return { ca: join(tls, "ca.pem"), cert: join(tls, "broker.pem"), key: join(tls, "broker.key") };
+  const c = makeTestCertificates(tls, "broker");
+  return { ca: c.ca, cert: c.pem("broker"), key: c.key("broker") };
 }
 
 describe.runIf(systemHas(["mosquitto", "openssl"], "sudo apt-get install -y mosquitto openssl"))(
