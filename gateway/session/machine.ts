@@ -12,10 +12,10 @@
  *   any state ──CONNECT of the same client id (any route)──▶ new connection of the same session
  *   disconnected / lost: a CleanSession 0 session still holding messages waits for its next CONNECT.
  *
- * Events (SessionEvent): a frame from the client, a CONNECT of this client id (connect), another client
- * taking its address (addressTaken), a wake-up from another address (wakeFrom), the upstream's answers
- * (upConnack, upPublished, upSubAck, upUnsubAck), a message from the broker (upMessage), the broker
- * dropping the connection (upClosed), tick (the shell calls it when now ≥ session.deadline) and shutdown.
+ * Events (SessionEvent): a frame from the client, a CONNECT of this client id (connect), a restart's restore
+ * with this start's access grant (restored), another client taking its address (addressTaken), a wake-up
+ * from another address (wakeFrom), the upstream's answers (upConnack, upPublished, upSubAck, upUnsubAck),
+ * a message from the broker (upMessage), the broker dropping the connection (upClosed), tick (the shell calls it when now ≥ session.deadline) and shutdown.
  * Effects (Effect): send to the client, upstream connect / publish / subscribe / unsubscribe / replace /
  * close, release a message's custody, rebind to a new route, end the connection.
  * Every gateway → client delivery goes through session/outbound.ts (deliver, pump).
@@ -183,6 +183,9 @@ export function step(s: Session, event: SessionEvent, now: number, ctx: SessionC
       s.lastHeard = now;
       s.access = event.access;
       handleConnect(s, event.message, event.route, now, ctx, out);
+      break;
+    case "restored":
+      s.access = event.access;
       break;
     case "addressTaken":
       handleAddressTaken(s, event.by, ctx, out);

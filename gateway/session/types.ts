@@ -169,6 +169,11 @@ export type SessionEvent =
   /** A CONNECT carrying this session's client id, from `route` (the same one or another: a takeover). */
   /** `access`: what the access config grants this connection (undefined without an `access` key). */
   | { kind: "connect"; message: Connect; route: Route; access?: AccessGrant | undefined }
+  /**
+   * A persistent session restored asleep from the store after a restart, its upstream connection reopened;
+   * `access`: what the access config of this start grants it (undefined without an `access` key).
+   */
+  | { kind: "restored"; access: AccessGrant | undefined }
   /** Another client id CONNECTed from this session's route: the address was reused, this client is gone. */
   | { kind: "addressTaken"; by: string }
   /** PINGREQ(ClientId) for this sleeping session from another route; `mayMove`: sleep.allowAddressChange lists it. */

@@ -2,7 +2,6 @@ import type { Link } from "../../transports/link";
 import { decideConnect } from "../access/decide";
 import { mount, mountWill } from "../access/mountpoint";
 import { transition } from "../session/lifecycle";
-import { computeDeadline } from "../session/machine";
 import { newSession } from "../session/session";
 import type { Session } from "../session/types";
 import { restoreKept, restoreSleeping } from "../sleep/transitions";
@@ -81,10 +80,11 @@ export async function restoreSessions(shell: Shell, links: Link[], store: Sessio
       ctx,
     );
     const grant = decision?.allowed === true ? decision.grant : undefined;
-    session.access = grant;
     const c = newClient(session, { key, link, address: record.address, nodeId: undefined });
     c.persisted = true;
     addClient(shell, c);
+    // DESIGN rule 8: the grant enters the session through its machine, which also sets its next deadline.
+    shell.run(c, { kind: "restored", access: grant });
     c.upstream = shell.upstream.open(
       {
         clientId,
@@ -97,7 +97,6 @@ export async function restoreSessions(shell: Shell, links: Link[], store: Sessio
     );
     // The broker may have lost the session (the embedded broker restarts with the gateway): subscribe again.
     for (const [filter, qos] of session.subscriptions) c.upstream.subscribe(mount(grant?.mountpoint, filter), qos, 0);
-    session.deadline = computeDeadline(session, ctx);
     log.info("session-restored", { clientId, messages: messages.length, link: link.name, address: record.address });
   }
 }
