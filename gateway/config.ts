@@ -4,6 +4,7 @@ import { isTopicName, SPEC_MAX_CLIENT_ID_LENGTH } from "../protocol";
 import { parseHostPort } from "../transports/udp";
 import type { BleSpec, SerialPortSpec } from "../transports/stream-links";
 import { validateAccess, type AccessConfig } from "./access/config";
+import { resolveAccessPaths } from "./access/paths";
 import { ConfigError } from "./config-error";
 import { defaultDtlsConfig, validateDtlsConfig, type DtlsConfig } from "./dtls/config";
 import { defaultSleepConfig, validateSleepConfig, type SleepConfig } from "./sleep/config";
@@ -410,8 +411,8 @@ export function resolveConfigPaths(input: unknown, config: GatewayConfig, folder
 }
 
 /**
- * Reads and checks a config file. Relative paths in it (PATH_KEYS) are relative to the file's folder,
- * so the file works from any working directory.
+ * Reads and checks a config file. Relative paths in it (PATH_KEYS, and the files of access entries) are
+ * relative to the file's folder, so the file works from any working directory.
  */
 export function loadConfigFile(path: string, base?: GatewayConfig): GatewayConfig {
   let text: string;
@@ -426,5 +427,6 @@ export function loadConfigFile(path: string, base?: GatewayConfig): GatewayConfi
   } catch (err) {
     throw new Error(`config file ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
   }
-  return resolveConfigPaths(parsed, validateConfig(parsed, base), dirname(resolve(path)));
+  const folder = dirname(resolve(path));
+  return resolveConfigPaths(parsed, validateConfig(resolveAccessPaths(parsed, folder), base), folder);
 }

@@ -73,6 +73,53 @@ describe("paths in a config file", () => {
   });
 });
 
+describe("files of access entries", () => {
+  it("passwordFile, certFile and keyFile are taken from the config file's folder, whatever the working directory", () => {
+    const dir = tempDir("gwcfg-");
+    mkdirSync(join(dir, "secrets"));
+    writeFileSync(join(dir, "secrets/d1.pw"), "pw-of-d1\n");
+    writeFileSync(join(dir, "d1.crt"), "certificate");
+    writeFileSync(join(dir, "d1.key"), "key");
+    const file = writeConfig(dir, {
+      access: {
+        clients: [
+          { clientId: "d1", passwordFile: "secrets/d1.pw", certFile: "./d1.crt", keyFile: "d1.key" },
+          { clientId: "d2", passwordFile: join(dir, "secrets/d1.pw") },
+        ],
+      },
+    });
+    const entries = loadConfigFile(file).access?.clients;
+    expect(entries?.[0]).toMatchObject({
+      passwordFile: join(dir, "secrets/d1.pw"),
+      password: "pw-of-d1",
+      certFile: join(dir, "d1.crt"),
+      keyFile: join(dir, "d1.key"),
+    });
+    expect(entries?.[1]).toMatchObject({ passwordFile: join(dir, "secrets/d1.pw"), password: "pw-of-d1" });
+  });
+
+  it("the command started from another folder reads a relative passwordFile next to the config file", async () => {
+    const dir = tempDir("gwcfg-");
+    writeFileSync(join(dir, "d1.pw"), "secret");
+    const file = writeConfig(dir, {
+      access: { default: "deny", clients: [{ clientId: "d1", username: "d1", passwordFile: "d1.pw" }] },
+    });
+    const g = runGateway(file, tempDir("gwcwd-"));
+    await g.ready();
+    expect(await connects(g.udp(), "d1")).toBe(ReturnCode.Accepted);
+    expect(await connects(g.udp(), "d2")).toBe(ReturnCode.NotSupported);
+  });
+
+  it("the command names the key and the full path of a relative passwordFile that is missing", async () => {
+    const dir = tempDir("gwcfg-");
+    const file = writeConfig(dir, { access: { clients: [{ clientId: "d1", passwordFile: "d1.pw" }] } });
+    const g = runGateway(file, tempDir("gwcwd-"));
+    expect(await g.exited).toBe(2);
+    expect(g.stderr()).toContain("access.clients[0].passwordFile");
+    expect(g.stderr()).toContain(join(dir, "d1.pw"));
+  });
+});
+
 describe("TLS files", () => {
   it("are not read when the broker URL does not use TLS", async () => {
     const gateway = await startGateway({
