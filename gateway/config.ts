@@ -6,6 +6,13 @@ import type { BleSpec, SerialPortSpec } from "../transports/stream-links";
 import { validateAccess, type AccessConfig } from "./access/config";
 import { resolveAccessPaths } from "./access/paths";
 import { ConfigError } from "./config-error";
+import {
+  defaultAggregatingConfig,
+  defaultModeConfig,
+  validateMode,
+  type AggregatingConfig,
+  type ModeConfig,
+} from "./upstream/mode";
 import { defaultDtlsConfig, validateDtlsConfig, type DtlsConfig } from "./dtls/config";
 import { defaultSleepConfig, validateSleepConfig, type SleepConfig } from "./sleep/config";
 
@@ -92,6 +99,9 @@ export interface GatewayConfig {
   dtls: DtlsConfig;
   /** Who may connect, as whom, to which topics (gateway/access/config.ts); absent: anyone, as the gateway. */
   access?: AccessConfig;
+  /** Upstream mode per client: transparent (own MQTT connection) or aggregating (shared connections). */
+  mode: ModeConfig;
+  aggregating: AggregatingConfig;
 }
 
 export function defaultConfig(): GatewayConfig {
@@ -127,6 +137,8 @@ export function defaultConfig(): GatewayConfig {
     sleep: defaultSleepConfig(),
     upstream: { rejectUnauthorized: true },
     dtls: defaultDtlsConfig(),
+    mode: defaultModeConfig(),
+    aggregating: defaultAggregatingConfig(),
   };
 }
 
@@ -334,6 +346,13 @@ const schema: Record<string, Check | Record<string, Check>> = {
   access: (key, value) => validateAccess(key, value),
   sleep: (key, value) => validateSleepConfig(key, value),
   dtls: (key, value) => validateDtlsConfig(key, value),
+  mode: (key, value) => validateMode(key, value),
+  aggregating: {
+    connections: int(1, 8),
+    clientIdPrefix: str,
+    maxParkedPerClient: int(0, 1_000_000),
+    maxParkedMessages: int(0, 10_000_000),
+  },
   upstream: {
     username: str,
     password: str,

@@ -14,7 +14,7 @@ import { createRun } from "./shell/effects";
 import { guarded } from "./shell/guard";
 import { onFrame } from "./shell/inbound";
 import { restoreSessions } from "./shell/restore";
-import { openStore, sessionContextFor, streamLinksFor, transparentUpstreamFor, udpLinksFor } from "./shell/setup";
+import { openStore, sessionContextFor, streamLinksFor, upstreamFor, udpLinksFor } from "./shell/setup";
 import { startTicking } from "./shell/tick";
 
 export interface GatewayOptions {
@@ -81,7 +81,7 @@ export async function startGateway(
     }
     brokerUrl = broker.url;
   }
-  const upstream = options.upstream ?? transparentUpstreamFor(config, brokerUrl, log);
+  const upstream = options.upstream ?? upstreamFor(config, brokerUrl, log);
 
   const shell: Shell = {
     config,

@@ -11,7 +11,10 @@ import { LazySessionStore, storePathExists } from "../store/lazy";
 import { LevelSessionStore } from "../store/level";
 import type { SessionStore } from "../store/session-store";
 import type { Counters, SessionContext } from "../session/types";
-import { TransparentUpstream } from "../upstream/transparent";
+import { AggregatingUpstream } from "../upstream/aggregating/aggregating";
+import { usesAggregating } from "../upstream/mode";
+import { ModeRouter } from "../upstream/router";
+import { TransparentUpstream, type TransparentOptions } from "../upstream/transparent";
 import type { Upstream } from "../upstream/upstream";
 
 /** The parts a gateway is built from, made from its validated config. */
@@ -84,27 +87,52 @@ function readTlsFile(key: string, path: string): Buffer {
   }
 }
 
-/**
- * The transparent adapter (one MQTT connection per client to brokerUrl), with the gateway's own connection
- * kept open to tell whether the broker is reachable. TLS files are read only for a TLS URL.
- */
-export function transparentUpstreamFor(config: GatewayConfig, brokerUrl: string, log: Log): Upstream {
+/** The broker login and TLS files of the upstream section; TLS files are read only for a TLS URL. */
+function upstreamIdentity(
+  config: GatewayConfig,
+  brokerUrl: string,
+): Pick<TransparentOptions, "username" | "password" | "ca" | "cert" | "key"> {
   const u = config.upstream;
   const tls = usesTls(brokerUrl);
-  const upstream = new TransparentUpstream({
-    url: brokerUrl,
+  return {
     ...(u.username !== undefined ? { username: u.username } : {}),
     ...(u.password !== undefined ? { password: u.password } : {}),
     ...(tls && u.caFile !== undefined ? { ca: readTlsFile("upstream.caFile", u.caFile) } : {}),
     ...(tls && u.certFile !== undefined ? { cert: readTlsFile("upstream.certFile", u.certFile) } : {}),
     ...(tls && u.keyFile !== undefined ? { key: readTlsFile("upstream.keyFile", u.keyFile) } : {}),
-    rejectUnauthorized: u.rejectUnauthorized,
+  };
+}
+
+/**
+ * The upstream adapters: transparent (one MQTT connection per client to brokerUrl), with the gateway's own
+ * connection kept open to tell whether the broker is reachable; and when `mode` gives any client
+ * aggregating mode, the shared connections beside it.
+ */
+export function upstreamFor(config: GatewayConfig, brokerUrl: string, log: Log): Upstream {
+  const identity = upstreamIdentity(config, brokerUrl);
+  const transparent = new TransparentUpstream({
+    url: brokerUrl,
+    ...identity,
+    rejectUnauthorized: config.upstream.rejectUnauthorized,
     connectTimeoutMs: config.timers.upstreamConnectTimeoutMs,
     gatewayClientId: `mqttsn-gateway-${config.gatewayId}-${process.pid}`,
     log,
   });
-  upstream.watchBroker();
-  return upstream;
+  transparent.watchBroker();
+  if (!usesAggregating(config.mode)) return transparent;
+  const a = config.aggregating;
+  const aggregating = new AggregatingUpstream({
+    url: brokerUrl,
+    ...identity,
+    rejectUnauthorized: config.upstream.rejectUnauthorized,
+    connectTimeoutMs: config.timers.upstreamConnectTimeoutMs,
+    connections: a.connections,
+    clientIdPrefix: a.clientIdPrefix !== "" ? a.clientIdPrefix : `mqttsn-gateway-${config.gatewayId}-shared`,
+    maxParkedPerClient: a.maxParkedPerClient,
+    maxParkedMessages: a.maxParkedMessages,
+    log,
+  });
+  return new ModeRouter(config.mode, transparent, aggregating);
 }
 
 /** §6.1 ADVERTISE target of one UDP listener; "auto" broadcasts from IPv4 listeners that are not on loopback. */

@@ -5,6 +5,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { startGateway, type RunningGateway } from "../../gateway/index";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../../gateway/broker/embedded";
 import { startMosquitto, type RunningMosquitto } from "../support/mosquitto";
+import { withTestMode } from "../support/upstream-mode";
 
 export interface BrokerUnderTest {
   name: string;
@@ -86,16 +87,18 @@ export async function startHarness(broker: string, overrides: Record<string, unk
     sleep: sleepConfig,
     ...rest
   } = overrides as { timers?: object; limits?: object; sleep?: { store?: object } };
-  const gateway = await startGateway({
-    udp: ["127.0.0.1:0"],
-    broker,
-    embeddedPort: 0,
-    ...rest,
-    timers: { advertiseIntervalS: 0, tRetryMs: 300, nRetry: 2, upstreamConnectTimeoutMs: 2000, ...timers },
-    limits: { ...limits },
-    // Each gateway its own session store: LevelDB allows one user per directory.
-    sleep: { ...sleepConfig, store: { path: mkdtempSync(join(tmpdir(), "mqttsn-sessions-")), ...sleepConfig?.store } },
-  });
+  const gateway = await startGateway(
+    withTestMode({
+      udp: ["127.0.0.1:0"],
+      broker,
+      embeddedPort: 0,
+      ...rest,
+      timers: { advertiseIntervalS: 0, tRetryMs: 300, nRetry: 2, upstreamConnectTimeoutMs: 2000, ...timers },
+      limits: { ...limits },
+      // Each gateway its own session store: LevelDB allows one user per directory.
+      sleep: { ...sleepConfig, store: { path: mkdtempSync(join(tmpdir(), "mqttsn-sessions-")), ...sleepConfig?.store } },
+    }),
+  );
   const watcher = await Watcher.connect(gateway.brokerUrl);
   return {
     gateway,

@@ -1,0 +1,249 @@
+import type { Will } from "../../session/types";
+import type { UpstreamSession, UpstreamSink } from "../upstream";
+import { settle, type Device, type Held, type Shares } from "./device";
+import type { PoolMember } from "./pool-member";
+
+/** Retained messages for a new subscription are taken as arriving within this long after its SUBACK. */
+export const RETAINED_WINDOW_MS = 2000;
+
+export type AggregatedDevice = Device<AggregatedSession>;
+
+/** What a device's connection needs from the adapter that holds every device. */
+export interface DeviceHost {
+  member(device: AggregatedDevice): PoolMember<AggregatedDevice>;
+  /**
+   * Keeps a QoS 1/2 message for a device with no connection open, after the others (or before them: first);
+   * dropped (counted, logged) when the bounds are reached.
+   */
+  park(device: AggregatedDevice, held: Held, first: boolean): void;
+  /** Takes one parked message back (the device has it in custody now); false when it was not parked. */
+  unpark(device: AggregatedDevice, held: Held): boolean;
+  /** Takes every parked message of the device, in order. */
+  takeParked(device: AggregatedDevice): Held[];
+  /** Publishes the device's will: it was lost (MQTT 3.1.1 §3.1.2.5, as the broker would). */
+  publishWill(device: AggregatedDevice): void;
+  /** A device whose connection ended without a persistent session: its subscriptions go. */
+  forget(device: AggregatedDevice): void;
+  now(): number;
+  readonly connectTimeoutMs: number;
+}
+
+/**
+ * One device's connection through a shared connection (aggregating mode), as the session sees an upstream
+ * connection: connecting until the shared connection is open, then open; closed at close(). The device's
+ * subscriptions, will and parked messages live in its Device record, which outlives the connection for a
+ * persistent session.
+ */
+export class AggregatedSession implements UpstreamSession {
+  private phase: "connecting" | "open" | "closed" = "connecting";
+  private readonly pending = new Set<Held>();
+  private connectTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly host: DeviceHost,
+    private readonly device: AggregatedDevice,
+    private readonly sink: UpstreamSink,
+  ) {
+    this.connectTimer = setTimeout(() => {
+      if (this.phase !== "connecting") return;
+      this.end();
+      this.sink.connack(false, false);
+    }, host.connectTimeoutMs);
+    this.connectTimer.unref();
+    this.member.whenOpen((c) => {
+      if (this.phase !== "connecting") return;
+      if (c === undefined) {
+        this.end();
+        this.sink.connack(false, false);
+        return;
+      }
+      this.phase = "open";
+      clearTimeout(this.connectTimer);
+      this.sink.connack(true, false);
+      this.deliverParked();
+    });
+  }
+
+  get current(): "connecting" | "open" | "closed" {
+    return this.phase;
+  }
+
+  private get member(): PoolMember<AggregatedDevice> {
+    return this.host.member(this.device);
+  }
+
+  /** A broker message for this device; on a connection not (or no longer) open it is parked or dropped. */
+  deliver(
+    topic: string,
+    payload: Buffer,
+    qos: 0 | 1 | 2,
+    retain: boolean,
+    share: Shares | undefined,
+    packetId: number,
+    dup: boolean,
+  ): void {
+    if (qos === 0) {
+      if (this.phase === "open") this.sink.message(topic, payload, 0, retain, undefined);
+      return;
+    }
+    const held: Held = { topic, payload, qos, retain, share };
+    if (this.phase !== "open") {
+      this.parkOrDrop(held);
+      return;
+    }
+    this.pending.add(held);
+    this.sink.message(topic, payload, qos, retain, () => this.release(held), qos === 2 ? packetId : undefined, dup);
+  }
+
+  /** The device's session has the message in custody (delivered, or in the store). */
+  private release(held: Held): void {
+    // Parked when the connection closed, and only then taken into custody (a store write that finished).
+    if (this.pending.delete(held)) settle(held);
+    else this.host.unpark(this.device, held);
+  }
+
+  private parkOrDrop(held: Held): void {
+    if (this.device.persistent) {
+      held.payload = new Uint8Array(held.payload);
+      this.host.park(this.device, held, false);
+    }
+    settle(held);
+  }
+
+  /** What arrived while the device had no connection open, delivered now (MQTT 3.1.1 §3.1.2.4). */
+  private deliverParked(): void {
+    for (const held of this.host.takeParked(this.device)) {
+      this.pending.add(held);
+      this.sink.message(held.topic, held.payload, held.qos, held.retain, () => this.release(held));
+    }
+  }
+
+  publish(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean, msgId: number): boolean {
+    if (this.phase === "closed") {
+      if (qos === 0) return false;
+      this.sink.published(msgId, false);
+      return true;
+    }
+    const open = this.member.shared.current;
+    if (qos === 0) {
+      if (open !== undefined) return open.publish(topic, payload, 0, retain);
+      const copy = new Uint8Array(payload);
+      this.member.whenOpen((c) => c?.publish(topic, copy, 0, retain));
+      return true;
+    }
+    const copy = open !== undefined ? payload : new Uint8Array(payload);
+    this.member.whenOpen((c) => {
+      const sent = c !== undefined && c.publish(topic, copy, qos, retain, (ok) => this.sink.published(msgId, ok));
+      if (!sent) this.sink.published(msgId, false);
+    });
+    return true;
+  }
+
+  subscribe(filter: string, qos: 0 | 1 | 2, msgId: number): void {
+    if (this.phase === "closed") {
+      this.sink.subAck(msgId, 0x80);
+      return;
+    }
+    const device = this.device;
+    const member = this.member;
+    let sub = device.subscriptions.get(filter);
+    if (sub === undefined) {
+      sub = { device, filter, qos, retainedUntil: Infinity };
+      device.subscriptions.set(filter, sub);
+      member.table.add(sub);
+    }
+    const made = sub;
+    made.retainedUntil = Infinity;
+    // Subscribed again even when the union holds the filter: the broker then sends its retained messages
+    // again (MQTT 3.1.1 §3.8.4), and they go to this device.
+    member.whenOpen((c) => {
+      if (c === undefined) {
+        this.unsubscribed(made);
+        this.sink.subAck(msgId, 0x80);
+        return;
+      }
+      c.subscribe([{ topic: filter, qos: 2 }], (granted) => {
+        const g = granted[0] ?? 0x80;
+        if (g > 2) {
+          this.unsubscribed(made);
+          this.sink.subAck(msgId, 0x80);
+          return;
+        }
+        made.qos = (qos < g ? qos : g) as 0 | 1 | 2;
+        made.retainedUntil = this.host.now() + RETAINED_WINDOW_MS;
+        this.sink.subAck(msgId, made.qos);
+      });
+    });
+  }
+
+  unsubscribe(filter: string, msgId: number): void {
+    const sub = this.device.subscriptions.get(filter);
+    if (sub === undefined || !this.unsubscribed(sub)) {
+      this.sink.unsubAck(msgId);
+      return;
+    }
+    this.member.whenOpen((c) => {
+      if (c === undefined) this.sink.unsubAck(msgId);
+      else c.unsubscribe([filter], () => this.sink.unsubAck(msgId));
+    });
+  }
+
+  /** Takes a subscription out of the device and the union; true when no device holds its filter any more. */
+  private unsubscribed(sub: { filter: string }): boolean {
+    const held = this.device.subscriptions.get(sub.filter);
+    if (held === undefined) return false;
+    this.device.subscriptions.delete(sub.filter);
+    return this.member.table.remove(held);
+  }
+
+  /** A will is only kept by the gateway (it publishes it when the device is lost): nothing to reconnect. */
+  replace(will: Will | undefined): void {
+    this.device.will = will;
+    if (this.phase === "closed") {
+      this.sink.connack(false, false);
+      return;
+    }
+    this.member.whenOpen((c) => this.sink.connack(c !== undefined && this.phase !== "closed", false));
+  }
+
+  /**
+   * graceful: the device disconnected, its will is discarded; otherwise it was lost and the gateway publishes
+   * its will, as a broker would for a connection that ends without DISCONNECT (MQTT 3.1.1 §3.1.2.5).
+   * Messages not yet in the session's custody when `after` settles are parked for a persistent session and
+   * dropped for a clean one (as a broker drops a clean session).
+   */
+  close(graceful: boolean, after?: Promise<void>): Promise<void> {
+    if (this.phase === "closed") return Promise.resolve();
+    this.end();
+    if (!graceful) this.host.publishWill(this.device);
+    if (after === undefined) {
+      this.settleClosed();
+      return Promise.resolve();
+    }
+    return after.then(() => this.settleClosed());
+  }
+
+  private end(): void {
+    this.phase = "closed";
+    clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
+  }
+
+  private settleClosed(): void {
+    const device = this.device;
+    const open = [...this.pending];
+    this.pending.clear();
+    for (let i = open.length - 1; i >= 0; i--) {
+      const held = open[i] as Held;
+      if (device.persistent) {
+        held.payload = new Uint8Array(held.payload);
+        this.host.park(device, held, true);
+      }
+      settle(held);
+    }
+    if (device.session === this) {
+      device.session = undefined;
+      if (!device.persistent) this.host.forget(device);
+    }
+  }
+}

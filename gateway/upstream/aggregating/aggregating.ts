@@ -1,0 +1,256 @@
+import { performance } from "node:perf_hooks";
+import type { Log } from "../../../transports/link";
+import type { ConnectionOptions } from "../connection";
+import type {
+  Upstream,
+  UpstreamConnectionState,
+  UpstreamSession,
+  UpstreamSessionOptions,
+  UpstreamSink,
+} from "../upstream";
+import { AggregatedSession, type AggregatedDevice, type DeviceHost } from "./aggregated-session";
+import { Device, type Held } from "./device";
+import { PoolMember } from "./pool-member";
+import { refusedSession } from "./refused-session";
+
+export interface AggregatingOptions {
+  url: string;
+  username?: string;
+  password?: string;
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  rejectUnauthorized: boolean;
+  connectTimeoutMs: number;
+  /** Shared connections, 1 to 8; a device always uses the same one (by its client id). */
+  connections: number;
+  /** Client id of shared connection i is `${clientIdPrefix}-${i}`: fixed, so the broker keeps their sessions. */
+  clientIdPrefix: string;
+  /** Messages parked for one device without a connection, and for all of them together. */
+  maxParkedPerClient: number;
+  maxParkedMessages: number;
+  log: Log;
+  /** Milliseconds, monotonic; performance.now by default. */
+  now?: () => number;
+}
+
+/** Figures of the aggregating adapter, for metrics. */
+export interface AggregatingCounters {
+  /** Messages parked for devices without a connection, now. */
+  parked: number;
+  /** Messages dropped because a parking bound was reached. */
+  parkedDropped: number;
+  /** Wills published by the gateway for lost devices. */
+  willsPublished: number;
+}
+
+/**
+ * Aggregating mode: many devices share a small pool of MQTT connections. Each shared connection subscribes
+ * to the union of its devices' subscriptions and fans every broker message out to the matching devices.
+ * The gateway keeps what the broker would keep per client in transparent mode: subscriptions, wills
+ * (published when a device is lost, never at DISCONNECT) and, for persistent sessions, the QoS 1/2
+ * messages that arrive while the device has no connection open.
+ *
+ * What it cannot do: a device's own broker login (an access entry with username, password or certificate)
+ * — every device speaks as the shared connection, so such a device is refused (CONNACK 0x03).
+ */
+export class AggregatingUpstream implements Upstream, DeviceHost {
+  private readonly members: PoolMember<AggregatedDevice>[];
+  private readonly devices = new Map<string, AggregatedDevice>();
+  readonly counters: AggregatingCounters = { parked: 0, parkedDropped: 0, willsPublished: 0 };
+  readonly connectTimeoutMs: number;
+  readonly now: () => number;
+
+  constructor(private readonly options: AggregatingOptions) {
+    this.connectTimeoutMs = options.connectTimeoutMs;
+    this.now = options.now ?? (() => performance.now());
+    this.members = [];
+    for (let i = 0; i < options.connections; i++) {
+      this.members.push(
+        new PoolMember(
+          this.connectionOptions(`${options.clientIdPrefix}-${i}`),
+          (device, topic, payload, qos, retain, share, packetId, dup) =>
+            this.deliver(device, topic, payload, qos, retain, share, packetId, dup),
+          this.now,
+          options.log,
+        ),
+      );
+    }
+  }
+
+  private connectionOptions(clientId: string): ConnectionOptions {
+    const o = this.options;
+    const opts: ConnectionOptions = {
+      url: o.url,
+      clientId,
+      clean: false,
+      keepAlive: 60,
+      rejectUnauthorized: o.rejectUnauthorized,
+      connectTimeoutMs: o.connectTimeoutMs,
+    };
+    if (o.username !== undefined) opts.username = o.username;
+    if (o.password !== undefined) opts.password = o.password;
+    if (o.ca !== undefined) opts.ca = o.ca;
+    if (o.cert !== undefined) opts.cert = o.cert;
+    if (o.key !== undefined) opts.key = o.key;
+    return opts;
+  }
+
+  member(device: AggregatedDevice): PoolMember<AggregatedDevice> {
+    return this.members[device.member] as PoolMember<AggregatedDevice>;
+  }
+
+  /** The pool member of a client id: FNV-1a over its UTF-16 units, so a device keeps its connection. */
+  private memberIndex(clientId: string): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < clientId.length; i++) h = Math.imul(h ^ clientId.charCodeAt(i), 0x01000193);
+    return (h >>> 0) % this.members.length;
+  }
+
+  open(options: UpstreamSessionOptions, sink: UpstreamSink): UpstreamSession {
+    if (
+      options.username !== undefined ||
+      options.password !== undefined ||
+      options.cert !== undefined ||
+      options.key !== undefined
+    ) {
+      this.options.log.warn("connect-refused", {
+        clientId: options.clientId,
+        reason: "its access entry gives it an own broker login, which aggregating mode cannot use",
+        action: "give it mode transparent, or take the login out of its access entry",
+      });
+      return refusedSession(sink);
+    }
+    // An earlier connection still attached is taken over, as the broker takes over a client id (§3.1.4).
+    void this.devices.get(options.clientId)?.session?.close(true);
+    let device = this.devices.get(options.clientId);
+    if (device === undefined) {
+      device = new Device(options.clientId, this.memberIndex(options.clientId));
+      this.devices.set(options.clientId, device);
+    }
+    // MQTT 3.1.1 §3.1.2.4: CleanSession 1 discards what the gateway kept of the device.
+    if (options.cleanSession) this.discard(device);
+    device.persistent = !options.cleanSession;
+    device.will = options.will;
+    const session = new AggregatedSession(this, device, sink);
+    device.session = session;
+    return session;
+  }
+
+  private deliver(
+    device: AggregatedDevice,
+    topic: string,
+    payload: Buffer,
+    qos: 0 | 1 | 2,
+    retain: boolean,
+    share: Held["share"],
+    packetId: number,
+    dup: boolean,
+  ): void {
+    const session = device.session;
+    if (session !== undefined) {
+      session.deliver(topic, payload, qos, retain, share, packetId, dup);
+      return;
+    }
+    // A persistent session without a connection: the gateway keeps the message for its next CONNECT.
+    if (qos > 0) {
+      const held: Held = { topic, payload: new Uint8Array(payload), qos: qos as 1 | 2, retain, share };
+      if (device.persistent) this.park(device, held, false);
+      held.share = undefined;
+      share?.settleOne();
+    }
+  }
+
+  park(device: AggregatedDevice, held: Held, first: boolean): void {
+    const o = this.options;
+    if (device.parked.length >= o.maxParkedPerClient || this.counters.parked >= o.maxParkedMessages) {
+      this.counters.parkedDropped++;
+      o.log.warn("limit-hit", {
+        limit:
+          device.parked.length >= o.maxParkedPerClient
+            ? "aggregating.maxParkedPerClient"
+            : "aggregating.maxParkedMessages",
+        clientId: device.clientId,
+        topic: held.topic,
+        action: "message dropped",
+      });
+      return;
+    }
+    this.counters.parked++;
+    if (first) device.parked.unshift(held);
+    else device.parked.push(held);
+  }
+
+  unpark(device: AggregatedDevice, held: Held): boolean {
+    const i = device.parked.indexOf(held);
+    if (i < 0) return false;
+    device.parked.splice(i, 1);
+    this.counters.parked--;
+    return true;
+  }
+
+  takeParked(device: AggregatedDevice): Held[] {
+    const parked = device.parked;
+    device.parked = [];
+    this.counters.parked -= parked.length;
+    return parked;
+  }
+
+  publishWill(device: AggregatedDevice): void {
+    const will = device.will;
+    if (will === undefined) return;
+    this.counters.willsPublished++;
+    this.options.log.info("will-published", { clientId: device.clientId, topic: will.topic });
+    this.member(device).whenOpen((c) => c?.publish(will.topic, will.payload, will.qos, will.retain));
+  }
+
+  /** Everything kept of a device goes: its subscriptions leave the union, its parked messages are dropped. */
+  private discard(device: AggregatedDevice): void {
+    const member = this.member(device);
+    for (const sub of device.subscriptions.values()) {
+      if (member.table.remove(sub)) member.whenOpen((c) => c?.unsubscribe([sub.filter], () => undefined));
+    }
+    device.subscriptions.clear();
+    this.takeParked(device);
+  }
+
+  forget(device: AggregatedDevice): void {
+    this.discard(device);
+    if (this.devices.get(device.clientId) === device) this.devices.delete(device.clientId);
+  }
+
+  /** QoS -1 publishes (§6.8) through the first shared connection. */
+  publishAnonymous(topic: string, payload: Uint8Array, retain: boolean): void {
+    const member = this.members[0] as PoolMember<AggregatedDevice>;
+    const open = member.shared.current;
+    if (open !== undefined) open.publish(topic, payload, 0, retain);
+    else {
+      const copy = new Uint8Array(payload);
+      member.whenOpen((c) => c?.publish(topic, copy, 0, retain));
+    }
+  }
+
+  connectionStates(): Record<UpstreamConnectionState, number> {
+    const counts = { waiting: 0, connecting: 0, open: 0, replacing: 0 };
+    for (const device of this.devices.values()) {
+      const state = device.session?.current;
+      if (state === "open") counts.open++;
+      else if (state === "connecting") counts.connecting++;
+    }
+    return counts;
+  }
+
+  /** Shared connections open now, of all. */
+  sharedConnections(): { open: number; total: number } {
+    return { open: this.members.filter((m) => m.shared.state === "open").length, total: this.members.length };
+  }
+
+  /** Devices the gateway keeps a session for (connected, or persistent and away). */
+  get deviceCount(): number {
+    return this.devices.size;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.close()));
+  }
+}

@@ -1,0 +1,54 @@
+import type { Will } from "../../session/types";
+import type { DeviceSubscription } from "./subscriptions";
+
+/**
+ * The shares of one QoS 1/2 broker message: one per device it went to at QoS 1/2. The shared connection
+ * acknowledges it (PUBACK or PUBREC) once every share is settled: each device has it in custody.
+ */
+export class Shares {
+  constructor(
+    private left: number,
+    private readonly acknowledge: () => void,
+  ) {}
+
+  settleOne(): void {
+    this.left--;
+    if (this.left === 0) this.acknowledge();
+  }
+}
+
+/** A QoS 1/2 message on its way to one device, until the device's session has it in custody. */
+export interface Held {
+  topic: string;
+  payload: Uint8Array;
+  qos: 1 | 2;
+  retain: boolean;
+  /** Settles this device's share of the broker message; undefined once settled (or for a parked one). */
+  share: Shares | undefined;
+}
+
+export function settle(held: Held): void {
+  const share = held.share;
+  held.share = undefined;
+  if (share !== undefined) share.settleOne();
+}
+
+/**
+ * What the gateway keeps of one aggregated device, as a broker keeps a client's session: its subscriptions
+ * and its will, and for a persistent session (CleanSession 0) the QoS 1/2 messages that arrived while no
+ * connection of it was open ("parked"), delivered at its next CONNECT with CleanSession 0.
+ */
+export class Device<S> {
+  readonly subscriptions = new Map<string, DeviceSubscription<Device<S>>>();
+  /** The session attached now: the device's current connection through the gateway. */
+  session: S | undefined;
+  will: Will | undefined;
+  persistent = false;
+  parked: Held[] = [];
+
+  constructor(
+    readonly clientId: string,
+    /** Which connection of the pool carries this device. */
+    readonly member: number,
+  ) {}
+}

@@ -1,0 +1,137 @@
+import type { Log } from "../../../transports/link";
+import { MqttConnection, type ConnectionOptions } from "../connection";
+
+export type SharedState = "idle" | "connecting" | "open" | "retrying" | "closed";
+
+export interface SharedEvents {
+  /**
+   * The connection is open (again). sessionPresent: the broker kept the shared session (MQTT 3.1.1
+   * §3.2.2.2), subscriptions included; otherwise they are to be made again.
+   */
+  opened(sessionPresent: boolean): void;
+  /** A broker message; acknowledge it on `connection` (a QoS 1/2 one is held by the broker until then). */
+  message(
+    topic: string,
+    payload: Buffer,
+    qos: 0 | 1 | 2,
+    retain: boolean,
+    dup: boolean,
+    packetId: number,
+    connection: MqttConnection,
+  ): void;
+}
+
+/** Operations kept while the connection is not open, at most this many; beyond, they fail at once. */
+const MAX_WAITING_OPERATIONS = 10_000;
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+
+export type SharedOperation = (connection: MqttConnection | undefined) => void;
+
+/**
+ * One connection of the aggregating pool, kept open for as long as the gateway runs:
+ *   idle ──start──▶ connecting ──CONNACK 0──▶ open ──dropped──▶ retrying ──after a pause──▶ connecting
+ *   connecting ──refused, unreachable──▶ retrying;  any ──close──▶ closed
+ * The pause doubles from 1 s up to 30 s and starts again at 1 s once a connection opened. The session at
+ * the broker is persistent (CleanSession 0, a fixed client id), so the broker keeps the union of
+ * subscriptions and queues QoS 1/2 messages while the connection is down.
+ * Every operation is defined in every state: while not open it waits (bounded); once closed, or past the
+ * bound, it runs at once without a connection and so reports failure.
+ */
+export class SharedConnection {
+  private phase: SharedState = "idle";
+  private connection: MqttConnection | undefined;
+  private waiting: SharedOperation[] = [];
+  private retryMs = RETRY_FIRST_MS;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private failures = 0;
+
+  constructor(
+    private readonly options: ConnectionOptions,
+    private readonly events: SharedEvents,
+    private readonly log: Log,
+  ) {}
+
+  get state(): SharedState {
+    return this.phase;
+  }
+
+  get clientId(): string {
+    return this.options.clientId;
+  }
+
+  start(): void {
+    if (this.phase === "idle") this.connect();
+  }
+
+  /** Runs op on the open connection; keeps it until the connection opens; or runs it with none. */
+  whenOpen(op: SharedOperation): void {
+    if (this.phase === "open" && this.connection !== undefined) op(this.connection);
+    else if (this.phase !== "closed" && this.waiting.length < MAX_WAITING_OPERATIONS) {
+      this.waiting.push(op);
+      this.start();
+    } else op(undefined);
+  }
+
+  /** The open connection, if it is open now. */
+  get current(): MqttConnection | undefined {
+    return this.phase === "open" ? this.connection : undefined;
+  }
+
+  private connect(): void {
+    this.phase = "connecting";
+    const connection: MqttConnection = new MqttConnection(this.options, {
+      connack: (returnCode, sessionPresent) => {
+        if (connection !== this.connection) return;
+        if (returnCode !== 0) return; // refused: `closed` follows and the connection is retried
+        this.phase = "open";
+        this.retryMs = RETRY_FIRST_MS;
+        if (this.failures > 0) this.log.warn("shared-connection-open", { clientId: this.options.clientId });
+        this.failures = 0;
+        this.events.opened(sessionPresent);
+        const ops = this.waiting;
+        this.waiting = [];
+        for (const op of ops) op(connection);
+      },
+      message: (topic, payload, qos, retain, dup, messageId) => {
+        if (connection === this.connection)
+          this.events.message(topic, payload, qos, retain, dup, messageId, connection);
+      },
+      closed: (error) => {
+        if (connection !== this.connection) return;
+        this.connection = undefined;
+        if (this.phase === "closed") return;
+        this.failures++;
+        // The first failure, then once a minute at most (the pause reaches 30 s).
+        if (this.failures === 1 || this.retryMs === RETRY_MAX_MS)
+          this.log.warn("shared-connection-lost", {
+            clientId: this.options.clientId,
+            error: error?.message,
+            retryInMs: this.retryMs,
+          });
+        this.phase = "retrying";
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          if (this.phase === "retrying") this.connect();
+        }, this.retryMs);
+        this.retryTimer.unref();
+        this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+      },
+    });
+    this.connection = connection;
+    connection.start();
+  }
+
+  /** Graceful: MQTT DISCONNECT; the broker keeps the shared session. Waiting operations fail. */
+  async close(): Promise<void> {
+    if (this.phase === "closed") return;
+    this.phase = "closed";
+    clearTimeout(this.retryTimer);
+    const ops = this.waiting;
+    this.waiting = [];
+    for (const op of ops) op(undefined);
+    const connection = this.connection;
+    this.connection = undefined;
+    if (connection !== undefined) await connection.close(true);
+  }
+}
