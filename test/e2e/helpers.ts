@@ -96,7 +96,10 @@ export async function startHarness(broker: string, overrides: Record<string, unk
       timers: { advertiseIntervalS: 0, tRetryMs: 300, nRetry: 2, upstreamConnectTimeoutMs: 2000, ...timers },
       limits: { ...limits },
       // Each gateway its own session store: LevelDB allows one user per directory.
-      sleep: { ...sleepConfig, store: { path: mkdtempSync(join(tmpdir(), "mqttsn-sessions-")), ...sleepConfig?.store } },
+      sleep: {
+        ...sleepConfig,
+        store: { path: mkdtempSync(join(tmpdir(), "mqttsn-sessions-")), ...sleepConfig?.store },
+      },
     }),
   );
   const watcher = await Watcher.connect(gateway.brokerUrl);
