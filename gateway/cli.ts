@@ -4,8 +4,8 @@ import { withDtlsFlags } from "./dtls/config";
 
 export const usage = `Usage: mqttsn-gateway [options]
 
-MQTT-SN over UDP, serial lines and Bluetooth LE into one MQTT session per client on an MQTT broker
-(transparent mode).
+MQTT-SN over UDP, serial lines and Bluetooth LE into MQTT sessions on an MQTT broker: one connection
+per client (transparent mode), or a few shared ones (aggregating mode).
 
 Options:
   --udp HOST:PORT        listen for MQTT-SN on this UDP address; repeatable; IPv6 as [::]:1884
@@ -21,9 +21,13 @@ Options:
   --broker URL|embedded  upstream broker: mqtt://host:1883, mqtts://host:8883, or embedded (default):
                          an in-process broker on 127.0.0.1
   --embedded-port PORT   port of the embedded broker (default 1883)
+  --mode MODE            transparent (default): each client its own broker connection and identity;
+                         aggregating: clients share up to 8 connections (scales to many devices);
+                         overrides per client id in the config file ("mode": {"default", "clients"})
   --config FILE          JSON file with everything else: gatewayId, limits, timers, predefinedTopics,
                          upstream (username, password, caFile, certFile, keyFile), advertiseTarget,
-                         serial, ble, sleep (sleeping clients and their session store)
+                         serial, ble, sleep (sleeping clients and their session store), access,
+                         dtls, mode, aggregating
   --log-level LEVEL      debug, info, warn (default), error, silent; logs are JSON lines on stderr
   --http HOST:PORT       serve /metrics (Prometheus), /healthz and a status page there (default: off);
                          keep it on 127.0.0.1 or a trusted network: it has no authentication
@@ -46,6 +50,7 @@ export function parseCli(argv: string[]): CliResult {
         "serial-framing": { type: "string" },
         broker: { type: "string" },
         "embedded-port": { type: "string" },
+        mode: { type: "string" },
         config: { type: "string" },
         "log-level": { type: "string" },
         http: { type: "string" },
@@ -71,6 +76,8 @@ export function parseCli(argv: string[]): CliResult {
   }
   if (v["log-level"] !== undefined) overrides.logLevel = v["log-level"];
   if (v.http !== undefined) overrides.http = v.http;
+  // The flag sets the default mode; the config file's overrides per client id stay.
+  if (v.mode !== undefined) overrides.mode = { default: v.mode, clients: config.mode.clients };
   if (v["embedded-port"] !== undefined) {
     const port = Number(v["embedded-port"]);
     overrides.embeddedPort = /^\d+$/.test(v["embedded-port"]) ? port : v["embedded-port"];
@@ -86,6 +93,7 @@ export function parseCli(argv: string[]): CliResult {
         embeddedPort: "--embedded-port",
         http: "--http",
         "dtls.listen": "--dtls",
+        "mode.default": "--mode",
       }[err.key.replace(/\[\d+\]$/, "")];
       if (flag !== undefined)
         throw new Error(`${flag} ${JSON.stringify(err.value)} is not allowed; allowed: ${err.allowed}`, { cause: err });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGateway } from "../../gateway/index";
+import { startGateway } from "../support/test-gateway";
 import { MsgType } from "../../protocol/index";
 import { systemHas } from "../support/system";
 import { runExample, type ExampleBuild } from "./support/example-command";

@@ -1,6 +1,6 @@
 import mqtt from "mqtt";
 import { describe, expect, it } from "vitest";
-import { startGateway } from "../../gateway/index";
+import { startGateway } from "../support/test-gateway";
 import { defaultOptions } from "../../device-client/core/options";
 import { ClientState } from "../../device-client/core/types";
 import { NodeUdpClient } from "../../device-client/node/udp";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import mqtt from "mqtt";
 import { SerialPort } from "serialport";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGateway } from "../../gateway/index";
+import { startGateway } from "../support/test-gateway";
 import { SerialLink } from "../../transports/serial/serial-link";
 import { systemHas } from "../support/system";
 import { ptyPair, type PtyPair } from "../transports/support/pty";

@@ -8,7 +8,8 @@
 import { readFileSync } from "node:fs";
 import { createContext, runInContext } from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
-import { startGateway, type RunningGateway } from "../../gateway/index";
+import type { RunningGateway } from "../../gateway/index";
+import { startGateway } from "../support/test-gateway";
 import { BleLink } from "../../transports/ble/ble-link";
 import { espruinoViolations } from "../support/espruino-gate";
 import { FakeNoble, FakePeripheral } from "../transports/ble/fake-noble";

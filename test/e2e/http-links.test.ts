@@ -5,7 +5,8 @@
  * negotiation and adapter errors are not covered (see test/transports/ble-link.test.ts).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { startGateway, type RunningGateway } from "../../gateway";
+import type { RunningGateway } from "../../gateway";
+import { startGateway } from "../support/test-gateway";
 import { decode, encode, encodingLength, MsgType, type Bytes, type Message } from "../../protocol";
 import { BleLink } from "../../transports/ble/ble-link";
 import { createFramer } from "../../transports/serial/framing";

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { decode, encode, encodingLength, MsgType, type Bytes, type Message } from "../../protocol";
-import { startGateway, type RunningGateway } from "../../gateway/index";
+import type { RunningGateway } from "../../gateway/index";
+import { startGateway } from "../support/test-gateway";
 import type { Link } from "../../transports/link";
 
 /**

@@ -1,10 +1,11 @@
 import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { appendFileSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { testMode } from "./upstream-mode";
 import { ensureGatewayBundle } from "./gateway-bundle";
 
 /**
@@ -102,10 +103,26 @@ export async function startGatewayCommand(
   return { ...gateway, ...ready };
 }
 
+/** --mode with the suites' mode, unless the flags or a config (given or in a --config file) name a mode. */
+function modeFlags(options: GatewayOptions): string[] {
+  if (testMode === "transparent") return [];
+  const args = options.args ?? [];
+  if (args.includes("--mode") || (options.config !== undefined && "mode" in options.config)) return [];
+  const file = args[args.indexOf("--config") + 1];
+  if (
+    args.includes("--config") &&
+    file !== undefined &&
+    existsSync(file) &&
+    readFileSync(file, "utf8").includes('"mode"')
+  )
+    return [];
+  return ["--mode", testMode];
+}
+
 /** Starts the command without waiting for anything (for one that is expected to refuse to start). */
 export async function spawnGatewayCommand(options: GatewayOptions): Promise<GatewayCommand> {
   ensureGatewayBundle();
-  const args = [...(options.args ?? [])];
+  const args = [...(options.args ?? []), ...modeFlags(options)];
   let configDir: string | undefined;
   if (options.config !== undefined) {
     configDir = await mkdtemp(join(tmpdir(), "mqttsn-gateway-config-"));

@@ -5,7 +5,7 @@
 export const testMode: "transparent" | "aggregating" =
   process.env.MQTTSN_TEST_MODE === "aggregating" ? "aggregating" : "transparent";
 
-/** The config with the suite's mode, unless it names a mode itself. */
-export function withTestMode<T extends Record<string, unknown>>(config: T): T & { mode?: unknown } {
+/** The config with the suites' mode, unless it names a mode itself. */
+export function withTestMode<T extends object>(config: T): T {
   return "mode" in config ? config : { ...config, mode: testMode };
 }

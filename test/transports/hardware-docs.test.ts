@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseCli } from "../../gateway/cli";
 import { validateConfig } from "../../gateway/config";
-import { startGateway } from "../../gateway/index";
+import { startGateway } from "../support/test-gateway";
 import { systemHas } from "../support/system";
 import { openSerialPeer } from "./serial-peer";
 import { ptyPair } from "./support/pty";

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { startGateway, type RunningGateway } from "../../../gateway/index";
+import type { RunningGateway } from "../../../gateway/index";
+import { startGateway } from "../../support/test-gateway";
 import { MsgType } from "../../../protocol";
 import { Peer } from "./peer";
 

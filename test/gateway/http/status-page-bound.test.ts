@@ -6,7 +6,8 @@
  * link, test/e2e/http.test.ts covers with a real broker and a real socket.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGateway, type RunningGateway } from "../../../gateway";
+import type { RunningGateway } from "../../../gateway";
+import { startGateway } from "../../support/test-gateway";
 import { acceptingUpstream } from "../support/accepting-upstream";
 import { MsgType } from "../../../protocol";
 import { get, parseMetrics, sample } from "../../support/http";
