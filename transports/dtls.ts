@@ -47,10 +47,14 @@ export interface DtlsLinkStats {
   refusedCertificate: number;
   /** Application-data records whose sequence number was already seen or fell behind the window (replays). */
   droppedReplay: number;
+  /** Frames received in an established session that exceed the MTU: dropped. */
+  droppedOversize: number;
   /** Peers dropped for an unfinished handshake or idleness. */
   expired: number;
   /** Peers in the table now. */
   peers: number;
+  /** The table's bound (maxPeers). */
+  peerLimit: number;
   /** Of them, those with an established session. */
   established: number;
   up: boolean;
@@ -100,6 +104,7 @@ export class DtlsLink implements Link {
   private readonly log: Log;
   private readonly peers: PeerTable<Peer>;
   private readonly authorities: X509Certificate[] | undefined;
+  private readonly maxPeers: number;
   private sweeper: NodeJS.Timeout | undefined;
   private onFrame: (frame: Uint8Array, address: string) => void = () => {};
   private serverClass: typeof DtlsServer | undefined;
@@ -113,6 +118,7 @@ export class DtlsLink implements Link {
     refusedTableFull: 0,
     refusedCertificate: 0,
     droppedReplay: 0,
+    droppedOversize: 0,
     expired: 0,
   };
 
@@ -120,12 +126,13 @@ export class DtlsLink implements Link {
     this.mtu = options.mtu ?? 1200;
     this.name = `dtls:${formatHostPort(options.host, options.port)}`;
     this.log = options.log ?? noLog;
+    this.maxPeers = options.maxPeers ?? 1024;
     this.authorities = options.caPem !== undefined ? parseCertificates(options.caPem) : undefined;
     if (this.authorities !== undefined && this.authorities.length === 0)
       throw new Error(`${this.name}: the CA file holds no PEM certificate`);
     this.peers = new PeerTable<Peer>(
       {
-        maxPeers: options.maxPeers ?? 1024,
+        maxPeers: this.maxPeers,
         handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
         idleTimeoutMs: options.idleTimeoutMs ?? 3_600_000,
       },
@@ -256,7 +263,7 @@ export class DtlsLink implements Link {
     const entry = this.peers.add(address, peer, now);
     if (entry === undefined) {
       this.counts.refusedTableFull++;
-      this.log.warn("dtls-peer-table-full", { link: this.name, address, limit: this.options.maxPeers ?? 1024 });
+      this.log.warn("dtls-peer-table-full", { link: this.name, address, limit: this.maxPeers });
       transport.closed = true;
       return undefined;
     }
@@ -264,7 +271,10 @@ export class DtlsLink implements Link {
     server.onData.subscribe((data: Buffer) => {
       peer.delivered = true;
       if (!entry.established || peer.closed) return;
-      if (data.length > this.mtu) return;
+      if (data.length > this.mtu) {
+        this.counts.droppedOversize++;
+        return;
+      }
       this.counts.framesReceived++;
       this.onFrame(data, address);
     });
@@ -313,6 +323,7 @@ export class DtlsLink implements Link {
     return {
       ...this.counts,
       peers: this.peers.size,
+      peerLimit: this.maxPeers,
       established: this.peers.established().length,
       up: this.socket !== undefined,
     };

@@ -3,7 +3,7 @@ import type { Define, Sample } from "./metric-types";
 
 const DROP_REASONS: readonly FrameDropReason[] = ["oversize", "bad_crc", "malformed"];
 
-/** Per-link metrics, labelled with the link's name and kind (udp, serial, ble). */
+/** Per-link metrics, labelled with the link's name and kind (udp, dtls, serial, ble). */
 export function linkMetrics(gauge: Define, counter: Define, links: () => LinkReport[]): void {
   const per = (read: (l: LinkReport) => number | undefined) => (): Sample[] =>
     links().flatMap((l): Sample[] => {
@@ -13,7 +13,7 @@ export function linkMetrics(gauge: Define, counter: Define, links: () => LinkRep
   const labels = ["link", "kind"];
   gauge(
     "mqttsn_link_up",
-    "1 when the link is up: UDP socket bound, serial port open, a BLE peripheral connected",
+    "1 when the link is up: UDP or DTLS socket bound, serial port open, a BLE peripheral connected",
     labels,
     per((l) => (l.up === undefined ? undefined : l.up ? 1 : 0)),
   );

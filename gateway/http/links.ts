@@ -1,4 +1,5 @@
 import { BleLink } from "../../transports/ble/ble-link";
+import { DtlsLink } from "../../transports/dtls";
 import type { Link } from "../../transports/link";
 import { SerialLink } from "../../transports/serial/serial-link";
 import { UdpLink } from "../../transports/udp";
@@ -6,13 +7,31 @@ import { UdpLink } from "../../transports/udp";
 /** Why a link dropped a frame it received. */
 export type FrameDropReason = "oversize" | "bad_crc" | "malformed";
 
-/** One link's counters, the same shape for UDP, serial and BLE (fields a kind does not have are absent). */
+/** DTLS: the bounded peer table, and what the link dropped or refused before a frame reached the gateway. */
+export interface DtlsReport {
+  /** Peers in the table whose handshake is under way, and those with an established session. */
+  handshaking: number;
+  established: number;
+  /** The table's bound (dtls.maxPeers). */
+  peerLimit: number;
+  /** Datagrams dropped: not DTLS records, records from an address without a session, replayed records. */
+  droppedPlaintext: number;
+  droppedUnknownPeer: number;
+  droppedReplayed: number;
+  /** Handshakes refused: the peer table was full; the client certificate was missing, untrusted or not proven. */
+  refusedTableFull: number;
+  refusedCertificate: number;
+  /** Peers dropped for an unfinished handshake or idleness. */
+  expired: number;
+}
+
+/** One link's counters, the same shape for UDP, DTLS, serial and BLE (fields a kind does not have are absent). */
 export interface LinkReport {
   name: string;
-  kind: "udp" | "serial" | "ble" | "other";
-  /** UDP: the address bound, e.g. "127.0.0.1:40123" for a listener configured on port 0. */
+  kind: "udp" | "dtls" | "serial" | "ble" | "other";
+  /** UDP and DTLS: the address bound, e.g. "127.0.0.1:40123" for a listener configured on port 0. */
   bound?: string;
-  /** UDP: the socket is bound; serial: the port is open; BLE: at least one peripheral is connected. */
+  /** UDP and DTLS: the socket is bound; serial: the port is open; BLE: at least one peripheral is connected. */
   up: boolean | undefined;
   framesReceived: number;
   framesSent: number;
@@ -28,6 +47,7 @@ export interface LinkReport {
   connects?: number;
   disconnects?: number;
   connected?: number;
+  dtls?: DtlsReport;
 }
 
 /** The counters of one link, read now. */
@@ -43,6 +63,30 @@ export function linkReport(link: Link): LinkReport {
       framesSent: s.framesSent,
       sendRefused: s.refused,
       dropped: { oversize: s.droppedOversize, bad_crc: 0, malformed: 0 },
+    };
+  }
+  if (link instanceof DtlsLink) {
+    const s = link.stats();
+    return {
+      name: link.name,
+      kind: "dtls",
+      bound: link.address(),
+      up: s.up,
+      framesReceived: s.framesReceived,
+      framesSent: s.framesSent,
+      sendRefused: s.refused,
+      dropped: { oversize: s.droppedOversize, bad_crc: 0, malformed: 0 },
+      dtls: {
+        handshaking: s.peers - s.established,
+        established: s.established,
+        peerLimit: s.peerLimit,
+        droppedPlaintext: s.droppedPlaintext,
+        droppedUnknownPeer: s.droppedUnknownPeer,
+        droppedReplayed: s.droppedReplay,
+        refusedTableFull: s.refusedTableFull,
+        refusedCertificate: s.refusedCertificate,
+        expired: s.expired,
+      },
     };
   }
   if (link instanceof SerialLink) {

@@ -2,6 +2,7 @@ import type { Counters } from "../session/types";
 import type { UpstreamConnectionState } from "../upstream/upstream";
 import { censusOf, SESSION_STATES, type Census } from "./census";
 import { COUNTER_METRICS } from "./counter-metrics";
+import { dtlsMetrics } from "./dtls-metrics";
 import { linkMetrics } from "./link-metrics";
 import { linkReport, type LinkReport } from "./links";
 import type { Define, Labels } from "./metric-types";
@@ -110,6 +111,7 @@ export async function createMetrics(view: GatewayView): Promise<Metrics> {
   });
 
   linkMetrics(gauge, counter, () => scrape.links);
+  dtlsMetrics(gauge, counter, () => scrape.links);
 
   return {
     contentType: registry.contentType,

@@ -4,7 +4,7 @@ import { SESSION_STATES } from "./census";
 import { COUNTER_METRICS } from "./counter-metrics";
 import type { Health } from "./health";
 import { escapeHtml as h, formatCount, formatDuration } from "./html";
-import { linkReport } from "./links";
+import { linkReport, type DtlsReport } from "./links";
 import type { DeviceEntry, GatewayView } from "./view";
 
 /** Devices listed on one page; the others are counted and reached through the page links. */
@@ -108,13 +108,36 @@ function devicesSection(view: GatewayView, q: StatusQuery): string {
 <tbody>${rows.map((e) => deviceRow(view, e)).join("\n")}</tbody></table></section>`;
 }
 
+/** A DTLS link's peer table and what it dropped or refused, for the last column of its row. */
+function dtlsExtra(d: DtlsReport): string[] {
+  const counts = (pairs: Array<[number, string]>): string =>
+    pairs
+      .filter(([n]) => n > 0)
+      .map(([n, what]) => `${formatCount(n)} ${what}`)
+      .join(", ") || "none";
+  return [
+    `peers: ${formatCount(d.handshaking)} in handshake, ${formatCount(d.established)} established, limit ${formatCount(d.peerLimit)}`,
+    `datagrams dropped: ${counts([
+      [d.droppedPlaintext, "plaintext"],
+      [d.droppedUnknownPeer, "from unknown peers"],
+      [d.droppedReplayed, "replayed"],
+    ])}`,
+    `handshakes refused: ${counts([
+      [d.refusedTableFull, "table full"],
+      [d.refusedCertificate, "certificate"],
+    ])}`,
+    `${formatCount(d.expired)} peers expired`,
+  ];
+}
+
 function linksSection(view: GatewayView): string {
   const rows = view.links.map((link) => {
     const r = linkReport(link);
     if (r.kind === "other") return `<tr><td>${h(r.name)}</td><td colspan="6">no counters</td></tr>`;
     const up = r.up === undefined ? "?" : r.up ? "up" : "down";
     const extra: string[] = [];
-    if (r.bound !== undefined && r.name !== `udp:${r.bound}`) extra.push(`bound to ${r.bound}`);
+    if (r.bound !== undefined && r.name !== `${r.kind}:${r.bound}`) extra.push(`bound to ${r.bound}`);
+    if (r.dtls !== undefined) extra.push(...dtlsExtra(r.dtls));
     if (r.garbageOctets !== undefined) extra.push(`${formatCount(r.garbageOctets)} garbage octets`);
     if (r.lost !== undefined) extra.push(`lost ${formatCount(r.lost)}×, reopened ${formatCount(r.reopened ?? 0)}×`);
     if (r.connected !== undefined)
