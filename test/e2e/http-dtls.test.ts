@@ -66,7 +66,9 @@ describe.skipIf(certs === undefined)("a DTLS link in /metrics, /healthz and on t
     // A relay between a device and the link, as a party on the path: it forwards both ways and keeps what the
     // device sent, to replay one record.
     const relay = await udpSocket();
-    cleanup.push(() => relay.close());
+    cleanup.push(() => {
+      relay.close();
+    });
     const sent: Buffer[] = [];
     let device: { port: number; address: string } | undefined;
     relay.on("message", (m: Buffer, from) => {
@@ -104,7 +106,9 @@ describe.skipIf(certs === undefined)("a DTLS link in /metrics, /healthz and on t
       () => undefined,
     );
     const plain = await udpSocket();
-    cleanup.push(() => plain.close());
+    cleanup.push(() => {
+      plain.close();
+    });
     plain.send(connect("plain-1"), target.port, target.host);
     // A record that is not a ClientHello (content type application data) from an address without a session.
     plain.send(Buffer.from([23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0]), target.port, target.host);
