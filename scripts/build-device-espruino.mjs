@@ -21,11 +21,10 @@ export const PRIVATE_NAMES = new RegExp(
   "^(" +
     [
       // the client's session state and internal methods (device-client/core)
-      "now|transport|handler|options|maxQos|slot[A-Z]\\w*|qos2Ids|topic(Name|Ids|Used|Clock|Needed)",
-      "control(Type|Due|Retries)?|transmitControl|transmit|transportBusy|lastSent|advertiseDue|stateDue",
-      "sleepDuration|searches|nextId|sendWaiting|setState|lost|openSlots?|findSlot|finish|failAll",
-      "findTopic|insertTopic|sendRegister|onRegAck|registerName|writePublish|writeWill(Topic|Message)",
-      "onGateway|other|subscription|onPublish|ack|sendSlot",
+      "now|transport|handler|options|maxQos|slot[A-Z]\\w*|qos2Ids|topic(Name|Ids|Used|Clock)|waitingTopic",
+      "control(Type|Due|Retries)?|transmit|transportBusy|lastSent|advertiseDue|stateDue",
+      "sleepDuration|searches|nextId|sendWaiting|setState|openSlot|findSlot|finish|failAll",
+      "findTopic|registerName|other|subscription|ack|sendSlot",
       // the adapters' and the SLIP receiver's private members (device-client/espruino, core/slip-receiver.ts)
       "socket|config|gatewayHost|gatewayPort|senderHost|senderPort|timer|queued|onMessage",
       "receiver|sink|escaped|skipping|fail",

@@ -3,7 +3,7 @@ import type { Bytes, QoS } from "../../protocol/messages";
 import { readUtf8, utf8Length, writeUtf8 } from "../../protocol/text";
 import { SensorClient } from "./sensor";
 import type { ClientBuffers, ClientHandler, ClientOptions, Transport } from "./types";
-import { flags, flagsQos, frame, messageLength, put16, read16 } from "./wire";
+import { frame, messageLength, put16, putBytes, read16 } from "./wire";
 
 /**
  * The full MQTT-SN v1.2 client: the sensor profile (sensor.ts) plus SUBSCRIBE and UNSUBSCRIBE
@@ -14,8 +14,6 @@ import { flags, flagsQos, frame, messageLength, put16, read16 } from "./wire";
 export class MqttSnClient extends SensorClient {
   /** The topic name of each slot's SUBSCRIBE, to keep the id its SUBACK returns. */
   readonly slotName: string[];
-  /** Incoming QoS 2 MsgIds awaiting PUBREL; 0 = free. */
-  readonly qos2Ids: number[];
 
   constructor(transport: Transport, handler: ClientHandler, buffers: ClientBuffers, options: ClientOptions) {
     super(transport, handler, buffers, options);
@@ -24,7 +22,6 @@ export class MqttSnClient extends SensorClient {
     for (let s = 0; s < buffers.inflight.length; s++) {
       this.slotName.push("");
     }
-    this.qos2Ids = [];
     for (let i = 0; i < options.maxIncomingQos2; i++) {
       this.qos2Ids.push(0);
     }
@@ -60,7 +57,7 @@ export class MqttSnClient extends SensorClient {
     }
     const buf = this.slotBuf[s] as Bytes;
     let b = frame(buf, type, normal ? 3 + utf8Length(name) : 5);
-    buf[b] = flags(qos, topicIdType);
+    buf[b] = qos * 0x20 + topicIdType;
     b = put16(buf, b + 1, this.slotMsgId[s] as number);
     this.slotLength[s] = normal ? b + writeUtf8(name, buf, b) : put16(buf, b, topicId);
     this.slotName[s] = type === MsgType.Subscribe ? name : "";
@@ -68,52 +65,93 @@ export class MqttSnClient extends SensorClient {
     return this.slotMsgId[s] as number;
   }
 
-  /** WILLTOPICUPD (§6.4); "" deletes the will. Returns 0, or -1 when refused. */
+  /** WILLTOPICUPD (§6.4, §5.4.22: Flags, WillTopic; no Flags when "" deletes the will). Returns 0, or -1 when refused. */
   updateWillTopic(willTopic: string, qos: QoS, retain: boolean): number {
     const s = this.openSlot(MsgType.WillTopicUpd, messageLength(1, willTopic), -1, 0, false);
-    if (s >= 0) {
-      this.slotLength[s] = this.writeWillTopic(MsgType.WillTopicUpd, this.slotBuf[s] as Bytes, willTopic, qos, retain);
-      this.sendSlot(s);
+    if (s < 0) {
+      return -1;
     }
-    return s < 0 ? -1 : 0;
+    const buf = this.slotBuf[s] as Bytes;
+    let end = frame(buf, MsgType.WillTopicUpd, willTopic === "" ? 0 : 1 + utf8Length(willTopic));
+    if (willTopic !== "") {
+      buf[end] = (qos < 0 ? 0x60 : qos * 0x20) + (retain ? 0x10 : 0);
+      end += 1 + writeUtf8(willTopic, buf, end + 1);
+    }
+    this.slotLength[s] = end;
+    this.sendSlot(s);
+    return 0;
   }
 
-  /** WILLMSGUPD (§6.4). Returns 0, or -1 when refused. */
+  /** WILLMSGUPD (§6.4, §5.4.23). Returns 0, or -1 when refused. */
   updateWillMessage(data: Bytes, offset: number, length: number): number {
     const s = this.openSlot(MsgType.WillMsgUpd, length + 4, -1, 0, false);
-    if (s >= 0) {
-      this.slotLength[s] = this.writeWillMessage(MsgType.WillMsgUpd, this.slotBuf[s] as Bytes, data, offset, length);
-      this.sendSlot(s);
+    if (s < 0) {
+      return -1;
     }
-    return s < 0 ? -1 : 0;
-  }
-
-  override failAll(): void {
-    super.failAll();
-    for (let i = 0; i < this.qos2Ids.length; i++) {
-      this.qos2Ids[i] = 0;
-    }
+    const buf = this.slotBuf[s] as Bytes;
+    this.slotLength[s] = putBytes(buf, frame(buf, MsgType.WillMsgUpd, length), data, offset, length);
+    this.sendSlot(s);
+    return 0;
   }
 
   /** The messages only the full client takes; the body starts at b, the message ends at end. */
   override other(type: number, buf: Bytes, b: number, end: number): boolean {
-    // MsgId: after TopicId in REGISTER, after Flags and TopicId in SUBACK, first elsewhere (§5.4).
-    const at = type === MsgType.Register ? b + 2 : type === MsgType.SubAck ? b + 3 : b;
+    // MsgId: after TopicId in REGISTER, after Flags and TopicId in SUBACK and PUBLISH, first elsewhere (§5.4).
+    const at = type === MsgType.Register ? b + 2 : type === MsgType.SubAck || type === MsgType.Publish ? b + 3 : b;
     const msgId = end - at >= 2 ? read16(buf, at) : 0;
     if (type === MsgType.Publish) {
-      return this.onPublish(buf, b, end);
-    }
-    if (type === MsgType.Register) {
+      // §6.7, §6.8: acknowledge first, then hand the message to the application.
+      const f = buf[b] as number;
+      const q = Math.floor(f / 0x20) % 4;
+      const qos = q === 3 ? -1 : q;
+      const topicIdType = f % 4;
+      const topicId = read16(buf, b + 1);
+      let name = "";
+      if (topicIdType === TopicIdType.Normal) {
+        let t = -1;
+        for (let i = 0; i < this.topicName.length; i++) {
+          t = this.topicName[i] !== "" && this.topicIds[i] === topicId ? i : t;
+        }
+        if (t < 0) {
+          // §6.7: an unknown topic id is answered with PUBACK "invalid topic id".
+          this.ack(MsgType.PubAck, topicId, msgId, ReturnCode.InvalidTopicId);
+          return false;
+        }
+        this.topicUsed[t] = ++this.topicClock;
+        name = this.topicName[t] as string;
+      } else if (topicIdType === 3) {
+        return false;
+      }
+      if (qos === 1) {
+        this.ack(MsgType.PubAck, topicId, msgId, ReturnCode.Accepted);
+      } else if (qos === 2) {
+        let free = -1;
+        for (let i = this.qos2Ids.length - 1; i >= 0; i--) {
+          if (this.qos2Ids[i] === msgId) {
+            // §6.7: a duplicate QoS 2 PUBLISH is acknowledged again but delivered once.
+            this.ack(MsgType.PubRec, 0, msgId, 0);
+            return true;
+          }
+          free = this.qos2Ids[i] === 0 ? i : free;
+        }
+        if (free < 0) {
+          // No room to remember the id: stay silent so that the gateway sends it again later.
+          return false;
+        }
+        this.qos2Ids[free] = msgId;
+        this.ack(MsgType.PubRec, 0, msgId, 0);
+      }
+      const retain = Math.floor(f / 0x10) % 2 === 1;
+      this.handler.message(name, topicIdType, topicId, buf, b + 5, end - b - 5, qos < 0 ? 0 : (qos as QoS), retain);
+    } else if (type === MsgType.Register) {
       // §6.10: the gateway names a topic id before publishing on it (wildcard subscriptions).
       const name = readUtf8(buf, b + 4, end);
       if (typeof name !== "string") {
         return false;
       }
       const topicId = read16(buf, b);
-      let t = this.findTopic(name);
-      if (t < 0) {
-        t = this.insertTopic(name, topicId);
-      } else if ((this.topicIds[t] as number) > 0) {
+      const t = this.findTopic(name, topicId);
+      if (t >= 0 && (this.topicIds[t] as number) > 0) {
         this.topicIds[t] = topicId;
       }
       this.ack(MsgType.RegAck, topicId, msgId, t < 0 ? ReturnCode.Congestion : ReturnCode.Accepted);
@@ -139,9 +177,9 @@ export class MqttSnClient extends SensorClient {
       const s = this.findSlot(MsgType.Subscribe, msgId);
       const topicId = read16(buf, b + 1);
       const name = s < 0 ? "" : (this.slotName[s] as string);
-      if (buf[b + 5] === ReturnCode.Accepted && name !== "" && topicId !== 0 && this.findTopic(name) < 0) {
+      if (buf[b + 5] === ReturnCode.Accepted && name !== "" && topicId !== 0) {
         // §6.9: a name without wildcards comes back with its topic id; keep it for incoming PUBLISH.
-        this.insertTopic(name, topicId);
+        this.findTopic(name, topicId);
       }
       this.finish(s, buf[b + 5] as number, topicId, false);
     } else if (type === MsgType.UnsubAck) {
@@ -152,53 +190,6 @@ export class MqttSnClient extends SensorClient {
     } else {
       return false;
     }
-    return true;
-  }
-
-  /** §6.7, §6.8: acknowledge first, then hand the message to the application. */
-  onPublish(buf: Bytes, b: number, end: number): boolean {
-    const f = buf[b] as number;
-    const qos = flagsQos(f);
-    const topicIdType = f % 4;
-    const topicId = read16(buf, b + 1);
-    const msgId = read16(buf, b + 3);
-    let name = "";
-    if (topicIdType === TopicIdType.Normal) {
-      let t = -1;
-      for (let i = 0; i < this.topicName.length; i++) {
-        t = this.topicName[i] !== "" && this.topicIds[i] === topicId ? i : t;
-      }
-      if (t < 0) {
-        // §6.7: an unknown topic id is answered with PUBACK "invalid topic id".
-        this.ack(MsgType.PubAck, topicId, msgId, ReturnCode.InvalidTopicId);
-        return false;
-      }
-      this.topicUsed[t] = ++this.topicClock;
-      name = this.topicName[t] as string;
-    } else if (topicIdType === 3) {
-      return false;
-    }
-    if (qos === 1) {
-      this.ack(MsgType.PubAck, topicId, msgId, ReturnCode.Accepted);
-    } else if (qos === 2) {
-      let free = -1;
-      for (let i = this.qos2Ids.length - 1; i >= 0; i--) {
-        if (this.qos2Ids[i] === msgId) {
-          // §6.7: a duplicate QoS 2 PUBLISH is acknowledged again but delivered once.
-          this.ack(MsgType.PubRec, 0, msgId, 0);
-          return true;
-        }
-        free = this.qos2Ids[i] === 0 ? i : free;
-      }
-      if (free < 0) {
-        // No room to remember the id: stay silent so that the gateway sends it again later.
-        return false;
-      }
-      this.qos2Ids[free] = msgId;
-      this.ack(MsgType.PubRec, 0, msgId, 0);
-    }
-    const retain = Math.floor(f / 0x10) % 2 === 1;
-    this.handler.message(name, topicIdType, topicId, buf, b + 5, end - b - 5, qos < 0 ? 0 : (qos as QoS), retain);
     return true;
   }
 

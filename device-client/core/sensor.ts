@@ -3,7 +3,7 @@ import type { Bytes, QoS } from "../../protocol/messages";
 import { utf8Length, writeUtf8 } from "../../protocol/text";
 import { Session } from "./session";
 import { ClientState, PublishResult } from "./types";
-import { flags, frame, gatewayBodyFits, messageLength, put16, putBytes, read16 } from "./wire";
+import { frame, put16, putBytes, read16 } from "./wire";
 
 /**
  * The sensor profile of the MQTT-SN v1.2 client: gateway discovery or a configured gateway, CONNECT
@@ -28,6 +28,12 @@ import { flags, frame, gatewayBodyFits, messageLength, put16, putBytes, read16 }
  * A message from the gateway that only the full client (client.ts) takes is counted in dropped.
  */
 export class SensorClient extends Session {
+  /**
+   * The full client's handler of the messages this profile does not take (the body starts at b, the
+   * message ends at end); false drops the message. Absent in the sensor profile.
+   */
+  other?(type: number, buf: Bytes, b: number, end: number): boolean;
+
   /** From Asleep or Awake back to Active with a CONNECT (§6.14). Returns false in other states. */
   connect(): boolean {
     if (this.state !== ClientState.Asleep && this.state !== ClientState.Awake) {
@@ -44,7 +50,6 @@ export class SensorClient extends Session {
       return false;
     }
     if (state === ClientState.Searching || state === ClientState.Lost) {
-      this.failAll();
       this.setState(ClientState.Disconnected);
       return true;
     }
@@ -60,7 +65,7 @@ export class SensorClient extends Session {
    * PINGRESP. Refused (false) unless Active with no exchange open.
    */
   sleep(duration: number): boolean {
-    if (this.state !== ClientState.Active || this.controlType !== 0 || duration < 1 || this.openSlots() > 0) {
+    if (this.state !== ClientState.Active || this.controlType !== 0 || duration < 1 || this.findSlot(-1, -1) >= 0) {
       return false;
     }
     this.sleepDuration = duration;
@@ -73,28 +78,10 @@ export class SensorClient extends Session {
    * with the topic id), 0 when the name is already registered, or -1 when refused as publish().
    */
   register(topicName: string): number {
-    if (this.findTopic(topicName) >= 0) {
+    if (this.findTopic(topicName, -1) >= 0) {
       return 0;
     }
     return this.registerName(topicName, 1);
-  }
-
-  /** A new topic entry and its REGISTER in a new slot; report: 1 when done() tells of the REGACK. */
-  registerName(topicName: string, report: number): number {
-    // §5.4.10: TopicId (2), MsgId (2), TopicName.
-    const octets = topicName === "" ? this.size + 1 : messageLength(4, topicName);
-    const r = this.openSlot(MsgType.Register, octets, -1, report, true);
-    if (r < 0) {
-      return -1;
-    }
-    const t = this.insertTopic(topicName, 0);
-    if (t < 0) {
-      this.slotType[r] = 0;
-      return -1;
-    }
-    this.slotTopic[r] = t;
-    this.sendRegister(r, topicName);
-    return this.slotMsgId[r] as number;
   }
 
   /**
@@ -117,29 +104,19 @@ export class SensorClient extends Session {
     if (this.transportBusy()) {
       return PublishResult.Busy;
     }
-    let t = this.findTopic(topicName);
+    const t = this.findTopic(topicName, -1);
     if (t >= 0 && (this.topicIds[t] as number) > 0) {
       return this.publishId(TopicIdType.Normal, this.topicIds[t] as number, data, offset, length, qos, retain);
     }
-    if (this.slotType.length - this.openSlots() < (t < 0 ? 2 : 1) || (t < 0 && this.registerName(topicName, 0) < 0)) {
+    let free = 0;
+    for (let s = 0; s < this.slotType.length; s++) {
+      free += this.slotType[s] === 0 ? 1 : 0;
+    }
+    if (free < (t < 0 ? 2 : 1) || (t < 0 && this.registerName(topicName, 0) < 0)) {
       return PublishResult.Refused;
     }
-    t = this.findTopic(topicName);
-    const s = this.openSlot(MsgType.Publish, 0, t, qos, qos > 0);
-    const buf = this.slotBuf[s] as Bytes;
-    this.slotLength[s] = this.writePublish(
-      buf,
-      qos,
-      this.slotMsgId[s] as number,
-      TopicIdType.Normal,
-      0,
-      data,
-      offset,
-      length,
-      retain,
-    );
-    this.slotDue[s] = -1;
-    return this.slotMsgId[s] as number;
+    this.waitingTopic = this.findTopic(topicName, -1);
+    return this.publishId(TopicIdType.Normal, 0, data, offset, length, qos, retain);
   }
 
   /**
@@ -155,52 +132,37 @@ export class SensorClient extends Session {
     qos: QoS,
     retain: boolean,
   ): number {
+    // Set by publish(): the PUBLISH waits in its slot for the REGACK of this topic entry.
+    const waiting = this.waitingTopic;
+    this.waitingTopic = -1;
     const anyState = qos === -1 && topicIdType !== TopicIdType.Normal;
     if (length + 9 > this.size || qos > this.maxQos || (!anyState && (qos < 0 || this.state !== ClientState.Active))) {
       return PublishResult.Refused;
     }
-    if (this.transportBusy()) {
+    if (waiting < 0 && this.transportBusy()) {
       return PublishResult.Busy;
     }
-    if (qos <= 0) {
-      this.transmit(this.tx, this.writePublish(this.tx, qos, 0, topicIdType, topicId, data, offset, length, retain));
-      return 0;
-    }
-    const s = this.openSlot(MsgType.Publish, 0, -1, qos, true);
-    if (s < 0) {
+    const s = qos > 0 || waiting >= 0 ? this.openSlot(MsgType.Publish, 0, waiting, qos, qos > 0) : -1;
+    if (s < 0 && (qos > 0 || waiting >= 0)) {
       return PublishResult.Refused;
     }
-    const buf = this.slotBuf[s] as Bytes;
-    this.slotLength[s] = this.writePublish(
-      buf,
-      qos,
-      this.slotMsgId[s] as number,
-      topicIdType,
-      topicId,
-      data,
-      offset,
-      length,
-      retain,
-    );
-    this.sendSlot(s);
-    return this.slotMsgId[s] as number;
-  }
-
-  /** Writes a PUBLISH (§5.4.12: Flags, TopicId, MsgId, Data) into buf; returns its length. */
-  writePublish(
-    buf: Bytes,
-    qos: number,
-    msgId: number,
-    topicIdType: TopicIdType,
-    topicId: number,
-    data: Bytes,
-    offset: number,
-    length: number,
-    retain: boolean,
-  ): number {
+    const buf = s < 0 ? this.tx : (this.slotBuf[s] as Bytes);
+    const msgId = s < 0 ? 0 : (this.slotMsgId[s] as number);
+    // §5.4.12: Flags (QoS -1 is 0b11, Retain, TopicIdType), TopicId, MsgId, Data.
     const b = frame(buf, MsgType.Publish, 5 + length);
-    buf[b] = flags(qos, (retain ? 0x10 : 0) + topicIdType);
-    return putBytes(buf, put16(buf, put16(buf, b + 1, topicId), msgId), data, offset, length);
+    buf[b] = (qos < 0 ? 0x60 : qos * 0x20) + (retain ? 0x10 : 0) + topicIdType;
+    const end = putBytes(buf, put16(buf, put16(buf, b + 1, topicId), msgId), data, offset, length);
+    if (s < 0) {
+      this.transmit(buf, end);
+      return 0;
+    }
+    this.slotLength[s] = end;
+    if (waiting >= 0) {
+      this.slotDue[s] = -1;
+    } else {
+      this.sendSlot(s);
+    }
+    return msgId;
   }
 
   /**
@@ -213,52 +175,126 @@ export class SensorClient extends Session {
     const long = length >= 4 && buf[0] === 0x01;
     const b = long ? 4 : 2;
     const type = length >= b ? (buf[b - 1] as number) : -1;
-    if (type < 0 || (long ? read16(buf, 1) : buf[0]) !== length || !gatewayBodyFits(type, length - b)) {
+    const n = length - b;
+    // The body has the form §5.4 gives a message of this type from a gateway; whatever else arrives (a
+    // type only clients send, a reserved type, a wrong length) is malformed here.
+    let fits = false;
+    switch (type) {
+      case MsgType.Advertise:
+        fits = n === 3;
+        break;
+      case MsgType.GwInfo:
+        fits = n >= 1;
+        break;
+      case MsgType.ConnAck:
+      case MsgType.WillTopicResp:
+      case MsgType.WillMsgResp:
+        fits = n === 1;
+        break;
+      case MsgType.WillTopicReq:
+      case MsgType.WillMsgReq:
+      case MsgType.PingResp:
+        fits = n === 0;
+        break;
+      case MsgType.Register:
+      case MsgType.Publish:
+        fits = n >= 5;
+        break;
+      case MsgType.RegAck:
+      case MsgType.PubAck:
+        fits = n === 5;
+        break;
+      case MsgType.PubRec:
+      case MsgType.PubRel:
+      case MsgType.PubComp:
+      case MsgType.UnsubAck:
+        fits = n === 2;
+        break;
+      case MsgType.SubAck:
+        fits = n === 6;
+        break;
+      case MsgType.Disconnect:
+        fits = n === 0 || n === 2;
+        break;
+    }
+    if (!fits || (long ? read16(buf, 1) : buf[0]) !== length) {
       this.dropped++;
       return;
     }
     const state = this.state;
-    if (type === MsgType.Advertise || type === MsgType.GwInfo) {
-      this.onGateway(type, buf[b] as number, type === MsgType.Advertise ? read16(buf, b + 1) : 0, fromGateway);
-      return;
-    }
-    if (!fromGateway) {
-      this.dropped++;
-      return;
-    }
     const o = this.options;
     const tx = this.tx;
-    if (type === MsgType.ConnAck && state === ClientState.Connecting) {
-      this.controlType = 0;
-      if (buf[b] !== ReturnCode.Accepted) {
-        // Congestion or refusal (§5.3.10): try again after reconnectDelay.
-        this.lost();
-        return;
+    if (type === MsgType.Advertise || type === MsgType.GwInfo) {
+      // §6.1: only one heard while Searching selects a gateway; the selected one's ADVERTISEs keep it.
+      const gwId = buf[b] as number;
+      const due =
+        type === MsgType.Advertise ? this.now + read16(buf, b + 1) * 1000 * o.advertiseMisses + o.retryInterval : 0;
+      if (state === ClientState.Searching) {
+        this.gwId = gwId;
+        this.transport.selectGateway(gwId);
+        this.advertiseDue = due;
+        this.control(MsgType.Connect);
+      } else if (type === MsgType.Advertise && fromGateway && gwId === this.gwId) {
+        this.advertiseDue = due;
       }
-      this.failAll();
-      this.setState(ClientState.Active);
+    } else if (!fromGateway) {
+      this.dropped++;
+    } else if (type === MsgType.ConnAck && state === ClientState.Connecting) {
+      // Congestion or refusal (§5.3.10): try again after reconnectDelay.
+      this.setState(buf[b] === ReturnCode.Accepted ? ClientState.Active : ClientState.Lost);
     } else if ((type === MsgType.WillTopicReq || type === MsgType.WillMsgReq) && state === ClientState.Connecting) {
-      // §6.3: the will handshake answers WILLTOPICREQ and WILLMSGREQ; CONNECT's timer covers it all.
-      let n: number;
+      // §6.3: the will handshake answers WILLTOPICREQ with WILLTOPIC (§5.4.7: Flags, WillTopic) and
+      // WILLMSGREQ with WILLMSG (§5.4.9); CONNECT's timer covers it all.
+      const will = o.willTopic;
+      let end: number;
       if (type === MsgType.WillTopicReq) {
-        n = this.writeWillTopic(MsgType.WillTopic, tx, o.willTopic, o.willQos, o.willRetain);
+        end = frame(tx, MsgType.WillTopic, will === "" ? 0 : 1 + utf8Length(will));
+        if (will !== "") {
+          tx[end] = (o.willQos < 0 ? 0x60 : o.willQos * 0x20) + (o.willRetain ? 0x10 : 0);
+          end += 1 + writeUtf8(will, tx, end + 1);
+        }
       } else {
-        n = this.writeWillMessage(MsgType.WillMsg, tx, o.willMessage, 0, o.willMessageLength);
+        end = frame(tx, MsgType.WillMsg, o.willMessageLength);
+        end = putBytes(tx, end, o.willMessage, 0, o.willMessageLength);
       }
       this.controlDue = this.now + o.retryInterval;
-      this.transmit(tx, n);
+      this.transmit(tx, end);
     } else if (type === MsgType.RegAck) {
+      // §6.5: the REGACK of a REGISTER; PUBLISHes waiting for its id go out (or fail) with it.
       const r = this.findSlot(MsgType.Register, read16(buf, b + 2));
-      if (r < 0) {
-        this.dropped++;
-      } else {
-        this.onRegAck(r, read16(buf, b), buf[b + 4] as number);
+      const t = r < 0 ? -1 : (this.slotTopic[r] as number);
+      const topicId = read16(buf, b);
+      const returnCode = buf[b + 4] as number;
+      if (t >= 0 && returnCode === ReturnCode.Accepted) {
+        this.topicIds[t] = topicId;
+      }
+      for (let p = 0; p < this.slotType.length && t >= 0; p++) {
+        if (this.slotType[p] === MsgType.Publish && this.slotDue[p] === -1 && this.slotTopic[p] === t) {
+          if (returnCode !== ReturnCode.Accepted) {
+            this.finish(p, returnCode, 0, false);
+          } else {
+            const pub = this.slotBuf[p] as Bytes;
+            put16(pub, (pub[0] === 0x01 ? 4 : 2) + 1, topicId);
+            this.sendSlot(p);
+            if (this.slotQos[p] === 0) {
+              this.finish(p, 0, 0, true);
+            }
+          }
+        }
+      }
+      this.finish(r, returnCode, topicId, r >= 0 && this.slotQos[r] === 0);
+      if (t >= 0 && returnCode !== ReturnCode.Accepted) {
+        this.topicName[t] = "";
       }
     } else if (type === MsgType.PubAck) {
       const s = this.findSlot(MsgType.Publish, read16(buf, b + 2));
       const t = s < 0 ? -1 : (this.slotTopic[s] as number);
       this.finish(s, buf[b + 4] as number, read16(buf, b), false);
-      if (buf[b + 4] === ReturnCode.InvalidTopicId && t >= 0 && !this.topicNeeded(t)) {
+      let needed = false;
+      for (let q = 0; q < this.slotTopic.length; q++) {
+        needed = needed || (t >= 0 && this.slotTopic[q] === t);
+      }
+      if (buf[b + 4] === ReturnCode.InvalidTopicId && t >= 0 && !needed) {
         // §6.7: the gateway no longer knows the id: forget it, the next publish registers again.
         this.topicName[t] = "";
       }
@@ -266,58 +302,17 @@ export class SensorClient extends Session {
       this.controlType = 0;
       if (state === ClientState.Awake) {
         // §6.14: PINGRESP ends the awake window: back to sleep for another duration.
-        this.stateDue = this.now + this.sleepDuration * 1000;
         this.setState(ClientState.Asleep);
       }
     } else if (type === MsgType.Disconnect) {
+      // The gateway ended the session on its own: start again. Else the answer to ours: ended or asleep.
       if (this.controlType !== MsgType.Disconnect) {
-        // The gateway ended the session on its own: start again.
-        this.lost();
-      } else if (state === ClientState.Disconnecting) {
-        this.controlType = 0;
-        this.failAll();
-        this.setState(ClientState.Disconnected);
+        this.setState(ClientState.Lost);
       } else {
-        this.controlType = 0;
-        this.stateDue = this.now + this.sleepDuration * 1000;
-        this.setState(ClientState.Asleep);
+        this.setState(state === ClientState.Disconnecting ? ClientState.Disconnected : ClientState.Asleep);
       }
-    } else if (!this.other(type, buf, b, length)) {
+    } else if (this.other === undefined || !this.other(type, buf, b, length)) {
       this.dropped++;
     }
-  }
-
-  /** §6.1: an ADVERTISE or GWINFO; only one heard while Searching selects a gateway. */
-  onGateway(type: number, gwId: number, duration: number, fromGateway: boolean): void {
-    const o = this.options;
-    const due = type === MsgType.Advertise ? this.now + duration * 1000 * o.advertiseMisses + o.retryInterval : 0;
-    if (this.state === ClientState.Searching) {
-      this.gwId = gwId;
-      this.transport.selectGateway(gwId);
-      this.advertiseDue = due;
-      this.control(MsgType.Connect);
-    } else if (type === MsgType.Advertise && fromGateway && gwId === this.gwId) {
-      this.advertiseDue = due;
-    }
-  }
-
-  /** A message the sensor profile does not take (body at b, message end at end): false drops it. */
-  other(_type: number, _buf: Bytes, _b: number, _end: number): boolean {
-    return false;
-  }
-
-  /** WILLTOPIC or WILLTOPICUPD (§5.4.7, §5.4.22: Flags, WillTopic; no Flags when "" deletes the will). */
-  writeWillTopic(type: number, buf: Bytes, willTopic: string, qos: QoS, retain: boolean): number {
-    if (willTopic === "") {
-      return frame(buf, type, 0);
-    }
-    const b = frame(buf, type, 1 + utf8Length(willTopic));
-    buf[b] = flags(qos, retain ? 0x10 : 0);
-    return b + 1 + writeUtf8(willTopic, buf, b + 1);
-  }
-
-  /** WILLMSG or WILLMSGUPD (§5.4.9, §5.4.23). */
-  writeWillMessage(type: number, buf: Bytes, data: Bytes, offset: number, length: number): number {
-    return putBytes(buf, frame(buf, type, length), data, offset, length);
   }
 }

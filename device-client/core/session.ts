@@ -1,4 +1,4 @@
-import { MsgType, ReturnCode } from "../../protocol/constants";
+import { MsgType } from "../../protocol/constants";
 import type { Bytes } from "../../protocol/messages";
 import { ClientState, type ClientBuffers, type ClientHandler, type ClientOptions, type Transport } from "./types";
 import { utf8Length, writeUtf8 } from "../../protocol/text";
@@ -12,7 +12,8 @@ import { frame, messageLength, put16 } from "./wire";
  *
  * Everything is allocated once, in the constructor. On Espruino every function, parameter and
  * property costs RAM whatever its size, so the work is done in a few methods over parallel arrays
- * instead of many small functions and message objects.
+ * instead of many small functions and message objects: one dispatch over the message type, the
+ * side effects of a state change in setState, state in fields rather than parameters.
  */
 export class Session {
   state: ClientState;
@@ -52,6 +53,8 @@ export class Session {
   /** When each entry was last used: the least recently used one is replaced when the table is full. */
   readonly topicUsed: number[];
   topicClock: number;
+  /** Incoming QoS 2 MsgIds awaiting PUBREL (full client; none in the sensor profile); 0 = free. */
+  readonly qos2Ids: number[];
 
   /** The connection-level request awaiting an answer: CONNECT, PINGREQ, DISCONNECT, or 0. */
   controlType: number;
@@ -67,6 +70,8 @@ export class Session {
   nextId: number;
   /** publish() or publishId() returned Busy: tick() calls handler.ready() once the transport is free. */
   sendWaiting: boolean;
+  /** Set by publish() for publishId(): the topic entry whose REGACK the PUBLISH waits for, else -1. */
+  waitingTopic: number;
 
   /**
    * The CONNECT (§5.4.4), WILLTOPIC (§5.4.7) and WILLMSG (§5.4.9) that options call for must fit the
@@ -119,6 +124,7 @@ export class Session {
       this.topicUsed.push(0);
     }
     this.topicClock = 0;
+    this.qos2Ids = [];
     this.controlType = 0;
     this.controlDue = 0;
     this.controlRetries = 0;
@@ -129,6 +135,7 @@ export class Session {
     this.searches = 0;
     this.nextId = 0;
     this.sendWaiting = false;
+    this.waitingTopic = -1;
   }
 
   /** Starts (or restarts) the session: gateway discovery (§6.1) or CONNECT to the configured gateway. */
@@ -155,7 +162,7 @@ export class Session {
    * client has no entry for it (ids are forgotten with every new session).
    */
   topicId(topicName: string): number {
-    const t = this.findTopic(topicName);
+    const t = this.findTopic(topicName, -1);
     return t < 0 ? -1 : (this.topicIds[t] as number);
   }
 
@@ -190,30 +197,24 @@ export class Session {
       current === ClientState.Active || current === ClientState.Connecting || current === ClientState.Awake;
     if (this.advertiseDue > 0 && now > this.advertiseDue && connected) {
       // §6.1: N_ADV ADVERTISEs missed: the gateway is gone.
-      this.lost();
+      this.setState(ClientState.Lost);
       return;
     }
     if (this.controlType !== 0 && now >= this.controlDue) {
       if (this.controlRetries >= o.maxRetries) {
-        if (this.state === ClientState.Disconnecting) {
-          this.controlType = 0;
-          this.failAll();
-          this.setState(ClientState.Disconnected);
-        } else {
-          this.lost();
-        }
+        this.setState(current === ClientState.Disconnecting ? ClientState.Disconnected : ClientState.Lost);
         return;
       }
-      this.controlRetries++;
-      this.controlDue = now + o.retryInterval;
-      this.transmitControl();
+      const retries = this.controlRetries + 1;
+      this.control(this.controlType);
+      this.controlRetries = retries;
     }
     for (let s = 0; s < this.slotType.length; s++) {
       const due = this.slotDue[s] as number;
       if (this.slotType[s] !== 0 && due >= 0 && now >= due) {
         if ((this.slotRetries[s] as number) >= o.maxRetries) {
           // §6.13: N_RETRY retransmissions unanswered: the gateway is lost.
-          this.lost();
+          this.setState(ClientState.Lost);
           return;
         }
         const type = this.slotType[s];
@@ -239,38 +240,42 @@ export class Session {
     }
   }
 
+  /**
+   * Enters a state with what it takes: Active (a new session: CONNACK), Lost (the gateway stopped
+   * answering, §6.13, §6.1: start again after reconnectDelay) and Disconnected end the connection-level
+   * request, give up every open exchange and forget every topic id; Asleep ends the request and sets
+   * the wake-up (§6.14). The handler hears of a change only.
+   */
   setState(state: ClientState): void {
+    if (state === ClientState.Active || state === ClientState.Lost || state === ClientState.Disconnected) {
+      this.controlType = 0;
+      this.failAll();
+    }
+    if (state === ClientState.Lost) {
+      this.advertiseDue = 0;
+      this.stateDue = this.now + this.options.reconnectDelay;
+    }
+    if (state === ClientState.Asleep) {
+      this.controlType = 0;
+      this.stateDue = this.now + this.sleepDuration * 1000;
+    }
     if (this.state !== state) {
       this.state = state;
       this.handler.stateChanged(state);
     }
   }
 
-  /** The gateway stopped answering (§6.13, §6.1): give up open exchanges, forget ids, start again later. */
-  lost(): void {
-    this.failAll();
-    this.controlType = 0;
-    this.advertiseDue = 0;
-    this.stateDue = this.now + this.options.reconnectDelay;
-    this.setState(ClientState.Lost);
-  }
-
   /** Sends the connection-level request `type` (CONNECT also enters Connecting) and arms its retry. */
   control(type: number): void {
+    const o = this.options;
+    const tx = this.tx;
     if (type === MsgType.Connect) {
       this.sleepDuration = 0;
       this.setState(ClientState.Connecting);
     }
     this.controlType = type;
     this.controlRetries = 0;
-    this.controlDue = this.now + this.options.retryInterval;
-    this.transmitControl();
-  }
-
-  transmitControl(): void {
-    const o = this.options;
-    const tx = this.tx;
-    const type = this.controlType;
+    this.controlDue = this.now + o.retryInterval;
     let b: number;
     if (type === MsgType.Connect) {
       // §5.4.4: Flags (Will, CleanSession), ProtocolId, Duration, ClientId.
@@ -285,6 +290,7 @@ export class Session {
       b = frame(tx, type, utf8Length(name));
       b += writeUtf8(name, tx, b);
     } else if (this.sleepDuration > 0) {
+      // §5.4.21: DISCONNECT with a Duration asks to sleep.
       b = put16(tx, frame(tx, type, 2), this.sleepDuration);
     } else {
       b = frame(tx, type, 0);
@@ -347,19 +353,11 @@ export class Session {
     return free;
   }
 
-  openSlots(): number {
-    let n = 0;
-    for (let s = 0; s < this.slotType.length; s++) {
-      n += this.slotType[s] === 0 ? 0 : 1;
-    }
-    return n;
-  }
-
-  /** The open slot of this type (any type: -1) and MsgId, or -1. */
+  /** The open slot of this type (any type: -1) and MsgId (any: -1), or -1. */
   findSlot(type: number, msgId: number): number {
     for (let s = 0; s < this.slotType.length; s++) {
       const t = this.slotType[s] as number;
-      if (t !== 0 && (type < 0 || t === type) && this.slotMsgId[s] === msgId) {
+      if (t !== 0 && (type < 0 || t === type) && (msgId < 0 || this.slotMsgId[s] === msgId)) {
         return s;
       }
     }
@@ -388,7 +386,10 @@ export class Session {
     }
   }
 
-  /** Gives up every open exchange (QoS 0 ones silently) and forgets every topic id: a new session follows. */
+  /**
+   * Gives up every open exchange (QoS 0 ones silently), forgets every topic id and every incoming
+   * QoS 2 id: a new session follows.
+   */
   failAll(): void {
     for (let s = 0; s < this.slotType.length; s++) {
       const type = this.slotType[s] as number;
@@ -399,90 +400,69 @@ export class Session {
     for (let t = 0; t < this.topicName.length; t++) {
       this.topicName[t] = "";
     }
-  }
-
-  /** The entry of a name (marked as used), or -1. */
-  findTopic(name: string): number {
-    for (let t = 0; t < this.topicName.length; t++) {
-      if (name !== "" && this.topicName[t] === name) {
-        this.topicUsed[t] = ++this.topicClock;
-        return t;
-      }
+    for (let i = 0; i < this.qos2Ids.length; i++) {
+      this.qos2Ids[i] = 0;
     }
-    return -1;
   }
 
   /**
-   * A new entry: a free one, else the least recently used registered entry no open exchange needs;
-   * -1 when every entry is registering or needed.
+   * The entry of a name (marked as used). When there is none and id >= 0, a new entry with that id:
+   * a free one, else the least recently used registered entry no open exchange needs. -1 when there
+   * is none (or no room: every entry is registering or needed).
    */
-  insertTopic(name: string, id: number): number {
+  findTopic(name: string, id: number): number {
     let victim = -1;
     for (let t = 0; t < this.topicName.length; t++) {
-      if (this.topicName[t] === "") {
-        victim = t;
-        break;
+      const entry = this.topicName[t] as string;
+      if (name !== "" && entry === name) {
+        this.topicUsed[t] = ++this.topicClock;
+        return t;
       }
       if (
-        (this.topicIds[t] as number) > 0 &&
-        !this.topicNeeded(t) &&
-        (victim < 0 || (this.topicUsed[t] as number) < (this.topicUsed[victim] as number))
+        id >= 0 &&
+        (victim < 0 || this.topicName[victim] !== "") &&
+        (entry === "" ||
+          ((this.topicIds[t] as number) > 0 &&
+            (victim < 0 || (this.topicUsed[t] as number) < (this.topicUsed[victim] as number))))
       ) {
-        victim = t;
+        let needed = false;
+        for (let s = 0; s < this.slotTopic.length; s++) {
+          needed = needed || this.slotTopic[s] === t;
+        }
+        victim = needed ? victim : t;
       }
     }
     if (victim >= 0) {
       this.topicName[victim] = name;
       this.topicIds[victim] = id;
       this.topicUsed[victim] = ++this.topicClock;
+      return victim;
     }
-    return victim;
+    return -1;
   }
 
-  /** True while an open exchange needs topic entry t. */
-  topicNeeded(t: number): boolean {
-    for (let s = 0; s < this.slotTopic.length; s++) {
-      if (this.slotTopic[s] === t) {
-        return true;
-      }
+  /**
+   * A new topic entry and its REGISTER (§5.4.10: TopicId 0, MsgId, TopicName) in a new slot, sent;
+   * report: 1 when done() tells of the REGACK. Returns the MsgId, or -1 when refused.
+   */
+  registerName(topicName: string, report: number): number {
+    const octets = topicName === "" ? this.size + 1 : messageLength(4, topicName);
+    const r = this.openSlot(MsgType.Register, octets, -1, report, true);
+    if (r < 0) {
+      return -1;
     }
-    return false;
-  }
-
-  /** Writes a REGISTER of name for topic entry t into slot r (§5.4.10: TopicId 0, MsgId, TopicName) and sends it. */
-  sendRegister(r: number, name: string): void {
+    const t = this.findTopic(topicName, 0);
+    if (t < 0) {
+      this.slotType[r] = 0;
+      return -1;
+    }
+    this.slotTopic[r] = t;
     const buf = this.slotBuf[r] as Bytes;
-    const b = frame(buf, MsgType.Register, 4 + utf8Length(name));
+    const b = frame(buf, MsgType.Register, 4 + utf8Length(topicName));
     put16(buf, b, 0);
     put16(buf, b + 2, this.slotMsgId[r] as number);
-    this.slotLength[r] = b + 4 + writeUtf8(name, buf, b + 4);
+    this.slotLength[r] = b + 4 + writeUtf8(topicName, buf, b + 4);
     this.sendSlot(r);
-  }
-
-  /** §6.5: the REGACK of slot r's REGISTER; PUBLISHes waiting for its id go out (or fail) with it. */
-  onRegAck(r: number, topicId: number, returnCode: number): void {
-    const t = this.slotTopic[r] as number;
-    const accepted = returnCode === ReturnCode.Accepted;
-    if (accepted) {
-      this.topicIds[t] = topicId;
-    }
-    for (let p = 0; p < this.slotType.length; p++) {
-      if (this.slotType[p] === MsgType.Publish && this.slotDue[p] === -1 && this.slotTopic[p] === t) {
-        if (!accepted) {
-          this.finish(p, returnCode, 0, false);
-        } else {
-          const buf = this.slotBuf[p] as Bytes;
-          put16(buf, (buf[0] === 0x01 ? 4 : 2) + 1, topicId);
-          this.sendSlot(p);
-          if (this.slotQos[p] === 0) {
-            this.finish(p, 0, 0, true);
-          }
-        }
-      }
-    }
-    this.finish(r, returnCode, topicId, this.slotQos[r] === 0);
-    if (!accepted) {
-      this.topicName[t] = "";
-    }
+    return this.slotMsgId[r] as number;
   }
 }
