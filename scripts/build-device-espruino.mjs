@@ -26,7 +26,7 @@ export const PRIVATE_NAMES = new RegExp(
       "sleepDuration|searches|nextId|sendWaiting|setState|openSlot|findSlot|finish|failAll",
       "findTopic|registerName|other|subscription|ack|sendSlot",
       // the adapters' and the SLIP receiver's private members (device-client/espruino, core/slip-receiver.ts)
-      "socket|config|gatewayHost|gatewayPort|senderHost|senderPort|timer|queued|onMessage",
+      "socket|config|gatewayHost|gatewayPort|senderHost|senderPort|timer|queued|epoch",
       "receiver|sink|escaped|skipping|fail",
     ].join("|") +
     ")$",
@@ -64,6 +64,21 @@ function profile(name) {
   };
 }
 
+/**
+ * protocol/text.ts resolves to device-client/espruino/text.ts: Espruino strings hold UTF-8 already
+ * (see there).
+ */
+const ESPRUINO_TEXT = {
+  name: "espruino-text",
+  setup(b) {
+    b.onResolve({ filter: /\/protocol\/text$/ }, (args) =>
+      args.importer.endsWith(path.join("device-client", "espruino", "text.ts"))
+        ? undefined
+        : { path: path.resolve("device-client/espruino/text.ts") },
+    );
+  },
+};
+
 /** Builds every file into out; returns { file: bytes }. */
 export async function buildDeviceEspruino(out = "dist/espruino") {
   const sizes = {};
@@ -78,7 +93,7 @@ export async function buildDeviceEspruino(out = "dist/espruino") {
       write: false,
       logLevel: "warning",
       banner: { js: t.banner ?? "" },
-      plugins: t.profile === "full" ? [] : [profile(t.profile)],
+      plugins: t.profile === "full" ? [ESPRUINO_TEXT] : [profile(t.profile), ESPRUINO_TEXT],
       mangleProps: PRIVATE_NAMES,
       // Declared fields become nothing and initialisers constructor assignments: no __publicField.
       tsconfigRaw: { compilerOptions: { useDefineForClassFields: false, verbatimModuleSyntax: true } },

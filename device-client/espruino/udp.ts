@@ -1,10 +1,10 @@
 import type { MqttSnClient } from "../core/client";
 import type { ClientHandler, ClientOptions, Transport } from "../core/types";
 import { ProfileClient } from "./profile";
-import { now } from "./time";
 
 /** Espruino's built-ins this adapter uses (https://www.espruino.com/Reference). */
-declare const E: { toString(data: Uint8Array): string };
+declare const E: { toString(data: Uint8Array): string; toArrayBuffer(data: string): ArrayBuffer };
+declare function getTime(): number;
 
 export interface EspruinoRinfo {
   address: string;
@@ -47,9 +47,13 @@ export interface EspruinoUdpConfig {
 /**
  * The Espruino adapter (ESP32, ESP8266 with Wi-Fi): one dgram socket, the client's buffers as
  * Uint8Arrays (a Uint8Array costs Espruino a few variables, an Array one per element). dgram takes
- * and gives strings: a datagram out is E.toString of a view on the buffer, a datagram in is copied
- * into the receive buffer octet by octet. The adapter is the client's Transport itself: on Espruino
- * every function costs RAM, so there are no closures beyond the socket's two listeners.
+ * and gives strings: a datagram out is E.toString of a view on the buffer; a datagram in is read
+ * through a Uint8Array on E.toArrayBuffer of its string, which lives as long as the call, so the
+ * adapter keeps no receive buffer. The adapter is the client's Transport itself: on Espruino every
+ * function costs RAM, so there are no closures beyond the socket's two listeners and the tick.
+ *
+ * Time is counted in milliseconds from start(): small whole numbers, which Espruino keeps in
+ * the variable that names them, where milliseconds since 1970 would each take one more.
  *
  * Backpressure: the adapter counts the datagrams it has queued since the socket last emitted "drain";
  * at maxQueued the transport is busy, so a publishing loop that waits for handler.ready() keeps the
@@ -60,7 +64,6 @@ export class EspruinoUdpClient implements Transport {
   readonly client: MqttSnClient;
   private readonly socket: EspruinoSocket;
   private readonly config: EspruinoUdpConfig;
-  private readonly rx: Uint8Array;
   private gatewayHost: string;
   private gatewayPort: number;
   private senderHost: string;
@@ -68,6 +71,8 @@ export class EspruinoUdpClient implements Transport {
   private timer: unknown;
   /** Datagrams handed to the socket since its last "drain". */
   private queued: number;
+  /** getTime() at start(), in seconds. */
+  private epoch: number;
 
   constructor(handler: ClientHandler, options: ClientOptions, config: EspruinoUdpConfig) {
     const size = config.bufferSize;
@@ -78,7 +83,7 @@ export class EspruinoUdpClient implements Transport {
     this.senderPort = 0;
     this.timer = undefined;
     this.queued = 0;
-    this.rx = new Uint8Array(size);
+    this.epoch = 0;
     const inflight: Uint8Array[] = [];
     for (let i = 0; i < config.inflight; i++) inflight.push(new Uint8Array(size));
     this.socket = config.dgram.createSocket("udp4");
@@ -88,17 +93,27 @@ export class EspruinoUdpClient implements Transport {
       { tx: new Uint8Array(size) as unknown as number[], inflight: inflight as unknown as number[][], size: size },
       options,
     );
-    this.socket.on("message", (msg, rinfo) => this.onMessage(msg, rinfo));
+    this.socket.on("message", (msg, rinfo) => {
+      this.tick();
+      this.senderHost = rinfo.address;
+      this.senderPort = rinfo.port;
+      this.client.receive(
+        new Uint8Array(E.toArrayBuffer(msg)) as unknown as number[],
+        msg.length,
+        rinfo.address === this.gatewayHost && rinfo.port === this.gatewayPort,
+      );
+    });
     this.socket.on("drain", () => {
       this.queued = 0;
-      this.client.tick(now());
+      this.tick();
     });
   }
 
   start(): void {
     this.socket.bind(0);
-    this.client.start(now());
-    this.timer = setInterval(() => this.client.tick(now()), this.config.tickInterval);
+    this.epoch = getTime();
+    this.client.start(0);
+    this.timer = setInterval(() => this.tick(), this.config.tickInterval);
   }
 
   close(): void {
@@ -106,12 +121,24 @@ export class EspruinoUdpClient implements Transport {
     this.socket.close();
   }
 
-  send(bytes: number[], length: number): void {
-    this.write(bytes, length, this.gatewayPort, this.gatewayHost);
+  /** The client's tick() with the time since start(). */
+  tick(): void {
+    this.client.tick(Math.floor((getTime() - this.epoch) * 1000));
   }
 
-  broadcast(bytes: number[], length: number): void {
-    this.write(bytes, length, this.config.port, this.config.broadcastHost);
+  /** Queues one datagram (to the broadcast address with a radius); counted once send() returned (it throws when the board is offline). */
+  send(bytes: number[], length: number, radius?: number): void {
+    const c = this.config;
+    this.socket.send(
+      E.toString(new Uint8Array((bytes as unknown as Uint8Array).buffer, 0, length)),
+      radius === undefined ? this.gatewayPort : c.port,
+      radius === undefined ? this.gatewayHost : c.broadcastHost,
+    );
+    this.queued++;
+  }
+
+  broadcast(bytes: number[], length: number, radius: number): void {
+    this.send(bytes, length, radius);
   }
 
   selectGateway(gwId: number): void {
@@ -121,28 +148,5 @@ export class EspruinoUdpClient implements Transport {
 
   busy(): boolean {
     return this.queued >= (this.config.maxQueued === undefined ? 4 : this.config.maxQueued);
-  }
-
-  /** Queues one datagram; counted once send() returned (it throws when the board is offline). */
-  private write(bytes: number[], length: number, port: number, host: string): void {
-    this.socket.send(E.toString(new Uint8Array((bytes as unknown as Uint8Array).buffer, 0, length)), port, host);
-    this.queued++;
-  }
-
-  private onMessage(msg: string, rinfo: EspruinoRinfo): void {
-    const n = msg.length;
-    this.client.tick(now());
-    if (n > this.rx.length) {
-      this.client.dropped++;
-      return;
-    }
-    for (let i = 0; i < n; i++) this.rx[i] = msg.charCodeAt(i);
-    this.senderHost = rinfo.address;
-    this.senderPort = rinfo.port;
-    this.client.receive(
-      this.rx as unknown as number[],
-      n,
-      rinfo.address === this.gatewayHost && rinfo.port === this.gatewayPort,
-    );
   }
 }

@@ -116,7 +116,13 @@ export function runEspruino(
           if (text === "finished" || text === "failed") setImmediate(() => finish(text === "finished"));
         },
       },
-      E: { toString: (u8: Uint8Array) => String.fromCharCode.apply(null, Array.from(u8)) },
+      E: {
+        toString: (u8: Uint8Array) => String.fromCharCode.apply(null, Array.from(u8)),
+        // A string's octets: Espruino keeps a string with characters beyond ASCII as UTF-8.
+        toUint8Array: (s: string) => new Uint8Array(Buffer.from(s, "utf8")),
+        // A datagram's string (one octet per character) as an ArrayBuffer.
+        toArrayBuffer: (s: string) => new Uint8Array(Buffer.from(s, "latin1")).buffer,
+      },
       getTime: () => performance.now() / 1000,
       setInterval: (fn: () => void, ms: number) => {
         const t = setInterval(fn, ms);
