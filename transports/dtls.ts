@@ -2,6 +2,14 @@ import { createPrivateKey, type X509Certificate } from "node:crypto";
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import type { DtlsServer } from "werift-dtls/lib/dtls/src/index.js";
+import {
+  CookieSecrets,
+  helloVerifyRequest,
+  isHelloVerifyRequest,
+  parseClientHello,
+  withoutCookie,
+  type ClientHelloView,
+} from "./dtls-cookie";
 import { isClientHello, isDtlsRecord } from "./dtls-record";
 import { PeerTable, type PeerEntry } from "./dtls-peers";
 import { ReplayWindow, splitRecords } from "./dtls-replay";
@@ -39,9 +47,11 @@ export interface DtlsLinkStats {
   refused: number;
   /** Datagrams that are not DTLS records (plaintext MQTT-SN, noise): dropped. */
   droppedPlaintext: number;
-  /** Records from an address without a session that do not open a handshake: dropped. */
+  /** Records from an address without a session that are not a whole ClientHello: dropped. */
   droppedUnknownPeer: number;
-  /** ClientHellos refused because the peer table was full. */
+  /** ClientHellos without a valid cookie, answered with a HelloVerifyRequest and forgotten (RFC 6347 §4.2.1). */
+  helloVerifyRequests: number;
+  /** ClientHellos with a valid cookie refused because the peer table was full. */
   refusedTableFull: number;
   /** Finished handshakes whose client certificate was missing, untrusted or not proven: the peer was dropped. */
   refusedCertificate: number;
@@ -68,6 +78,8 @@ interface Peer {
   replay: ReplayWindow;
   /** Set by the data handler while one record is handed to the library: the record authenticated. */
   delivered: boolean;
+  /** The cookie of the ClientHello that made this peer. */
+  cookie: Buffer;
 }
 
 /** SO_RCVBUF asked for (the kernel caps it at net.core.rmem_max). */
@@ -93,8 +105,9 @@ function pkcs8(keyPem: string): string {
 /**
  * DTLS 1.2 (RFC 6347) over one UDP socket as a Link. Each peer address gets its own DTLS session; only an
  * established session carries frames. The DTLS server is werift-dtls, which serves one peer per instance:
- * datagrams are demultiplexed here by source address. Peers sit in a bounded table (maxPeers, handshake and
- * idle deadlines). Client certificates, when caPem is set, are checked here after the handshake: issued by a
+ * datagrams are demultiplexed here by source address. The cookie exchange is the link's own and keeps no state
+ * (transports/dtls-cookie.ts); only a ClientHello with a valid cookie makes a peer. Peers sit in a bounded table
+ * (maxPeers, handshake and idle deadlines). Client certificates, when caPem is set, are checked here after the handshake: issued by a
  * listed authority, within their dates, and proven by the CertificateVerify signature (the library only parses it).
  */
 export class DtlsLink implements Link {
@@ -105,6 +118,7 @@ export class DtlsLink implements Link {
   private readonly peers: PeerTable<Peer>;
   private readonly authorities: X509Certificate[] | undefined;
   private readonly maxPeers: number;
+  private readonly cookies = new CookieSecrets(Date.now());
   private sweeper: NodeJS.Timeout | undefined;
   private onFrame: (frame: Uint8Array, address: string) => void = () => {};
   private serverClass: typeof DtlsServer | undefined;
@@ -115,6 +129,7 @@ export class DtlsLink implements Link {
     refused: 0,
     droppedPlaintext: 0,
     droppedUnknownPeer: 0,
+    helloVerifyRequests: 0,
     refusedTableFull: 0,
     refusedCertificate: 0,
     droppedReplay: 0,
@@ -188,22 +203,55 @@ export class DtlsLink implements Link {
       return;
     }
     let entry = this.peers.get(address);
-    if (entry !== undefined && entry.established && isClientHello(msg)) {
-      // The device restarted and opens a new session from the same address: the old one ends.
-      this.peers.delete(address);
-      this.closePeer(entry.state);
-      entry = undefined;
-    }
-    if (entry === undefined) {
-      if (!isClientHello(msg)) {
-        this.counts.droppedUnknownPeer++;
-        return;
-      }
-      entry = this.newPeer(address, rinfo, now);
+    if (isClientHello(msg)) {
+      const hello = parseClientHello(msg);
+      // A ClientHello sent again during its handshake (the client missed the server's flight) goes to that handshake.
+      const again =
+        hello !== undefined && entry !== undefined && !entry.established && hello.cookie.length > 0
+          ? Buffer.compare(hello.cookie, entry.state.cookie) === 0
+          : false;
+      if (!again) entry = this.openHandshake(address, rinfo, msg, hello, entry, now);
       if (entry === undefined) return;
+    } else if (entry === undefined) {
+      this.counts.droppedUnknownPeer++;
+      return;
     }
     entry.lastSeen = now;
     this.deliverRecords(entry.state, msg);
+  }
+
+  /**
+   * A ClientHello that opens a handshake. Without a valid cookie it is answered with a HelloVerifyRequest and
+   * nothing is kept (RFC 6347 §4.2.1): a flood from spoofed addresses holds no peer. With one, its sender has shown
+   * that it receives at its address: a session or handshake of that address ends (§4.2.8) and a new peer starts.
+   */
+  private openHandshake(
+    address: string,
+    rinfo: RemoteInfo,
+    msg: Buffer,
+    hello: ClientHelloView | undefined,
+    entry: PeerEntry<Peer> | undefined,
+    now: number,
+  ): PeerEntry<Peer> | undefined {
+    if (hello === undefined) {
+      this.counts.droppedUnknownPeer++;
+      return undefined;
+    }
+    if (!this.cookies.valid(address, hello, now)) {
+      this.counts.helloVerifyRequests++;
+      const answer = helloVerifyRequest(hello, this.cookies.cookieFor(address, hello, now));
+      this.socket?.send(answer, rinfo.port, rinfo.address);
+      return undefined;
+    }
+    if (entry !== undefined) {
+      this.peers.delete(address);
+      this.closePeer(entry.state);
+    }
+    const fresh = this.newPeer(address, rinfo, now, Buffer.from(hello.cookie));
+    // The library makes its handshake state from the ClientHello as it was before the cookie exchange, then takes
+    // the one with the cookie (delivered next) as the start of the handshake proper.
+    fresh?.state.deliver(withoutCookie(msg, hello));
+    return fresh;
   }
 
   /**
@@ -227,7 +275,7 @@ export class DtlsLink implements Link {
     }
   }
 
-  private newPeer(address: string, rinfo: RemoteInfo, now: number): PeerEntry<Peer> | undefined {
+  private newPeer(address: string, rinfo: RemoteInfo, now: number, cookie: Buffer): PeerEntry<Peer> | undefined {
     const socket = this.socket;
     const Server = this.serverClass;
     if (socket === undefined || Server === undefined) return undefined;
@@ -238,7 +286,8 @@ export class DtlsLink implements Link {
       onData: (_data: Buffer, _addr: unknown): void => {},
       send: (data: Buffer): Promise<void> =>
         new Promise<void>((resolve) => {
-          if (transport.closed || this.socket === undefined) return resolve();
+          // The link did the cookie exchange: the library's own HelloVerifyRequest never goes out.
+          if (transport.closed || this.socket === undefined || isHelloVerifyRequest(data)) return resolve();
           this.socket.send(data, rinfo.port, rinfo.address, () => resolve());
         }),
       close: async (): Promise<void> => {
@@ -253,12 +302,15 @@ export class DtlsLink implements Link {
       certificateRequest: this.authorities !== undefined,
       extendedMasterSecret: true,
     });
+    // The library accepts a ClientHello whose cookie equals the one it holds: the one this link issued.
+    server.dtls.cookie = cookie;
     const peer: Peer = {
       server,
       deliver: (d) => transport.onData(d, rinfo),
       closed: false,
       replay: new ReplayWindow(),
       delivered: false,
+      cookie,
     };
     const entry = this.peers.add(address, peer, now);
     if (entry === undefined) {

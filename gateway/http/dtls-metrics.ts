@@ -47,8 +47,17 @@ export function dtlsMetrics(gauge: Define, counter: Define, links: () => LinkRep
     }),
   );
   counter(
+    "mqttsn_dtls_hello_verify_requests_total",
+    "DTLS: ClientHellos without a valid cookie, answered with a HelloVerifyRequest and nothing kept (RFC 6347 §4.2.1)",
+    labels,
+    () =>
+      links().flatMap((l): Sample[] =>
+        l.dtls === undefined ? [] : [[{ link: l.name, kind: l.kind }, l.dtls.helloVerifyRequests]],
+      ),
+  );
+  counter(
     "mqttsn_dtls_handshakes_refused_total",
-    "DTLS: handshakes refused by reason: table_full (the peer table held dtls.maxPeers), certificate (the client certificate was missing, untrusted or not proven)",
+    "DTLS: handshakes refused by reason: table_full (a ClientHello with a valid cookie found the peer table holding dtls.maxPeers), certificate (the client certificate was missing, untrusted or not proven)",
     [...labels, "reason"],
     perDtls(links, "reason", { table_full: (d) => d.refusedTableFull, certificate: (d) => d.refusedCertificate }),
   );

@@ -18,6 +18,8 @@ export interface DtlsReport {
   droppedPlaintext: number;
   droppedUnknownPeer: number;
   droppedReplayed: number;
+  /** ClientHellos without a valid cookie, answered with a HelloVerifyRequest and nothing kept (RFC 6347 §4.2.1). */
+  helloVerifyRequests: number;
   /** Handshakes refused: the peer table was full; the client certificate was missing, untrusted or not proven. */
   refusedTableFull: number;
   refusedCertificate: number;
@@ -83,6 +85,7 @@ export function linkReport(link: Link): LinkReport {
         droppedPlaintext: s.droppedPlaintext,
         droppedUnknownPeer: s.droppedUnknownPeer,
         droppedReplayed: s.droppedReplay,
+        helloVerifyRequests: s.helloVerifyRequests,
         refusedTableFull: s.refusedTableFull,
         refusedCertificate: s.refusedCertificate,
         expired: s.expired,

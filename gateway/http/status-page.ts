@@ -122,6 +122,7 @@ function dtlsExtra(d: DtlsReport): string[] {
       [d.droppedUnknownPeer, "from unknown peers"],
       [d.droppedReplayed, "replayed"],
     ])}`,
+    `${formatCount(d.helloVerifyRequests)} ClientHellos answered with a cookie`,
     `handshakes refused: ${counts([
       [d.refusedTableFull, "table full"],
       [d.refusedCertificate, "certificate"],

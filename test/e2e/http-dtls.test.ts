@@ -133,6 +133,10 @@ describe.skipIf(certs === undefined)("a DTLS link in /metrics, /healthz and on t
     expect(sample(metrics, `mqttsn_dtls_peers_limit{${labels}}`)).toBe(16);
     expect(sample(metrics, `mqttsn_dtls_handshakes_refused_total{${labels},reason="table_full"}`)).toBe(0);
     expect(sample(metrics, `mqttsn_dtls_peers_expired_total{${labels}}`)).toBe(0);
+    // The device's handshake and the stranger's each began with a ClientHello without a cookie (one sent again
+    // on a slow machine is answered again).
+    const verifyRequests = sample(metrics, `mqttsn_dtls_hello_verify_requests_total{${labels}}`);
+    expect(verifyRequests).toBeGreaterThanOrEqual(2);
     expect(sample(metrics, 'mqttsn_clients{state="active"}')).toBe(1);
 
     const health = await get(http, "/healthz");
@@ -145,6 +149,7 @@ describe.skipIf(certs === undefined)("a DTLS link in /metrics, /healthz and on t
     expect(dtlsRow).toContain(`bound to ${link.address()}`);
     expect(dtlsRow).toContain("peers: 0 in handshake, 1 established, limit 16");
     expect(dtlsRow).toContain("datagrams dropped: 1 plaintext, 1 from unknown peers, 1 replayed");
+    expect(dtlsRow).toContain(`${verifyRequests} ClientHellos answered with a cookie`);
     expect(dtlsRow).toContain("handshakes refused: 1 certificate");
     expect(dtlsRow).not.toContain("no counters");
   });

@@ -5,6 +5,7 @@ import { DtlsLink } from "../../transports/dtls";
 import { parseHostPort } from "../../transports/udp";
 import { makeDtlsCerts } from "../support/dtls-certs";
 import { systemHas } from "../support/system";
+import { cookieOfVerifyRequest, helloWithCookie } from "./support/dtls-hello";
 import { FrameQueue, publishOfLength, toHex } from "./support/frames";
 
 const certs = systemHas(["openssl"], "apt-get install openssl") ? makeDtlsCerts() : undefined;
@@ -133,10 +134,15 @@ describe.skipIf(certs === undefined)("DTLS link: who gets in", () => {
     plain.close();
   });
 
-  it("holds at most maxPeers under a ClientHello flood, forgets them after the handshake timeout, then serves a real client", async () => {
+  it("holds at most maxPeers of senders that return their cookie and never finish, forgets them after the handshake timeout, then serves a real client", async () => {
     const hello = await captureClientHello();
     const { link, target } = await openLink({ maxPeers: 8, handshakeTimeoutMs: 300 });
     const flooders = await Promise.all(Array.from({ length: 40 }, () => udpSocket()));
+    // Each answers the HelloVerifyRequest with its cookie (RFC 6347 §4.2.1), then stays silent.
+    for (const s of flooders)
+      s.once("message", (m: Buffer) =>
+        s.send(helloWithCookie(hello, cookieOfVerifyRequest(m)), target.port, target.host),
+      );
     for (const s of flooders) s.send(hello, target.port, target.host);
     await until(() => link.stats().peers + link.stats().refusedTableFull === 40);
     expect(link.stats().peers).toBe(8);
