@@ -10,6 +10,8 @@
 import { build } from "esbuild";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { aliasThis } from "./espruino-this-alias.mjs";
+import { topLevel } from "./espruino-top-level.mjs";
 import { writeAtomically } from "./write-atomically.mjs";
 
 /**
@@ -31,6 +33,9 @@ export const PRIVATE_NAMES = new RegExp(
     ].join("|") +
     ")$",
 );
+
+/** The prefix of the global names a library or example defines (scripts/espruino-top-level.mjs). */
+const TOP_LEVEL_PREFIX = "$";
 
 // Espruino's dgram module comes from its require(), outside the bundle: esbuild would wrap a
 // require() it sees in a module-system shim. Boards without networking have no dgram: then only
@@ -88,7 +93,9 @@ export async function buildDeviceEspruino(out = "dist/espruino") {
       bundle: true,
       minify: true,
       target: "es2015",
-      format: "iife",
+      // A library or example is a script of top-level definitions (scripts/espruino-top-level.mjs);
+      // the add-on, loaded after a library, keeps its names to itself in a function.
+      format: t.profile === "global" ? "iife" : "esm",
       platform: "neutral",
       write: false,
       logLevel: "warning",
@@ -98,7 +105,8 @@ export async function buildDeviceEspruino(out = "dist/espruino") {
       // Declared fields become nothing and initialisers constructor assignments: no __publicField.
       tsconfigRaw: { compilerOptions: { useDefineForClassFields: false, verbatimModuleSyntax: true } },
     });
-    const code = result.outputFiles[0].text;
+    const text = result.outputFiles[0].text;
+    const code = aliasThis(t.profile === "global" ? text : topLevel(text, TOP_LEVEL_PREFIX));
     writeAtomically(path.resolve(out, t.file), code);
     sizes[t.file] = Buffer.byteLength(code);
   }
