@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { Log } from "../../../transports/link";
 import { MqttConnection, type ConnectionOptions } from "../connection";
 
@@ -35,8 +36,10 @@ export type SharedOperation = (connection: MqttConnection | undefined) => void;
  * The pause doubles from 1 s up to 30 s and starts again at 1 s once a connection opened. The session at
  * the broker is persistent (CleanSession 0, a fixed client id), so the broker keeps the union of
  * subscriptions and queues QoS 1/2 messages while the connection is down.
- * Every operation is defined in every state: while not open it waits (bounded); once closed, or past the
- * bound, it runs at once without a connection and so reports failure.
+ * Every operation is defined in every state: while connecting it waits (bounded); an attempt that fails
+ * fails what waited for it; while retrying, once closed, or past the bound, an operation runs at once
+ * without a connection and so reports failure (a device connecting then hears CONNACK congestion at once,
+ * as in transparent mode when the broker cannot be reached).
  */
 export class SharedConnection {
   private phase: SharedState = "idle";
@@ -45,6 +48,8 @@ export class SharedConnection {
   private retryMs = RETRY_FIRST_MS;
   private retryTimer: NodeJS.Timeout | undefined;
   private failures = 0;
+  /** performance.now() of the last attempt to connect. */
+  private attemptedAt = 0;
 
   constructor(
     private readonly options: ConnectionOptions,
@@ -66,8 +71,16 @@ export class SharedConnection {
 
   /** Runs op on the open connection; keeps it until the connection opens; or runs it with none. */
   whenOpen(op: SharedOperation): void {
-    if (this.phase === "open" && this.connection !== undefined) op(this.connection);
-    else if (this.phase !== "closed" && this.waiting.length < MAX_WAITING_OPERATIONS) {
+    if (this.phase === "open" && this.connection !== undefined) {
+      op(this.connection);
+      return;
+    }
+    // A new need while retrying tries at once, at most once a second (as a new client would in transparent mode).
+    if (this.phase === "retrying" && performance.now() - this.attemptedAt >= RETRY_FIRST_MS) {
+      clearTimeout(this.retryTimer);
+      this.connect();
+    }
+    if ((this.phase === "idle" || this.phase === "connecting") && this.waiting.length < MAX_WAITING_OPERATIONS) {
       this.waiting.push(op);
       this.start();
     } else op(undefined);
@@ -80,6 +93,7 @@ export class SharedConnection {
 
   private connect(): void {
     this.phase = "connecting";
+    this.attemptedAt = performance.now();
     const connection: MqttConnection = new MqttConnection(this.options, {
       connack: (returnCode, sessionPresent) => {
         if (connection !== this.connection) return;
@@ -110,6 +124,7 @@ export class SharedConnection {
             retryInMs: this.retryMs,
           });
         this.phase = "retrying";
+        this.failWaiting();
         this.retryTimer = setTimeout(() => {
           this.retryTimer = undefined;
           if (this.phase === "retrying") this.connect();
@@ -122,14 +137,18 @@ export class SharedConnection {
     connection.start();
   }
 
+  private failWaiting(): void {
+    const ops = this.waiting;
+    this.waiting = [];
+    for (const op of ops) op(undefined);
+  }
+
   /** Graceful: MQTT DISCONNECT; the broker keeps the shared session. Waiting operations fail. */
   async close(): Promise<void> {
     if (this.phase === "closed") return;
     this.phase = "closed";
     clearTimeout(this.retryTimer);
-    const ops = this.waiting;
-    this.waiting = [];
-    for (const op of ops) op(undefined);
+    this.failWaiting();
     const connection = this.connection;
     this.connection = undefined;
     if (connection !== undefined) await connection.close(true);
