@@ -26,9 +26,9 @@ export const PRIVATE_NAMES = new RegExp(
       "now|transport|handler|options|maxQos|slot[A-Z]\\w*|qos2Ids|topic(Name|Ids|Used|Clock)|waitingTopic",
       "control(Type|Due|Retries)?|transmit|transportBusy|lastSent|advertiseDue|stateDue",
       "sleepDuration|searches|nextId|sendWaiting|setState|openSlot|findSlot|finish|failAll",
-      "findTopic|registerName|other|subscription|ack|sendSlot",
+      "findTopic|registerName|other|subscription|ack",
       // the adapters' and the SLIP receiver's private members (device-client/espruino, core/slip-receiver.ts)
-      "socket|config|gatewayHost|gatewayPort|senderHost|senderPort|timer|queued|epoch",
+      "socket|config|gatewayHost|gatewayPort|senderHost|senderPort|timer|queued|epoch|datagram|drained",
       "receiver|sink|escaped|skipping|fail",
     ].join("|") +
     ")$",

@@ -24,12 +24,17 @@ function children(node) {
   return out;
 }
 
-/** A name no identifier of the bundle has. */
+/** A name no variable of the bundle has (property names do not count: they cannot shadow). */
 function freeName(ast) {
   const used = new Set();
   const visit = (node) => {
     if (node.type === "Identifier") used.add(node.name);
-    for (const c of children(node)) visit(c);
+    for (const c of children(node)) {
+      const key =
+        (node.type === "MemberExpression" && c === node.property) ||
+        ((node.type === "Property" || node.type === "MethodDefinition") && c === node.key && !node.shorthand);
+      if (!(key && !node.computed)) visit(c);
+    }
   };
   visit(ast);
   const letters = "TQZXKJVWYGHUBNMPLOIRSEDCFA$_";

@@ -61,7 +61,7 @@ export class MqttSnClient extends SensorClient {
     b = put16(buf, b + 1, this.slotMsgId[s] as number);
     this.slotLength[s] = normal ? b + writeUtf8(name, buf, b) : put16(buf, b, topicId);
     this.slotName[s] = type === MsgType.Subscribe ? name : "";
-    this.sendSlot(s);
+    this.transmit(s, 0);
     return this.slotMsgId[s] as number;
   }
 
@@ -78,7 +78,7 @@ export class MqttSnClient extends SensorClient {
       end += 1 + writeUtf8(willTopic, buf, end + 1);
     }
     this.slotLength[s] = end;
-    this.sendSlot(s);
+    this.transmit(s, 0);
     return 0;
   }
 
@@ -90,7 +90,7 @@ export class MqttSnClient extends SensorClient {
     }
     const buf = this.slotBuf[s] as Bytes;
     this.slotLength[s] = putBytes(buf, frame(buf, MsgType.WillMsgUpd, length), data, offset, length);
-    this.sendSlot(s);
+    this.transmit(s, 0);
     return 0;
   }
 
@@ -165,14 +165,14 @@ export class MqttSnClient extends SensorClient {
       this.slotType[s] = MsgType.PubRel;
       this.slotRetries[s] = 0;
       this.slotLength[s] = put16(this.slotBuf[s] as Bytes, frame(this.slotBuf[s] as Bytes, MsgType.PubRel, 2), msgId);
-      this.sendSlot(s);
+      this.transmit(s, 0);
     } else if (type === MsgType.PubRel) {
       for (let i = 0; i < this.qos2Ids.length; i++) {
         this.qos2Ids[i] = this.qos2Ids[i] === msgId ? 0 : (this.qos2Ids[i] as number);
       }
       this.ack(MsgType.PubComp, 0, msgId, 0);
     } else if (type === MsgType.PubComp) {
-      this.finish(this.findSlot(MsgType.PubRel, msgId), ReturnCode.Accepted, -1, false);
+      this.finish(this.findSlot(MsgType.PubRel, msgId), ReturnCode.Accepted, -1);
     } else if (type === MsgType.SubAck) {
       const s = this.findSlot(MsgType.Subscribe, msgId);
       const topicId = read16(buf, b + 1);
@@ -181,12 +181,12 @@ export class MqttSnClient extends SensorClient {
         // §6.9: a name without wildcards comes back with its topic id; keep it for incoming PUBLISH.
         this.findTopic(name, topicId);
       }
-      this.finish(s, buf[b + 5] as number, topicId, false);
+      this.finish(s, buf[b + 5] as number, topicId);
     } else if (type === MsgType.UnsubAck) {
-      this.finish(this.findSlot(MsgType.Unsubscribe, msgId), ReturnCode.Accepted, 0, false);
+      this.finish(this.findSlot(MsgType.Unsubscribe, msgId), ReturnCode.Accepted, 0);
     } else if (type === MsgType.WillTopicResp || type === MsgType.WillMsgResp) {
       const update = type === MsgType.WillTopicResp ? MsgType.WillTopicUpd : MsgType.WillMsgUpd;
-      this.finish(this.findSlot(update, 0), buf[b] as number, 0, false);
+      this.finish(this.findSlot(update, 0), buf[b] as number, 0);
     } else {
       return false;
     }
@@ -205,6 +205,6 @@ export class MqttSnClient extends SensorClient {
     if (withCode) {
       tx[b++] = returnCode;
     }
-    this.transmit(tx, b);
+    this.transmit(-1, b);
   }
 }

@@ -153,14 +153,14 @@ export class SensorClient extends Session {
     buf[b] = (qos < 0 ? 0x60 : qos * 0x20) + (retain ? 0x10 : 0) + topicIdType;
     const end = putBytes(buf, put16(buf, put16(buf, b + 1, topicId), msgId), data, offset, length);
     if (s < 0) {
-      this.transmit(buf, end);
+      this.transmit(-1, end);
       return 0;
     }
     this.slotLength[s] = end;
     if (waiting >= 0) {
       this.slotDue[s] = -1;
     } else {
-      this.sendSlot(s);
+      this.transmit(s, 0);
     }
     return msgId;
   }
@@ -258,7 +258,7 @@ export class SensorClient extends Session {
         end = putBytes(tx, end, o.willMessage, 0, o.willMessageLength);
       }
       this.controlDue = this.now + o.retryInterval;
-      this.transmit(tx, end);
+      this.transmit(-1, end);
     } else if (type === MsgType.RegAck) {
       // §6.5: the REGACK of a REGISTER; PUBLISHes waiting for its id go out (or fail) with it.
       const r = this.findSlot(MsgType.Register, read16(buf, b + 2));
@@ -271,25 +271,25 @@ export class SensorClient extends Session {
       for (let p = 0; p < this.slotType.length && t >= 0; p++) {
         if (this.slotType[p] === MsgType.Publish && this.slotDue[p] === -1 && this.slotTopic[p] === t) {
           if (returnCode !== ReturnCode.Accepted) {
-            this.finish(p, returnCode, 0, false);
+            this.finish(p, returnCode, 0);
           } else {
             const pub = this.slotBuf[p] as Bytes;
             put16(pub, (pub[0] === 0x01 ? 4 : 2) + 1, topicId);
-            this.sendSlot(p);
+            this.transmit(p, 0);
             if (this.slotQos[p] === 0) {
-              this.finish(p, 0, 0, true);
+              this.finish(p, 0, 0);
             }
           }
         }
       }
-      this.finish(r, returnCode, topicId, r >= 0 && this.slotQos[r] === 0);
+      this.finish(r, returnCode, topicId);
       if (t >= 0 && returnCode !== ReturnCode.Accepted) {
         this.topicName[t] = "";
       }
     } else if (type === MsgType.PubAck) {
       const s = this.findSlot(MsgType.Publish, read16(buf, b + 2));
       const t = s < 0 ? -1 : (this.slotTopic[s] as number);
-      this.finish(s, buf[b + 4] as number, read16(buf, b), false);
+      this.finish(s, buf[b + 4] as number, read16(buf, b));
       let needed = false;
       for (let q = 0; q < this.slotTopic.length; q++) {
         needed = needed || (t >= 0 && this.slotTopic[q] === t);

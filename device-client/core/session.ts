@@ -10,7 +10,8 @@ import { frame, messageLength, put16 } from "./wire";
  * topic table, discovery (§6.1), keep-alive (§6.15) and the sleep timer (§6.14). SensorClient
  * (sensor.ts) adds the sensor's API on top, MqttSnClient (client.ts) the rest.
  *
- * Everything is allocated once, in the constructor. On Espruino every function, parameter and
+ * Everything is allocated in the constructor, except the topic table, which grows to
+ * options.maxTopics entries as names are first used (a sensor seldom has more than a few). On Espruino every function, parameter and
  * property costs RAM whatever its size, so the work is done in a few methods over parallel arrays
  * instead of many small functions and message objects: one dispatch over the message type, the
  * side effects of a state change in setState, state in fields rather than parameters.
@@ -118,11 +119,6 @@ export class Session {
     this.topicName = [];
     this.topicIds = [];
     this.topicUsed = [];
-    for (let t = 0; t < options.maxTopics; t++) {
-      this.topicName.push("");
-      this.topicIds.push(0);
-      this.topicUsed.push(0);
-    }
     this.topicClock = 0;
     this.qos2Ids = [];
     this.controlType = 0;
@@ -225,7 +221,7 @@ export class Session {
           buf[f] = (buf[f] as number) + 0x80;
         }
         this.slotRetries[s] = (this.slotRetries[s] as number) + 1;
-        this.sendSlot(s);
+        this.transmit(s, 0);
       }
     }
     const period = o.keepAlive * 1000;
@@ -295,17 +291,20 @@ export class Session {
     } else {
       b = frame(tx, type, 0);
     }
-    this.transmit(tx, b);
+    this.transmit(-1, b);
   }
 
-  transmit(buf: Bytes, length: number): void {
+  /** Sends slot s and arms its retransmission (§6.13), or with s = -1 tx[0 .. length). */
+  transmit(s: number, length: number): void {
+    let buf = this.tx;
+    let n = length;
+    if (s >= 0) {
+      this.slotDue[s] = this.now + this.options.retryInterval;
+      buf = this.slotBuf[s] as Bytes;
+      n = this.slotLength[s] as number;
+    }
     this.lastSent = this.now;
-    this.transport.send(buf, length);
-  }
-
-  sendSlot(s: number): void {
-    this.slotDue[s] = this.now + this.options.retryInterval;
-    this.transmit(this.slotBuf[s] as Bytes, this.slotLength[s] as number);
+    this.transport.send(buf, n);
   }
 
   /**
@@ -365,10 +364,12 @@ export class Session {
   }
 
   /**
-   * Ends slot s (when it is open: else the answer was unexpected) and tells the application, unless
-   * silent. PUBCOMP reports as its PUBLISH; returnCode -1 means given up.
+   * Ends slot s (when it is open: else the answer was unexpected) and tells the application, except
+   * of a REGISTER the application did not ask for and of a QoS 0 PUBLISH sent or given up (a refused
+   * REGISTER fails the QoS 0 PUBLISH waiting for it aloud). PUBCOMP reports as its PUBLISH;
+   * returnCode -1 means given up.
    */
-  finish(s: number, returnCode: number, topicId: number, silent: boolean): void {
+  finish(s: number, returnCode: number, topicId: number): void {
     if (s < 0) {
       this.dropped++;
       return;
@@ -376,7 +377,7 @@ export class Session {
     const type = this.slotType[s] as number;
     this.slotType[s] = 0;
     this.slotTopic[s] = -1;
-    if (!silent) {
+    if (this.slotQos[s] !== 0 || !(type === MsgType.Register || (type === MsgType.Publish && returnCode <= 0))) {
       this.handler.done(
         type === MsgType.PubRel ? MsgType.Publish : type,
         this.slotMsgId[s] as number,
@@ -394,7 +395,7 @@ export class Session {
     for (let s = 0; s < this.slotType.length; s++) {
       const type = this.slotType[s] as number;
       if (type !== 0) {
-        this.finish(s, -1, 0, this.slotQos[s] === 0 && (type === MsgType.Register || type === MsgType.Publish));
+        this.finish(s, -1, 0);
       }
     }
     for (let t = 0; t < this.topicName.length; t++) {
@@ -407,7 +408,8 @@ export class Session {
 
   /**
    * The entry of a name (marked as used). When there is none and id >= 0, a new entry with that id:
-   * a free one, else the least recently used registered entry no open exchange needs. -1 when there
+   * a free one, else a new one while the table is below options.maxTopics, else the least recently
+   * used registered entry no open exchange needs. -1 when there
    * is none (or no room: every entry is registering or needed).
    */
   findTopic(name: string, id: number): number {
@@ -431,6 +433,12 @@ export class Session {
         }
         victim = needed ? victim : t;
       }
+    }
+    if (id >= 0 && (victim < 0 || this.topicName[victim] !== "") && this.topicName.length < this.options.maxTopics) {
+      victim = this.topicName.length;
+      this.topicName.push("");
+      this.topicIds.push(0);
+      this.topicUsed.push(0);
     }
     if (victim >= 0) {
       this.topicName[victim] = name;
@@ -462,7 +470,7 @@ export class Session {
     put16(buf, b, 0);
     put16(buf, b + 2, this.slotMsgId[r] as number);
     this.slotLength[r] = b + 4 + writeUtf8(topicName, buf, b + 4);
-    this.sendSlot(r);
+    this.transmit(r, 0);
     return this.slotMsgId[r] as number;
   }
 }

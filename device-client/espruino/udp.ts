@@ -50,7 +50,7 @@ export interface EspruinoUdpConfig {
  * and gives strings: a datagram out is E.toString of a view on the buffer; a datagram in is read
  * through a Uint8Array on E.toArrayBuffer of its string, which lives as long as the call, so the
  * adapter keeps no receive buffer. The adapter is the client's Transport itself: on Espruino every
- * function costs RAM, so there are no closures beyond the socket's two listeners and the tick.
+ * function costs RAM, so there are no closures: the socket's listeners and the timer are bound methods.
  *
  * Time is counted in milliseconds from start(): small whole numbers, which Espruino keeps in
  * the variable that names them, where milliseconds since 1970 would each take one more.
@@ -93,27 +93,16 @@ export class EspruinoUdpClient implements Transport {
       { tx: new Uint8Array(size) as unknown as number[], inflight: inflight as unknown as number[][], size: size },
       options,
     );
-    this.socket.on("message", (msg, rinfo) => {
-      this.tick();
-      this.senderHost = rinfo.address;
-      this.senderPort = rinfo.port;
-      this.client.receive(
-        new Uint8Array(E.toArrayBuffer(msg)) as unknown as number[],
-        msg.length,
-        rinfo.address === this.gatewayHost && rinfo.port === this.gatewayPort,
-      );
-    });
-    this.socket.on("drain", () => {
-      this.queued = 0;
-      this.tick();
-    });
+    // Bound methods, not closures: a closure would keep this constructor's scope alive with it.
+    this.socket.on("message", this.datagram.bind(this));
+    this.socket.on("drain", this.drained.bind(this));
   }
 
   start(): void {
     this.socket.bind(0);
     this.epoch = getTime();
     this.client.start(0);
-    this.timer = setInterval(() => this.tick(), this.config.tickInterval);
+    this.timer = setInterval(this.tick.bind(this), this.config.tickInterval);
   }
 
   close(): void {
@@ -124,6 +113,24 @@ export class EspruinoUdpClient implements Transport {
   /** The client's tick() with the time since start(). */
   tick(): void {
     this.client.tick(Math.floor((getTime() - this.epoch) * 1000));
+  }
+
+  /** A datagram from the socket. */
+  datagram(msg: string, rinfo: EspruinoRinfo): void {
+    this.tick();
+    this.senderHost = rinfo.address;
+    this.senderPort = rinfo.port;
+    this.client.receive(
+      new Uint8Array(E.toArrayBuffer(msg)) as unknown as number[],
+      msg.length,
+      rinfo.address === this.gatewayHost && rinfo.port === this.gatewayPort,
+    );
+  }
+
+  /** The socket's send queue is empty. */
+  drained(): void {
+    this.queued = 0;
+    this.tick();
   }
 
   /** Queues one datagram (to the broadcast address with a radius); counted once send() returned (it throws when the board is offline). */
