@@ -352,6 +352,7 @@ const schema: Record<string, Check | Record<string, Check>> = {
     clientIdPrefix: str,
     maxParkedPerClient: int(0, 1_000_000),
     maxParkedMessages: int(0, 10_000_000),
+    custodyWaitMs: int(10, 600_000),
   },
   upstream: {
     username: str,

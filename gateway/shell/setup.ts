@@ -130,6 +130,7 @@ export function upstreamFor(config: GatewayConfig, brokerUrl: string, log: Log):
     clientIdPrefix: a.clientIdPrefix !== "" ? a.clientIdPrefix : `mqttsn-gateway-${config.gatewayId}-shared`,
     maxParkedPerClient: a.maxParkedPerClient,
     maxParkedMessages: a.maxParkedMessages,
+    custodyWaitMs: a.custodyWaitMs,
     log,
   });
   return new ModeRouter(config.mode, transparent, aggregating);

@@ -22,6 +22,12 @@ export interface AggregatingConfig {
   maxParkedPerClient: number;
   /** The same over all devices. */
   maxParkedMessages: number;
+  /**
+   * A QoS 1/2 broker message is acknowledged on the shared connection once every persistent device it
+   * goes to has it in custody (delivered, or in the session store), or after this long at the latest:
+   * from then on the gateway holds that device's copy in memory, so a slow device never stalls the others.
+   */
+  custodyWaitMs: number;
 }
 
 export function defaultModeConfig(): ModeConfig {
@@ -29,7 +35,13 @@ export function defaultModeConfig(): ModeConfig {
 }
 
 export function defaultAggregatingConfig(): AggregatingConfig {
-  return { connections: 1, clientIdPrefix: "", maxParkedPerClient: 1000, maxParkedMessages: 100_000 };
+  return {
+    connections: 1,
+    clientIdPrefix: "",
+    maxParkedPerClient: 1000,
+    maxParkedMessages: 100_000,
+    custodyWaitMs: 2000,
+  };
 }
 
 const MODES: readonly UpstreamMode[] = ["transparent", "aggregating"];

@@ -86,9 +86,16 @@ export class AggregatedSession implements UpstreamSession {
       if (this.phase === "open") this.sink.message(topic, payload, 0, retain, undefined);
       return;
     }
-    const held: Held = { topic, payload, qos, retain, share };
+    const persistent = this.device.persistent;
+    const held: Held = { topic, payload: persistent ? new Uint8Array(payload) : payload, qos, retain, share };
     if (this.phase !== "open") {
       this.parkOrDrop(held);
+      return;
+    }
+    if (!persistent) {
+      // A clean session's messages end with its connection whatever happens: the broker may forget it now.
+      settle(held);
+      this.sink.message(topic, payload, qos, retain, () => undefined, qos === 2 ? packetId : undefined, dup);
       return;
     }
     this.pending.add(held);
@@ -103,10 +110,7 @@ export class AggregatedSession implements UpstreamSession {
   }
 
   private parkOrDrop(held: Held): void {
-    if (this.device.persistent) {
-      held.payload = new Uint8Array(held.payload);
-      this.host.park(this.device, held, false);
-    }
+    if (this.device.persistent) this.host.park(this.device, held, false);
     settle(held);
   }
 
@@ -196,14 +200,24 @@ export class AggregatedSession implements UpstreamSession {
     return this.member.table.remove(held);
   }
 
-  /** A will is only kept by the gateway (it publishes it when the device is lost): nothing to reconnect. */
+  /**
+   * What a new upstream connection would bring: the new will (kept by the gateway, which publishes it when
+   * the device is lost) and, for a persistent session, every message it has not yet taken into custody, sent
+   * again as the broker would on a new connection (MQTT 3.1.1 §4.4); the session let them go when it asked.
+   */
   replace(will: Will | undefined): void {
     this.device.will = will;
     if (this.phase === "closed") {
       this.sink.connack(false, false);
       return;
     }
-    this.member.whenOpen((c) => this.sink.connack(c !== undefined && this.phase !== "closed", false));
+    this.member.whenOpen((c) => {
+      const ok = c !== undefined && this.phase !== "closed";
+      this.sink.connack(ok, false);
+      if (!ok) return;
+      for (const held of [...this.pending])
+        this.sink.message(held.topic, held.payload, held.qos, held.retain, () => this.release(held), undefined, true);
+    });
   }
 
   /**
@@ -235,10 +249,7 @@ export class AggregatedSession implements UpstreamSession {
     this.pending.clear();
     for (let i = open.length - 1; i >= 0; i--) {
       const held = open[i] as Held;
-      if (device.persistent) {
-        held.payload = new Uint8Array(held.payload);
-        this.host.park(device, held, true);
-      }
+      if (device.persistent) this.host.park(device, held, true);
       settle(held);
     }
     if (device.session === this) {

@@ -29,6 +29,8 @@ export interface AggregatingOptions {
   /** Messages parked for one device without a connection, and for all of them together. */
   maxParkedPerClient: number;
   maxParkedMessages: number;
+  /** A device's share of a QoS 1/2 broker message is settled by then at the latest (see Shares). */
+  custodyWaitMs: number;
   log: Log;
   /** Milliseconds, monotonic; performance.now by default. */
   now?: () => number;
@@ -72,6 +74,7 @@ export class AggregatingUpstream implements Upstream, DeviceHost {
           (device, topic, payload, qos, retain, share, packetId, dup) =>
             this.deliver(device, topic, payload, qos, retain, share, packetId, dup),
           this.now,
+          options.custodyWaitMs,
           options.log,
         ),
       );

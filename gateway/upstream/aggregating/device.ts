@@ -3,17 +3,38 @@ import type { DeviceSubscription } from "./subscriptions";
 
 /**
  * The shares of one QoS 1/2 broker message: one per device it went to at QoS 1/2. The shared connection
- * acknowledges it (PUBACK or PUBREC) once every share is settled: each device has it in custody.
+ * acknowledges it (PUBACK or PUBREC) once every share is settled: each device has it in custody. A share
+ * not settled within waitMs (a device that is slow, asleep without a store, or whose queue is full) is
+ * settled then: the gateway holds that device's copy in memory from there on, so that one device never
+ * holds back the shared connection (the broker stops sending past its in-flight window).
  */
 export class Shares {
+  private readonly timer: NodeJS.Timeout;
+
   constructor(
     private left: number,
     private readonly acknowledge: () => void,
-  ) {}
+    waitMs: number,
+  ) {
+    this.timer = setTimeout(() => this.settleAll(), waitMs);
+    this.timer.unref();
+  }
 
   settleOne(): void {
+    if (this.left === 0) return;
     this.left--;
-    if (this.left === 0) this.acknowledge();
+    if (this.left === 0) this.done();
+  }
+
+  private settleAll(): void {
+    if (this.left === 0) return;
+    this.left = 0;
+    this.done();
+  }
+
+  private done(): void {
+    clearTimeout(this.timer);
+    this.acknowledge();
   }
 }
 

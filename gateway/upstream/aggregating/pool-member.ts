@@ -33,6 +33,7 @@ export class PoolMember<D> {
     options: ConnectionOptions,
     private readonly deliver: Deliver<D>,
     private readonly now: () => number,
+    private readonly custodyWaitMs: number,
     log: Log,
   ) {
     this.shared = new SharedConnection(
@@ -92,7 +93,8 @@ export class PoolMember<D> {
     let custodians = 0;
     for (const q of targets.values()) if (q > 0) custodians++;
     if (qos > 0 && custodians === 0) connection.acknowledge(packetId);
-    const share = custodians > 0 ? new Shares(custodians, () => connection.acknowledge(packetId)) : undefined;
+    const share =
+      custodians > 0 ? new Shares(custodians, () => connection.acknowledge(packetId), this.custodyWaitMs) : undefined;
     for (const [device, q] of targets)
       this.deliver(device, topic, payload, q, retain, q > 0 ? share : undefined, packetId, dup);
   }
