@@ -1,4 +1,4 @@
-import { verify as verifySignature, X509Certificate } from "node:crypto";
+import { createHash, createHmac, timingSafeEqual, verify as verifySignature, X509Certificate } from "node:crypto";
 
 /** One handshake message as the DTLS library keeps it for the transcript (RFC 6347 §4.2.2 header + body). */
 export interface CachedHandshake {
@@ -11,6 +11,9 @@ const HANDSHAKE_CLIENT_HELLO = 1;
 const HANDSHAKE_SERVER_HELLO = 2;
 const HANDSHAKE_SERVER_KEY_EXCHANGE = 12;
 const HANDSHAKE_CERTIFICATE_VERIFY = 15;
+const HANDSHAKE_FINISHED = 20;
+/** RFC 5246 §7.4.9: verify_data_length of the cipher suites the link offers. */
+const VERIFY_DATA_LENGTH = 12;
 
 /** RFC 5246 §7.4.1.4.1 HashAlgorithm codes → the names node:crypto knows. */
 const HASHES: Record<number, string> = { 2: "sha1", 4: "sha256", 5: "sha384", 6: "sha512" };
@@ -92,4 +95,36 @@ export function serverKeyExchangeValid(transcript: CachedHandshake[], certificat
   ]);
   const signature = body.subarray(paramsLength + 4, paramsLength + 4 + signatureLength);
   return signatureValid(body[paramsLength] as number, signed, certificate, signature);
+}
+
+/**
+ * RFC 5246 §5: PRF(secret, label, seed) with P_SHA256, the PRF of every TLS 1.2 cipher suite whose name ends in
+ * SHA256 (both suites the link negotiates), cut to `length` octets.
+ */
+function prfSha256(secret: Buffer, label: string, seed: Buffer, length: number): Buffer {
+  const labelSeed = Buffer.concat([Buffer.from(label, "ascii"), seed]);
+  const hmac = (data: Buffer): Buffer => createHmac("sha256", secret).update(data).digest();
+  const out: Buffer[] = [];
+  let a: Buffer = labelSeed;
+  for (let made = 0; made < length; made += 32) {
+    a = hmac(a);
+    out.push(hmac(Buffer.concat([a, labelSeed])));
+  }
+  return Buffer.concat(out).subarray(0, length);
+}
+
+/**
+ * RFC 5246 §7.4.9 (RFC 6347 §4.2.6 for the DTLS transcript): the client's Finished must carry
+ * PRF(master_secret, "client finished", SHA-256(every handshake message before it)). Proves that the client saw
+ * the handshake the server saw (nothing on the path changed a message) and derived the same master secret.
+ */
+export function clientFinishedValid(transcript: CachedHandshake[], masterSecret: Buffer | undefined): boolean {
+  const at = transcript.findIndex((m) => m.msg_type === HANDSHAKE_FINISHED);
+  const finished = transcript[at];
+  if (finished === undefined || masterSecret === undefined || finished.fragment.length !== VERIFY_DATA_LENGTH)
+    return false;
+  const hash = createHash("sha256")
+    .update(Buffer.concat(transcript.slice(0, at).map((m) => m.serialize())))
+    .digest();
+  return timingSafeEqual(prfSha256(masterSecret, "client finished", hash, VERIFY_DATA_LENGTH), finished.fragment);
 }

@@ -13,7 +13,7 @@ import {
 import { isClientHello, isDtlsRecord } from "./dtls-record";
 import { PeerTable, type PeerEntry } from "./dtls-peers";
 import { ReplayWindow, splitRecords } from "./dtls-replay";
-import { certificateVerifyValid, parseCertificates, untrustedReason } from "./dtls-verify";
+import { certificateVerifyValid, clientFinishedValid, parseCertificates, untrustedReason } from "./dtls-verify";
 import type { Link, Log } from "./link";
 import { formatHostPort, parseHostPort } from "./udp";
 
@@ -55,6 +55,8 @@ export interface DtlsLinkStats {
   refusedTableFull: number;
   /** Finished handshakes whose client certificate was missing, untrusted or not proven: the peer was dropped. */
   refusedCertificate: number;
+  /** Finished handshakes whose client Finished did not match the handshake (RFC 5246 §7.4.9): the peer was dropped. */
+  refusedFinished: number;
   /** Application-data records whose sequence number was already seen or fell behind the window (replays). */
   droppedReplay: number;
   /** Frames received in an established session that exceed the MTU: dropped. */
@@ -132,6 +134,7 @@ export class DtlsLink implements Link {
     helloVerifyRequests: 0,
     refusedTableFull: 0,
     refusedCertificate: 0,
+    refusedFinished: 0,
     droppedReplay: 0,
     droppedOversize: 0,
     expired: 0,
@@ -340,25 +343,38 @@ export class DtlsLink implements Link {
     return entry;
   }
 
+  /**
+   * The library has finished a handshake. It parses the client's Finished and CertificateVerify without checking
+   * them: the Finished must match the handshake the library kept; with authorities, the client's certificate must
+   * be trusted and proven by its CertificateVerify. Otherwise the peer is dropped before any frame of it passes.
+   */
   private established(address: string, entry: PeerEntry<Peer>): void {
+    const server = entry.state.server;
+    const transcript = server.dtls.sortedHandshakeCache;
+    if (!clientFinishedValid(transcript, server.cipher.masterSecret)) {
+      this.counts.refusedFinished++;
+      return this.refuse(address, entry, "Finished message does not match the handshake");
+    }
     if (this.authorities !== undefined) {
-      const server = entry.state.server;
       const certificate = server.cipher.remoteCertificate;
       const reason =
         untrustedReason(certificate, this.authorities, new Date()) ??
-        (certificate !== undefined && certificateVerifyValid(server.dtls.sortedHandshakeCache, certificate)
+        (certificate !== undefined && certificateVerifyValid(transcript, certificate)
           ? undefined
           : "CertificateVerify signature does not match the certificate");
       if (reason !== undefined) {
         this.counts.refusedCertificate++;
-        this.log.warn("dtls-client-refused", { link: this.name, address, reason });
-        this.peers.delete(address);
-        this.closePeer(entry.state);
-        return;
+        return this.refuse(address, entry, reason);
       }
     }
     entry.established = true;
     this.log.debug("dtls-established", { link: this.name, address });
+  }
+
+  private refuse(address: string, entry: PeerEntry<Peer>, reason: string): void {
+    this.log.warn("dtls-client-refused", { link: this.name, address, reason });
+    this.peers.delete(address);
+    this.closePeer(entry.state);
   }
 
   private closePeer(peer: Peer): void {

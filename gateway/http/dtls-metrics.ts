@@ -57,9 +57,13 @@ export function dtlsMetrics(gauge: Define, counter: Define, links: () => LinkRep
   );
   counter(
     "mqttsn_dtls_handshakes_refused_total",
-    "DTLS: handshakes refused by reason: table_full (a ClientHello with a valid cookie found the peer table holding dtls.maxPeers), certificate (the client certificate was missing, untrusted or not proven)",
+    "DTLS: handshakes refused by reason: table_full (a ClientHello with a valid cookie found the peer table holding dtls.maxPeers), certificate (the client certificate was missing, untrusted or not proven), finished (the client's Finished did not match the handshake)",
     [...labels, "reason"],
-    perDtls(links, "reason", { table_full: (d) => d.refusedTableFull, certificate: (d) => d.refusedCertificate }),
+    perDtls(links, "reason", {
+      table_full: (d) => d.refusedTableFull,
+      certificate: (d) => d.refusedCertificate,
+      finished: (d) => d.refusedFinished,
+    }),
   );
   counter(
     "mqttsn_dtls_peers_expired_total",

@@ -23,6 +23,8 @@ export interface DtlsReport {
   /** Handshakes refused: the peer table was full; the client certificate was missing, untrusted or not proven. */
   refusedTableFull: number;
   refusedCertificate: number;
+  /** Handshakes refused because the client's Finished did not match the handshake. */
+  refusedFinished: number;
   /** Peers dropped for an unfinished handshake or idleness. */
   expired: number;
 }
@@ -88,6 +90,7 @@ export function linkReport(link: Link): LinkReport {
         helloVerifyRequests: s.helloVerifyRequests,
         refusedTableFull: s.refusedTableFull,
         refusedCertificate: s.refusedCertificate,
+        refusedFinished: s.refusedFinished,
         expired: s.expired,
       },
     };

@@ -126,6 +126,7 @@ function dtlsExtra(d: DtlsReport): string[] {
     `handshakes refused: ${counts([
       [d.refusedTableFull, "table full"],
       [d.refusedCertificate, "certificate"],
+      [d.refusedFinished, "Finished"],
     ])}`,
     `${formatCount(d.expired)} peers expired`,
   ];

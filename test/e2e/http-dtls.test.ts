@@ -132,6 +132,7 @@ describe.skipIf(certs === undefined)("a DTLS link in /metrics, /healthz and on t
     expect(sample(metrics, `mqttsn_dtls_peers{${labels},state="handshake"}`)).toBe(0);
     expect(sample(metrics, `mqttsn_dtls_peers_limit{${labels}}`)).toBe(16);
     expect(sample(metrics, `mqttsn_dtls_handshakes_refused_total{${labels},reason="table_full"}`)).toBe(0);
+    expect(sample(metrics, `mqttsn_dtls_handshakes_refused_total{${labels},reason="finished"}`)).toBe(0);
     expect(sample(metrics, `mqttsn_dtls_peers_expired_total{${labels}}`)).toBe(0);
     // The device's handshake and the stranger's each began with a ClientHello without a cookie (one sent again
     // on a slow machine is answered again).
