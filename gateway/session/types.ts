@@ -170,8 +170,8 @@ export type SessionEvent =
   /** `access`: what the access config grants this connection (undefined without an `access` key). */
   | { kind: "connect"; message: Connect; route: Route; access?: AccessGrant | undefined }
   /**
-   * A persistent session restored asleep from the store after a restart, its upstream connection reopened;
-   * `access`: what the access config of this start grants it (undefined without an `access` key).
+   * A persistent session restored asleep from the store after a restart; `access`: what the access config of
+   * this start grants it (undefined without an `access` key).
    */
   | { kind: "restored"; access: AccessGrant | undefined }
   /** Another client id CONNECTed from this session's route: the address was reused, this client is gone. */
