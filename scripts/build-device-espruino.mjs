@@ -34,6 +34,35 @@ export const PRIVATE_NAMES = new RegExp(
     ")$",
 );
 
+/**
+ * The keys of ClientOptions and their short names in the Espruino bundles, the same in every bundle
+ * (a fixed mangle cache), so that the serial add-on reads the options as the library does.
+ * device-client/espruino/options.ts maps the application's names to these (ESPRUINO_OPTION_NAMES).
+ */
+const OPTION_KEYS = [
+  "clientId",
+  "keepAlive",
+  "cleanSession",
+  "willTopic",
+  "willQos",
+  "willRetain",
+  "willMessage",
+  "willMessageLength",
+  "retryInterval",
+  "maxRetries",
+  "searchGateway",
+  "hasConfiguredGateway",
+  "searchDelay",
+  "radius",
+  "advertiseMisses",
+  "reconnectDelay",
+  "maxTopics",
+  "maxIncomingQos2",
+  "random",
+];
+const OPTION_NAMES = Object.fromEntries(OPTION_KEYS.map((k, i) => [k, "O" + String.fromCharCode(65 + i)]));
+const ESPRUINO_NAMES = new RegExp(`${PRIVATE_NAMES.source}|^(${OPTION_KEYS.join("|")})$`);
+
 /** The prefix of the global names a library or example defines (scripts/espruino-top-level.mjs). */
 const TOP_LEVEL_PREFIX = "$";
 
@@ -101,7 +130,13 @@ export async function buildDeviceEspruino(out = "dist/espruino") {
       logLevel: "warning",
       banner: { js: t.banner ?? "" },
       plugins: t.profile === "full" ? [ESPRUINO_TEXT] : [profile(t.profile), ESPRUINO_TEXT],
-      mangleProps: PRIVATE_NAMES,
+      mangleProps: ESPRUINO_NAMES,
+      mangleCache: { ...OPTION_NAMES },
+      define: {
+        // Ends in "." after the last space: Espruino 2v29's indexOf reports a needle that runs off the
+        // end of the string as found where its first characters match ("abc".indexOf("cx") is 2).
+        ESPRUINO_OPTION_NAMES: JSON.stringify(` ${OPTION_KEYS.map((k) => `${k}:${OPTION_NAMES[k]}`).join(" ")} .`),
+      },
       // Declared fields become nothing and initialisers constructor assignments: no __publicField.
       tsconfigRaw: { compilerOptions: { useDefineForClassFields: false, verbatimModuleSyntax: true } },
     });

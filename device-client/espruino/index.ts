@@ -5,7 +5,7 @@
  *   var link = new MQTTSNClient.EspruinoUdpClient(handler, options, config); link.start();
  * The serial transport is the add-on mqttsn-serial.min.js (serial-addon.ts).
  */
-import { defaultOptions } from "../core/options";
+import { defaultOptions } from "./options";
 import { shortTopicId, shortTopicName } from "../../protocol/topics";
 import { PROFILE, ProfileClient } from "./profile";
 import { EspruinoUdpClient } from "./udp";

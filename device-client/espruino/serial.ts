@@ -2,6 +2,7 @@ import type { MqttSnClient } from "../core/client";
 import { encodeSlipFrame, SLIP_CRC_LENGTH, slipMaxFrameLength } from "../../protocol/slip";
 import { SlipReceiver, type FrameSink } from "../core/slip-receiver";
 import type { ClientHandler, ClientOptions, Transport } from "../core/types";
+import { clientOptions } from "./options";
 import { ProfileClient } from "./profile";
 import { now } from "./time";
 
@@ -50,7 +51,7 @@ export class EspruinoSerialClient implements Transport, FrameSink {
       this,
       handler,
       { tx: new Uint8Array(size) as unknown as number[], inflight: inflight as unknown as number[][], size: size },
-      options,
+      clientOptions(options),
     );
     this.receiver = new SlipReceiver(
       new Uint8Array(size + SLIP_CRC_LENGTH) as unknown as number[],

@@ -1,5 +1,6 @@
 import type { MqttSnClient } from "../core/client";
 import type { ClientHandler, ClientOptions, Transport } from "../core/types";
+import { clientOptions } from "./options";
 import { ProfileClient } from "./profile";
 
 /** Espruino's built-ins this adapter uses (https://www.espruino.com/Reference). */
@@ -91,7 +92,7 @@ export class EspruinoUdpClient implements Transport {
       this,
       handler,
       { tx: new Uint8Array(size) as unknown as number[], inflight: inflight as unknown as number[][], size: size },
-      options,
+      clientOptions(options),
     );
     // Bound methods, not closures: a closure would keep this constructor's scope alive with it.
     this.socket.on("message", this.datagram.bind(this));

@@ -5,7 +5,7 @@
  * connect Wi-Fi first).
  */
 import type { MqttSnClient } from "../core/client";
-import { defaultOptions } from "../core/options";
+import { defaultOptions } from "../espruino/options";
 import type { ClientHandler, ClientOptions } from "../core/types";
 import { EspruinoUdpClient, type EspruinoDgram } from "../espruino/udp";
 import { PublishApp } from "./publish-app";
