@@ -60,7 +60,7 @@ export function runExample(
       : {
           host: "192.168.1.10",
           port: 1884,
-          clientId: "espruino-1",
+          ["clientId"]: "espruino-1",
           topic: "sensors/espruino",
           count: 5,
           qos: 1,
@@ -89,7 +89,9 @@ export function runExample(
     },
     new Uint8Array(32) as unknown as number[],
   );
-  const options = defaultOptions(config.clientId, Math.random);
+  // By its quoted name: the Espruino build shortens the property clientId, a key of the options
+  // (device-client/espruino/options.ts), wherever the code names it plainly.
+  const options = defaultOptions(config["clientId"], Math.random);
   options.keepAlive = 30;
   // A lost gateway is tried again after 5 s rather than T_WAIT (5 minutes, §6.16).
   options.reconnectDelay = 5000;
