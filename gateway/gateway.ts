@@ -81,7 +81,7 @@ export async function startGateway(
     }
     brokerUrl = broker.url;
   }
-  const upstream = options.upstream ?? upstreamFor(config, brokerUrl, log);
+  const upstream = options.upstream ?? upstreamFor(config, brokerUrl, log, store);
 
   const shell: Shell = {
     config,
@@ -141,7 +141,10 @@ export async function startGateway(
     }
   }
 
-  if (store !== undefined && resume) await restoreSessions(shell, links, store);
+  if (store !== undefined && resume) {
+    await upstream.restore?.();
+    await restoreSessions(shell, links, store);
+  }
   const stopTicking = startTicking(shell, links);
 
   let closing: Promise<void> | undefined;

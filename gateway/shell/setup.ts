@@ -9,7 +9,7 @@ import { dtlsLinksFor } from "../dtls/links";
 import { limitsFor } from "../sleep/buffer";
 import { LazySessionStore, storePathExists } from "../store/lazy";
 import { LevelSessionStore } from "../store/level";
-import type { SessionStore } from "../store/session-store";
+import type { DeviceStore, SessionStore } from "../store/session-store";
 import type { Counters, SessionContext } from "../session/types";
 import { AggregatingUpstream } from "../upstream/aggregating/aggregating";
 import { usesAggregating } from "../upstream/mode";
@@ -87,6 +87,10 @@ function readTlsFile(key: string, path: string): Buffer {
   }
 }
 
+function isDeviceStore(store: SessionStore): store is SessionStore & DeviceStore {
+  return "putDevice" in store && "addParked" in store;
+}
+
 /** The broker login and TLS files of the upstream section; TLS files are read only for a TLS URL. */
 function upstreamIdentity(
   config: GatewayConfig,
@@ -108,7 +112,12 @@ function upstreamIdentity(
  * connection kept open to tell whether the broker is reachable; and when `mode` gives any client
  * aggregating mode, the shared connections beside it.
  */
-export function upstreamFor(config: GatewayConfig, brokerUrl: string, log: Log): Upstream {
+export function upstreamFor(
+  config: GatewayConfig,
+  brokerUrl: string,
+  log: Log,
+  store: SessionStore | undefined,
+): Upstream {
   const identity = upstreamIdentity(config, brokerUrl);
   const transparent = new TransparentUpstream({
     url: brokerUrl,
@@ -131,6 +140,7 @@ export function upstreamFor(config: GatewayConfig, brokerUrl: string, log: Log):
     maxParkedPerClient: a.maxParkedPerClient,
     maxParkedMessages: a.maxParkedMessages,
     custodyWaitMs: a.custodyWaitMs,
+    store: store !== undefined && isDeviceStore(store) ? store : undefined,
     log,
   });
   return new ModeRouter(config.mode, transparent, aggregating);

@@ -2,9 +2,11 @@ import { accessSync, constants, existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type {
   AddMessageResult,
+  DeviceStore,
   NewStoredMessage,
   SessionStore,
   SessionStoreUsage,
+  StoredDevice,
   StoredMessage,
   StoredSession,
 } from "./session-store";
@@ -14,11 +16,11 @@ import type {
  * the store's lock (so gateways without sleepers, tests among them, can share a working directory).
  * A failed open is reported to that caller and tried again on the next use.
  */
-export class LazySessionStore implements SessionStore {
+export class LazySessionStore implements SessionStore, DeviceStore {
   private opening: Promise<void> | undefined;
   private isOpen = false;
 
-  constructor(private readonly inner: SessionStore) {}
+  constructor(private readonly inner: SessionStore & DeviceStore) {}
 
   get location(): string {
     return this.inner.location;
@@ -94,6 +96,36 @@ export class LazySessionStore implements SessionStore {
   async messages(clientId: string): Promise<StoredMessage[]> {
     await this.open();
     return this.inner.messages(clientId);
+  }
+
+  async putDevice(device: StoredDevice): Promise<boolean> {
+    await this.open();
+    return this.inner.putDevice(device);
+  }
+
+  async deleteDevice(clientId: string): Promise<void> {
+    await this.open();
+    return this.inner.deleteDevice(clientId);
+  }
+
+  async devices(): Promise<StoredDevice[]> {
+    await this.open();
+    return this.inner.devices();
+  }
+
+  async addParked(clientId: string, message: NewStoredMessage): Promise<AddMessageResult> {
+    await this.open();
+    return this.inner.addParked(clientId, message);
+  }
+
+  async deleteParked(clientId: string, seq: number): Promise<void> {
+    await this.open();
+    return this.inner.deleteParked(clientId, seq);
+  }
+
+  async parked(clientId: string): Promise<StoredMessage[]> {
+    await this.open();
+    return this.inner.parked(clientId);
   }
 
   usage(): SessionStoreUsage {

@@ -1,15 +1,21 @@
 import { mkdir } from "node:fs/promises";
 import type { ClassicLevel } from "classic-level";
 import {
+  DEVICE_PREFIX,
   MESSAGE_PREFIX,
+  PARKED_PREFIX,
   SESSION_PREFIX,
+  decodeDevice,
   decodeMessage,
   decodeSession,
+  deviceKey,
+  encodeDevice,
   encodeMessage,
   encodeSession,
   messageKey,
   messageRange,
   parseMessageKey,
+  prefixRange,
   sessionKey,
 } from "./records";
 import {
@@ -19,11 +25,13 @@ import {
   checkLimits,
   storedBytes,
   type AddMessageResult,
+  type DeviceStore,
   type NewStoredMessage,
   type SessionStore,
   type SessionStoreCounters,
   type SessionStoreLimits,
   type SessionStoreUsage,
+  type StoredDevice,
   type StoredMessage,
   type StoredSession,
 } from "./session-store";
@@ -33,13 +41,14 @@ import {
  * synchronous LevelDB write (fsync before the promise resolves), so what was acknowledged upstream
  * survives a SIGKILL or a power cut. One process at a time: LevelDB locks the directory.
  */
-export class LevelSessionStore implements SessionStore {
+export class LevelSessionStore implements SessionStore, DeviceStore {
   readonly limits: SessionStoreLimits;
   readonly counters: SessionStoreCounters = { refusedMessages: 0, refusedSessions: 0, corrupt: 0 };
   /** Made by the first open(): a ClassicLevel opens itself (and takes the directory's lock) once constructed. */
   private handle: ClassicLevel<string, Uint8Array> | undefined;
   private readonly accounting: StoreAccounting;
   private readonly sessionIds = new Set<string>();
+  private readonly deviceIds = new Set<string>();
   private nextSeq = 1;
 
   constructor(
@@ -81,18 +90,29 @@ export class LevelSessionStore implements SessionStore {
     }
     this.accounting.clear();
     this.sessionIds.clear();
+    this.deviceIds.clear();
     const broken: string[] = [];
-    for await (const [key, value] of this.db.iterator({ gte: MESSAGE_PREFIX, lt: MESSAGE_PREFIX.slice(0, -1) + '"' })) {
-      const parsed = parseMessageKey(key);
-      const message = decodeMessage(value);
-      if (parsed === undefined || message === undefined) {
+    for (const prefix of [MESSAGE_PREFIX, PARKED_PREFIX]) {
+      for await (const [key, value] of this.db.iterator(prefixRange(prefix))) {
+        const parsed = parseMessageKey(key);
+        const message = decodeMessage(value);
+        if (parsed === undefined || message === undefined) {
+          broken.push(key);
+          continue;
+        }
+        this.accounting.track(key, storedBytes(message));
+        this.nextSeq = Math.max(this.nextSeq, parsed.seq + 1);
+      }
+    }
+    for await (const [key, value] of this.db.iterator(prefixRange(DEVICE_PREFIX))) {
+      const device = decodeDevice(value);
+      if (device === undefined || deviceKey(device.clientId) !== key) {
         broken.push(key);
         continue;
       }
-      this.accounting.track(key, storedBytes(message));
-      this.nextSeq = Math.max(this.nextSeq, parsed.seq + 1);
+      this.deviceIds.add(device.clientId);
     }
-    for await (const [key, value] of this.db.iterator({ gte: SESSION_PREFIX, lt: SESSION_PREFIX.slice(0, -1) + '"' })) {
+    for await (const [key, value] of this.db.iterator(prefixRange(SESSION_PREFIX))) {
       const session = decodeSession(value);
       if (session === undefined || sessionKey(session.clientId) !== key) {
         broken.push(key);
@@ -136,7 +156,7 @@ export class LevelSessionStore implements SessionStore {
 
   async sessions(): Promise<StoredSession[]> {
     const out: StoredSession[] = [];
-    for await (const value of this.db.values({ gte: SESSION_PREFIX, lt: SESSION_PREFIX.slice(0, -1) + '"' })) {
+    for await (const value of this.db.values(prefixRange(SESSION_PREFIX))) {
       const session = decodeSession(value);
       if (session !== undefined) out.push(session);
     }
@@ -154,9 +174,21 @@ export class LevelSessionStore implements SessionStore {
     for (const key of keys) this.accounting.release(key);
   }
 
-  async addMessage(clientId: string, message: NewStoredMessage): Promise<AddMessageResult> {
+  addMessage(clientId: string, message: NewStoredMessage): Promise<AddMessageResult> {
+    return this.add(MESSAGE_PREFIX, clientId, message);
+  }
+
+  deleteMessage(clientId: string, seq: number): Promise<void> {
+    return this.delete(MESSAGE_PREFIX, clientId, seq);
+  }
+
+  messages(clientId: string): Promise<StoredMessage[]> {
+    return this.list(MESSAGE_PREFIX, clientId);
+  }
+
+  private async add(prefix: string, clientId: string, message: NewStoredMessage): Promise<AddMessageResult> {
     const seq = this.nextSeq;
-    const key = messageKey(clientId, seq);
+    const key = messageKey(clientId, seq, prefix);
     const refused = this.accounting.reserve(key, storedBytes(message));
     if (refused !== undefined) {
       this.counters.refusedMessages++;
@@ -172,21 +204,69 @@ export class LevelSessionStore implements SessionStore {
     return { stored: true, seq };
   }
 
-  async deleteMessage(clientId: string, seq: number): Promise<void> {
-    const key = messageKey(clientId, seq);
+  private async delete(prefix: string, clientId: string, seq: number): Promise<void> {
+    const key = messageKey(clientId, seq, prefix);
     if (!this.accounting.has(key)) return;
     await this.db.del(key, { sync: true });
     this.accounting.release(key);
   }
 
-  async messages(clientId: string): Promise<StoredMessage[]> {
+  private async list(prefix: string, clientId: string): Promise<StoredMessage[]> {
     const out: StoredMessage[] = [];
-    for await (const [key, value] of this.db.iterator(messageRange(clientId))) {
+    for await (const [key, value] of this.db.iterator(messageRange(clientId, prefix))) {
       const parsed = parseMessageKey(key);
       const message = decodeMessage(value);
       if (parsed !== undefined && message !== undefined) out.push({ ...message, clientId, seq: parsed.seq });
     }
     return out;
+  }
+
+  async putDevice(device: StoredDevice): Promise<boolean> {
+    const isNew = !this.deviceIds.has(device.clientId);
+    if (isNew && this.deviceIds.size >= this.limits.maxSessions) {
+      this.counters.refusedSessions++;
+      return false;
+    }
+    if (isNew) this.deviceIds.add(device.clientId);
+    try {
+      await this.db.put(deviceKey(device.clientId), encodeDevice(device), { sync: true });
+    } catch (err) {
+      if (isNew) this.deviceIds.delete(device.clientId);
+      throw err;
+    }
+    return true;
+  }
+
+  async deleteDevice(clientId: string): Promise<void> {
+    const keys: string[] = [];
+    for await (const key of this.db.keys(messageRange(clientId, PARKED_PREFIX))) keys.push(key);
+    await this.db.batch(
+      [deviceKey(clientId), ...keys].map((key) => ({ type: "del" as const, key })),
+      { sync: true },
+    );
+    this.deviceIds.delete(clientId);
+    for (const key of keys) this.accounting.release(key);
+  }
+
+  async devices(): Promise<StoredDevice[]> {
+    const out: StoredDevice[] = [];
+    for await (const value of this.db.values(prefixRange(DEVICE_PREFIX))) {
+      const device = decodeDevice(value);
+      if (device !== undefined) out.push(device);
+    }
+    return out;
+  }
+
+  addParked(clientId: string, message: NewStoredMessage): Promise<AddMessageResult> {
+    return this.add(PARKED_PREFIX, clientId, message);
+  }
+
+  deleteParked(clientId: string, seq: number): Promise<void> {
+    return this.delete(PARKED_PREFIX, clientId, seq);
+  }
+
+  parked(clientId: string): Promise<StoredMessage[]> {
+    return this.list(PARKED_PREFIX, clientId);
   }
 
   usage(): SessionStoreUsage {

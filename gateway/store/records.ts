@@ -1,14 +1,14 @@
-import type { NewStoredMessage, StoredSession, StoredState } from "./session-store";
+import type { NewStoredMessage, StoredDevice, StoredSession, StoredState, StoredWill } from "./session-store";
 
 /**
  * Keys and values of the store's records.
  *
  * Keys: "s!" + hex(clientId) for a session, "m!" + hex(clientId) + "!" + 12 hex digits of seq for a
- * message. Hex keeps any client id (it is arbitrary UTF-8) from colliding with the separators, and the
+ * message; for aggregating mode "d!" + hex(clientId) for a device and "p!" … for a parked message. Hex keeps any client id (it is arbitrary UTF-8) from colliding with the separators, and the
  * fixed-width seq makes the key order the arrival order.
  *
  * Message value: version 1, qos, retain (0/1), topic length (2 octets, big-endian), topic (UTF-8), payload.
- * Session value: version 1 then the JSON of the record, the will payload in base64.
+ * Session and device value: version 1 then the JSON of the record, the will payload in base64.
  */
 
 const utf8 = new TextEncoder();
@@ -22,24 +22,35 @@ function hex(text: string): string {
 
 export const SESSION_PREFIX = "s!";
 export const MESSAGE_PREFIX = "m!";
+export const DEVICE_PREFIX = "d!";
+export const PARKED_PREFIX = "p!";
+
+/** Every key starting with `prefix` lies in [gte, lt). */
+export function prefixRange(prefix: string): { gte: string; lt: string } {
+  return { gte: prefix, lt: prefix.slice(0, -1) + '"' };
+}
 
 export function sessionKey(clientId: string): string {
   return SESSION_PREFIX + hex(clientId);
 }
 
-/** All message keys of one client lie in [lower, upper). */
-export function messageRange(clientId: string): { gte: string; lt: string } {
-  const base = MESSAGE_PREFIX + hex(clientId);
+export function deviceKey(clientId: string): string {
+  return DEVICE_PREFIX + hex(clientId);
+}
+
+/** All message keys (or, with PARKED_PREFIX, parked message keys) of one client lie in [lower, upper). */
+export function messageRange(clientId: string, prefix = MESSAGE_PREFIX): { gte: string; lt: string } {
+  const base = prefix + hex(clientId);
   return { gte: base + "!", lt: base + '"' };
 }
 
-export function messageKey(clientId: string, seq: number): string {
-  return MESSAGE_PREFIX + hex(clientId) + "!" + seq.toString(16).padStart(SEQ_DIGITS, "0");
+export function messageKey(clientId: string, seq: number, prefix = MESSAGE_PREFIX): string {
+  return prefix + hex(clientId) + "!" + seq.toString(16).padStart(SEQ_DIGITS, "0");
 }
 
-/** Client id and seq of a message key, or undefined for a malformed key. */
+/** Client id and seq of a message key (or a parked message key), or undefined for a malformed key. */
 export function parseMessageKey(key: string): { clientId: string; seq: number } | undefined {
-  const match = /^m!((?:[0-9a-f]{2})+)!([0-9a-f]{12})$/.exec(key);
+  const match = /^[mp]!((?:[0-9a-f]{2})+)!([0-9a-f]{12})$/.exec(key);
   if (match === null) return undefined;
   try {
     return { clientId: utf8Decoder.decode(Buffer.from(match[1]!, "hex")), seq: Number.parseInt(match[2]!, 16) };
@@ -128,24 +139,76 @@ export function decodeSession(value: Uint8Array): StoredSession | undefined {
     topicIds: topicIds.map((x) => ({ topicName: x.topicName, topicId: x.topicId })),
   };
   if (s.will !== undefined) {
-    const w = s.will as Record<string, unknown>;
-    if (
-      typeof w !== "object" ||
-      w === null ||
-      typeof w.topicName !== "string" ||
-      typeof w.payload !== "string" ||
-      !isQoS(w.qos) ||
-      typeof w.retain !== "boolean"
-    )
-      return undefined;
-    session.will = {
-      topicName: w.topicName,
-      payload: new Uint8Array(Buffer.from(w.payload, "base64")),
-      qos: w.qos,
-      retain: w.retain,
-    };
+    const will = decodeWill(s.will);
+    if (will === undefined) return undefined;
+    session.will = will;
   }
   return session;
+}
+
+interface DeviceJson extends Omit<StoredDevice, "will"> {
+  will?: { topicName: string; payload: string; qos: 0 | 1 | 2; retain: boolean };
+}
+
+export function encodeDevice(device: StoredDevice): Uint8Array {
+  const { will, ...rest } = device;
+  const json: DeviceJson =
+    will === undefined ? rest : { ...rest, will: { ...will, payload: Buffer.from(will.payload).toString("base64") } };
+  const body = utf8.encode(JSON.stringify(json));
+  const out = new Uint8Array(1 + body.length);
+  out[0] = VERSION;
+  out.set(body, 1);
+  return out;
+}
+
+export function decodeDevice(value: Uint8Array): StoredDevice | undefined {
+  if (value.length < 2 || value[0] !== VERSION) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(utf8Decoder.decode(value.subarray(1)));
+  } catch {
+    return undefined;
+  }
+  if (typeof json !== "object" || json === null) return undefined;
+  const d = json as Record<string, unknown>;
+  if (typeof d.clientId !== "string" || typeof d.persistent !== "boolean" || typeof d.connected !== "boolean")
+    return undefined;
+  if (!Array.isArray(d.subscriptions)) return undefined;
+  const subscriptions = d.subscriptions.filter(
+    (x): x is StoredDevice["subscriptions"][number] => typeof x?.topicFilter === "string" && isQoS(x?.qos),
+  );
+  if (subscriptions.length !== d.subscriptions.length) return undefined;
+  const device: StoredDevice = {
+    clientId: d.clientId,
+    persistent: d.persistent,
+    connected: d.connected,
+    subscriptions: subscriptions.map((x) => ({ topicFilter: x.topicFilter, qos: x.qos })),
+  };
+  if (d.will !== undefined) {
+    const will = decodeWill(d.will);
+    if (will === undefined) return undefined;
+    device.will = will;
+  }
+  return device;
+}
+
+function decodeWill(value: unknown): StoredWill | undefined {
+  const w = value as Record<string, unknown>;
+  if (
+    typeof w !== "object" ||
+    w === null ||
+    typeof w.topicName !== "string" ||
+    typeof w.payload !== "string" ||
+    !isQoS(w.qos) ||
+    typeof w.retain !== "boolean"
+  )
+    return undefined;
+  return {
+    topicName: w.topicName,
+    payload: new Uint8Array(Buffer.from(w.payload, "base64")),
+    qos: w.qos,
+    retain: w.retain,
+  };
 }
 
 /** A deep copy, so a store never shares arrays or bytes with its caller. */
@@ -156,5 +219,11 @@ export function copySession(session: StoredSession): StoredSession {
     topicIds: session.topicIds.map((x) => ({ ...x })),
   };
   if (session.will !== undefined) copy.will = { ...session.will, payload: session.will.payload.slice() };
+  return copy;
+}
+
+export function copyDevice(device: StoredDevice): StoredDevice {
+  const copy: StoredDevice = { ...device, subscriptions: device.subscriptions.map((x) => ({ ...x })) };
+  if (device.will !== undefined) copy.will = { ...device.will, payload: device.will.payload.slice() };
   return copy;
 }

@@ -115,6 +115,37 @@ export interface SessionStore {
   usage(): SessionStoreUsage;
 }
 
+/**
+ * What aggregating mode keeps of a device with a persistent session (CleanSession 0), which in transparent
+ * mode the broker keeps: its subscriptions and will, and whether it had a connection open (a restart then
+ * publishes its will, as the broker does for a connection that drops). A clean device is recorded only
+ * while it has a will and a connection, for that reason alone.
+ */
+export interface StoredDevice {
+  clientId: string;
+  persistent: boolean;
+  subscriptions: StoredSubscription[];
+  will?: StoredWill;
+  connected: boolean;
+}
+
+/**
+ * Aggregating mode's records beside the sessions, in the same store and under the same limits: devices, and
+ * the QoS 1/2 messages "parked" for a device while it has no connection open (acknowledged to the broker
+ * only once written).
+ */
+export interface DeviceStore {
+  /** Writes or replaces a device record, durably; false (counted) when it is new and maxSessions is reached. */
+  putDevice(device: StoredDevice): Promise<boolean>;
+  /** Deletes the device record and its parked messages. */
+  deleteDevice(clientId: string): Promise<void>;
+  devices(): Promise<StoredDevice[]>;
+  addParked(clientId: string, message: NewStoredMessage): Promise<AddMessageResult>;
+  deleteParked(clientId: string, seq: number): Promise<void>;
+  /** The device's parked messages, in arrival order. */
+  parked(clientId: string): Promise<StoredMessage[]>;
+}
+
 /** Default directory of the store, relative to the gateway's working directory (.data/ is git-ignored). */
 export const DEFAULT_STORE_PATH = "./.data/sessions";
 

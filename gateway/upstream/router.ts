@@ -43,6 +43,10 @@ export class ModeRouter implements Upstream {
     };
   }
 
+  async restore(): Promise<void> {
+    await this.aggregating.restore?.();
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.transparent.close(), this.aggregating.close()]);
   }

@@ -84,6 +84,11 @@ export interface Upstream {
   brokerStatus?(): BrokerStatus;
   /** Client connections held now, by state (for metrics; adapters that do not track them leave it out). */
   connectionStates?(): Record<UpstreamConnectionState, number>;
+  /**
+   * At start, before the sessions of the durable store are restored: takes back what the adapter itself
+   * kept there (aggregating mode's devices). Adapters that keep nothing leave it out.
+   */
+  restore?(): Promise<void>;
   /** Closes every connection gracefully (no wills). */
   close(): Promise<void>;
 }

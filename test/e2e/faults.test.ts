@@ -9,6 +9,7 @@ import { LossyLink, type Impairment } from "../support/lossy-link";
 import { startMosquitto } from "../support/mosquitto";
 import { PersistentMosquitto } from "../support/mosquitto-persistent";
 import { systemHas } from "../support/system";
+import { testMode } from "../support/upstream-mode";
 import { FaultClient } from "./fault-client";
 import { FaultDevice } from "./fault-device";
 import { Tally } from "./tally";
@@ -114,14 +115,23 @@ async function publishAll(client: MqttClient, topic: string, list: string[]): Pr
 }
 
 /**
+ * Who takes a device's messages at the broker: the device's own connection, or in aggregating mode the
+ * gateway's shared one (gatewayId 1, one shared connection: the defaults).
+ */
+function atBroker(clientId: string): string {
+  return testMode === "aggregating" ? "mqttsn-gateway-1-shared-0" : clientId;
+}
+
+/**
  * Waits until the broker has handed the sleeping client's messages to the gateway: it has the gateway's
  * PUBACK for all n (the gateway alone holds them now), or it has sent some and then nothing more moved
  * for a second (a gateway that leaves them unacknowledged until the device has them).
  */
 async function handedOver(broker: PersistentMosquitto, clientId: string, n: number): Promise<void> {
+  const taker = atBroker(clientId);
   await waitFor(
     `the broker handing ${n} messages to the gateway for ${clientId}`,
-    () => broker.pubAcksFrom(clientId) >= n || (broker.publishesTo(clientId) > 0 && broker.quietFor(clientId) >= 1000),
+    () => broker.pubAcksFrom(taker) >= n || (broker.publishesTo(taker) > 0 && broker.quietFor(taker) >= 1000),
   );
 }
 
@@ -152,7 +162,7 @@ describe.skipIf(!hasMosquitto)("faults with the real gateway command and Mosquit
     const publisher = await mqttClient(broker.url, "f1-publisher");
     await publishAll(publisher, "faults/1/data", sent);
     await handedOver(broker, "f1-sleeper", sent.length);
-    const ackedToBroker = broker.pubAcksFrom("f1-sleeper");
+    const ackedToBroker = broker.pubAcksFrom(atBroker("f1-sleeper"));
     await first.stop("SIGKILL");
 
     await gw.start();
@@ -252,7 +262,7 @@ describe.skipIf(!hasMosquitto)("faults with the real gateway command and Mosquit
     const publisher = await mqttClient(broker.url, "f3b-publisher");
     await publishAll(publisher, "faults/3b/data", sent);
     await handedOver(broker, "f3b-sleeper", sent.length);
-    const ackedToBroker = broker.pubAcksFrom("f3b-sleeper");
+    const ackedToBroker = broker.pubAcksFrom(atBroker("f3b-sleeper"));
     let killedAfter = "";
     d.onAcked = (acked, payload) => {
       if (acked !== 10) return;

@@ -12,12 +12,15 @@ export type AggregatedDevice = Device<AggregatedSession>;
 export interface DeviceHost {
   member(device: AggregatedDevice): PoolMember<AggregatedDevice>;
   /**
-   * Keeps a QoS 1/2 message for a device with no connection open, after the others (or before them: first);
-   * dropped (counted, logged) when the bounds are reached.
+   * Keeps a QoS 1/2 message for a device with no connection open, after the others (or before them: first),
+   * and settles its share once it is kept (in the durable store when there is one); dropped (counted,
+   * logged) when the bounds are reached.
    */
   park(device: AggregatedDevice, held: Held, first: boolean): void;
-  /** Takes one parked message back (the device has it in custody now); false when it was not parked. */
-  unpark(device: AggregatedDevice, held: Held): boolean;
+  /** The device's session has a message in custody: a parked copy goes (from the list and the store). */
+  unpark(device: AggregatedDevice, held: Held): void;
+  /** Writes what is to survive a restart of the device (subscriptions, will, whether connected). */
+  record(device: AggregatedDevice, connected: boolean): void;
   /** Takes every parked message of the device, in order. */
   takeParked(device: AggregatedDevice): Held[];
   /** Publishes the device's will: it was lost (MQTT 3.1.1 §3.1.2.5, as the broker would). */
@@ -64,6 +67,11 @@ export class AggregatedSession implements UpstreamSession {
     });
   }
 
+  /** Whether a message is with this session, not yet in its custody. */
+  holds(held: Held): boolean {
+    return this.pending.has(held);
+  }
+
   get current(): "connecting" | "open" | "closed" {
     return this.phase;
   }
@@ -104,14 +112,13 @@ export class AggregatedSession implements UpstreamSession {
 
   /** The device's session has the message in custody (delivered, or in the store). */
   private release(held: Held): void {
-    // Parked when the connection closed, and only then taken into custody (a store write that finished).
     if (this.pending.delete(held)) settle(held);
-    else this.host.unpark(this.device, held);
+    this.host.unpark(this.device, held);
   }
 
   private parkOrDrop(held: Held): void {
     if (this.device.persistent) this.host.park(this.device, held, false);
-    settle(held);
+    else settle(held);
   }
 
   /** What arrived while the device had no connection open, delivered now (MQTT 3.1.1 §3.1.2.4). */
@@ -175,6 +182,7 @@ export class AggregatedSession implements UpstreamSession {
         }
         made.qos = (qos < g ? qos : g) as 0 | 1 | 2;
         made.retainedUntil = this.host.now() + RETAINED_WINDOW_MS;
+        if (device.persistent) this.host.record(device, true);
         this.sink.subAck(msgId, made.qos);
       });
     });
@@ -182,14 +190,18 @@ export class AggregatedSession implements UpstreamSession {
 
   unsubscribe(filter: string, msgId: number): void {
     const sub = this.device.subscriptions.get(filter);
-    if (sub === undefined || !this.unsubscribed(sub)) {
-      this.sink.unsubAck(msgId);
-      return;
+    if (sub !== undefined) {
+      const last = this.unsubscribed(sub);
+      if (this.device.persistent) this.host.record(this.device, true);
+      if (last) {
+        this.member.whenOpen((c) => {
+          if (c === undefined) this.sink.unsubAck(msgId);
+          else c.unsubscribe([filter], () => this.sink.unsubAck(msgId));
+        });
+        return;
+      }
     }
-    this.member.whenOpen((c) => {
-      if (c === undefined) this.sink.unsubAck(msgId);
-      else c.unsubscribe([filter], () => this.sink.unsubAck(msgId));
-    });
+    this.sink.unsubAck(msgId);
   }
 
   /** Takes a subscription out of the device and the union; true when no device holds its filter any more. */
@@ -207,6 +219,7 @@ export class AggregatedSession implements UpstreamSession {
    */
   replace(will: Will | undefined): void {
     this.device.will = will;
+    this.host.record(this.device, this.phase !== "closed");
     if (this.phase === "closed") {
       this.sink.connack(false, false);
       return;
@@ -250,11 +263,12 @@ export class AggregatedSession implements UpstreamSession {
     for (let i = open.length - 1; i >= 0; i--) {
       const held = open[i] as Held;
       if (device.persistent) this.host.park(device, held, true);
-      settle(held);
+      else settle(held);
     }
     if (device.session === this) {
       device.session = undefined;
-      if (!device.persistent) this.host.forget(device);
+      if (device.persistent) this.host.record(device, false);
+      else this.host.forget(device);
     }
   }
 }

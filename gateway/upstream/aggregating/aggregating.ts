@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { Log } from "../../../transports/link";
+import type { DeviceStore } from "../../store/session-store";
 import type { ConnectionOptions } from "../connection";
 import type {
   Upstream,
@@ -9,7 +10,8 @@ import type {
   UpstreamSink,
 } from "../upstream";
 import { AggregatedSession, type AggregatedDevice, type DeviceHost } from "./aggregated-session";
-import { Device, type Held } from "./device";
+import { Device, settle, type Held } from "./device";
+import { DeviceJournal } from "./journal";
 import { PoolMember } from "./pool-member";
 import { refusedSession } from "./refused-session";
 
@@ -31,6 +33,8 @@ export interface AggregatingOptions {
   maxParkedMessages: number;
   /** A device's share of a QoS 1/2 broker message is settled by then at the latest (see Shares). */
   custodyWaitMs: number;
+  /** Where persistent devices and parked messages survive a restart; none: they live in memory only. */
+  store?: DeviceStore | undefined;
   log: Log;
   /** Milliseconds, monotonic; performance.now by default. */
   now?: () => number;
@@ -62,8 +66,10 @@ export class AggregatingUpstream implements Upstream, DeviceHost {
   readonly counters: AggregatingCounters = { parked: 0, parkedDropped: 0, willsPublished: 0 };
   readonly connectTimeoutMs: number;
   readonly now: () => number;
+  private readonly journal: DeviceJournal;
 
   constructor(private readonly options: AggregatingOptions) {
+    this.journal = new DeviceJournal(options.store, options.log);
     this.connectTimeoutMs = options.connectTimeoutMs;
     this.now = options.now ?? (() => performance.now());
     this.members = [];
@@ -132,12 +138,60 @@ export class AggregatingUpstream implements Upstream, DeviceHost {
       this.devices.set(options.clientId, device);
     }
     // MQTT 3.1.1 §3.1.2.4: CleanSession 1 discards what the gateway kept of the device.
-    if (options.cleanSession) this.discard(device);
+    if (options.cleanSession) {
+      this.discard(device);
+      if (device.recorded) this.journal.forget(device);
+    }
     device.persistent = !options.cleanSession;
     device.will = options.will;
     const session = new AggregatedSession(this, device, sink);
     device.session = session;
+    this.journal.record(device, true);
     return session;
+  }
+
+  /**
+   * Takes back what the durable store kept before a restart, before any device connects: persistent devices
+   * with their subscriptions and parked messages. A device that had a connection open when the gateway
+   * stopped lost it without DISCONNECT, so its will is published now, as the broker would have at once.
+   */
+  async restore(): Promise<void> {
+    for (const { record, parked } of await this.journal.load()) {
+      const device = new Device<AggregatedSession>(record.clientId, this.memberIndex(record.clientId));
+      device.persistent = record.persistent;
+      device.recorded = true;
+      if (record.will !== undefined)
+        device.will = {
+          topic: record.will.topicName,
+          payload: record.will.payload,
+          qos: record.will.qos,
+          retain: record.will.retain,
+        };
+      const member = this.member(device);
+      for (const s of record.subscriptions) {
+        const sub = { device, filter: s.topicFilter, qos: s.qos, retainedUntil: 0 };
+        device.subscriptions.set(s.topicFilter, sub);
+        member.table.add(sub);
+      }
+      for (const m of parked) {
+        device.parked.push({
+          topic: m.topicName,
+          payload: m.payload,
+          qos: m.qos,
+          retain: m.retain,
+          share: undefined,
+          seq: m.seq,
+        });
+        this.counters.parked++;
+      }
+      if (record.connected) this.publishWill(device);
+      if (device.persistent) {
+        this.devices.set(device.clientId, device);
+        if (record.connected) this.journal.record(device, false);
+      } else this.journal.forget(device);
+    }
+    // The shared sessions at the broker kept queuing for these devices: their connections open now.
+    for (const member of this.members) if (member.table.size > 0) member.shared.start();
   }
 
   private deliver(
@@ -159,8 +213,7 @@ export class AggregatingUpstream implements Upstream, DeviceHost {
     if (qos > 0) {
       const held: Held = { topic, payload: new Uint8Array(payload), qos: qos as 1 | 2, retain, share };
       if (device.persistent) this.park(device, held, false);
-      held.share = undefined;
-      share?.settleOne();
+      else settle(held);
     }
   }
 
@@ -177,19 +230,38 @@ export class AggregatingUpstream implements Upstream, DeviceHost {
         topic: held.topic,
         action: "message dropped",
       });
+      settle(held);
       return;
     }
     this.counters.parked++;
     if (first) device.parked.unshift(held);
     else device.parked.push(held);
+    // The broker is told only once the copy is on disk.
+    void this.journal.park(device, held).then((durable) => {
+      if (!durable)
+        o.log.warn("limit-hit", {
+          limit: "sleep.store",
+          clientId: device.clientId,
+          topic: held.topic,
+          action: "parked in memory only: the store refused it or failed",
+        });
+      if (held.seq !== undefined && !device.parked.includes(held) && !device.session?.holds(held))
+        this.journal.unparked(device, held);
+      settle(held);
+    });
   }
 
-  unpark(device: AggregatedDevice, held: Held): boolean {
+  unpark(device: AggregatedDevice, held: Held): void {
     const i = device.parked.indexOf(held);
-    if (i < 0) return false;
-    device.parked.splice(i, 1);
-    this.counters.parked--;
-    return true;
+    if (i >= 0) {
+      device.parked.splice(i, 1);
+      this.counters.parked--;
+    }
+    this.journal.unparked(device, held);
+  }
+
+  record(device: AggregatedDevice, connected: boolean): void {
+    this.journal.record(device, connected);
   }
 
   takeParked(device: AggregatedDevice): Held[] {
@@ -219,6 +291,7 @@ export class AggregatingUpstream implements Upstream, DeviceHost {
 
   forget(device: AggregatedDevice): void {
     this.discard(device);
+    if (device.recorded) this.journal.forget(device);
     if (this.devices.get(device.clientId) === device) this.devices.delete(device.clientId);
   }
 

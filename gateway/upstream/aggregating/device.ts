@@ -46,6 +46,8 @@ export interface Held {
   retain: boolean;
   /** Settles this device's share of the broker message; undefined once settled (or for a parked one). */
   share: Shares | undefined;
+  /** Its parked copy in the durable store, until the device has it. */
+  seq?: number | undefined;
 }
 
 export function settle(held: Held): void {
@@ -66,6 +68,8 @@ export class Device<S> {
   will: Will | undefined;
   persistent = false;
   parked: Held[] = [];
+  /** Whether the durable store has a record of it (DeviceJournal). */
+  recorded = false;
 
   constructor(
     readonly clientId: string,
