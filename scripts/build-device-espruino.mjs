@@ -23,12 +23,12 @@ export const PRIVATE_NAMES = new RegExp(
   "^(" +
     [
       // the client's session state and internal methods (device-client/core)
-      "now|transport|handler|options|maxQos|slot[A-Z]\\w*|qos2Ids|topic(Name|Ids|Used|Clock)|waitingTopic",
-      "control(Type|Due|Retries)?|transmit|transportBusy|lastSent|advertiseDue|stateDue",
-      "sleepDuration|searches|nextId|sendWaiting|setState|openSlot|findSlot|finish|failAll",
+      "now|transport|handler|options|slot[A-Z]\\w*|qos2Ids|topic(Name|Ids|Used|Clock)|waitingTopic",
+      "control(Type|Due|Retries)?|transmit|lastSent|advertiseDue|stateDue",
+      "sleepDuration|searches|nextId|sendWaiting|setState|openSlot|findSlot|finish",
       "findTopic|registerName|other|subscription|ack",
       // the adapters' and the SLIP receiver's private members (device-client/espruino, core/slip-receiver.ts)
-      "socket|config|gatewayHost|gatewayPort|senderHost|senderPort|timer|queued|epoch|datagram|drained",
+      "socket|config|gatewayHost|gatewayPort|senderHost|senderPort|timer|queued|epoch|datagram",
       "receiver|sink|escaped|skipping|fail",
     ].join("|") +
     ")$",

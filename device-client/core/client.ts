@@ -17,7 +17,6 @@ export class MqttSnClient extends SensorClient {
 
   constructor(transport: Transport, handler: ClientHandler, buffers: ClientBuffers, options: ClientOptions) {
     super(transport, handler, buffers, options);
-    this.maxQos = 2;
     this.slotName = [];
     for (let s = 0; s < buffers.inflight.length; s++) {
       this.slotName.push("");
@@ -51,7 +50,7 @@ export class MqttSnClient extends SensorClient {
     if (qos < 0 || normal !== (name !== "")) {
       return -1;
     }
-    const s = this.openSlot(type, messageLength(normal ? 3 : 5, name), -1, qos, true);
+    const s = this.openSlot(type, messageLength(normal ? 3 : 5, name), -1, qos);
     if (s < 0) {
       return -1;
     }
@@ -67,7 +66,7 @@ export class MqttSnClient extends SensorClient {
 
   /** WILLTOPICUPD (§6.4, §5.4.22: Flags, WillTopic; no Flags when "" deletes the will). Returns 0, or -1 when refused. */
   updateWillTopic(willTopic: string, qos: QoS, retain: boolean): number {
-    const s = this.openSlot(MsgType.WillTopicUpd, messageLength(1, willTopic), -1, 0, false);
+    const s = this.openSlot(MsgType.WillTopicUpd, messageLength(1, willTopic), -1, 0);
     if (s < 0) {
       return -1;
     }
@@ -84,7 +83,7 @@ export class MqttSnClient extends SensorClient {
 
   /** WILLMSGUPD (§6.4, §5.4.23). Returns 0, or -1 when refused. */
   updateWillMessage(data: Bytes, offset: number, length: number): number {
-    const s = this.openSlot(MsgType.WillMsgUpd, length + 4, -1, 0, false);
+    const s = this.openSlot(MsgType.WillMsgUpd, length + 4, -1, 0);
     if (s < 0) {
       return -1;
     }

@@ -95,13 +95,15 @@ export class SensorClient extends Session {
     if (
       this.state !== ClientState.Active ||
       qos < 0 ||
-      qos > this.maxQos ||
+      qos > (this.other === undefined ? 1 : 2) ||
       topicName === "" ||
       length + 9 > this.size
     ) {
       return PublishResult.Refused;
     }
-    if (this.transportBusy()) {
+    if (this.transport.busy !== undefined && this.transport.busy()) {
+      // Backpressure: tick() calls handler.ready() once the transport is free.
+      this.sendWaiting = true;
       return PublishResult.Busy;
     }
     const t = this.findTopic(topicName, -1);
@@ -136,13 +138,18 @@ export class SensorClient extends Session {
     const waiting = this.waitingTopic;
     this.waitingTopic = -1;
     const anyState = qos === -1 && topicIdType !== TopicIdType.Normal;
-    if (length + 9 > this.size || qos > this.maxQos || (!anyState && (qos < 0 || this.state !== ClientState.Active))) {
+    if (
+      length + 9 > this.size ||
+      qos > (this.other === undefined ? 1 : 2) ||
+      (!anyState && (qos < 0 || this.state !== ClientState.Active))
+    ) {
       return PublishResult.Refused;
     }
-    if (waiting < 0 && this.transportBusy()) {
+    if (waiting < 0 && this.transport.busy !== undefined && this.transport.busy()) {
+      this.sendWaiting = true;
       return PublishResult.Busy;
     }
-    const s = qos > 0 || waiting >= 0 ? this.openSlot(MsgType.Publish, 0, waiting, qos, qos > 0) : -1;
+    const s = qos > 0 || waiting >= 0 ? this.openSlot(MsgType.Publish, 0, waiting, qos) : -1;
     if (s < 0 && (qos > 0 || waiting >= 0)) {
       return PublishResult.Refused;
     }

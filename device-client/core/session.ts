@@ -32,8 +32,6 @@ export class Session {
   readonly tx: Bytes;
   /** Octets of each buffer: the largest message the client sends. */
   readonly size: number;
-  /** The highest QoS publish() takes: 1 in the sensor profile, 2 in the full client. */
-  maxQos: number;
 
   readonly slotBuf: Bytes[];
   /** 0 = free; else the request awaiting its answer: PUBLISH, PUBREL, REGISTER, SUBSCRIBE, UNSUBSCRIBE, WILLTOPICUPD, WILLMSGUPD. */
@@ -94,7 +92,6 @@ export class Session {
     this.options = options;
     this.tx = buffers.tx;
     this.size = size;
-    this.maxQos = 1;
     this.state = ClientState.Disconnected;
     this.dropped = 0;
     this.gwId = -1;
@@ -138,7 +135,6 @@ export class Session {
   start(now: number): void {
     const o = this.options;
     this.now = now;
-    this.failAll();
     this.gwId = -1;
     this.advertiseDue = 0;
     if (o.searchGateway) {
@@ -228,7 +224,7 @@ export class Session {
     if (this.state === ClientState.Active && period > 0 && this.controlType === 0 && now - this.lastSent >= period) {
       this.control(MsgType.PingReq);
     }
-    if (this.sendWaiting && !this.transportBusy()) {
+    if (this.sendWaiting && !(this.transport.busy !== undefined && this.transport.busy())) {
       this.sendWaiting = false;
       if (this.handler.ready !== undefined) {
         this.handler.ready();
@@ -237,15 +233,28 @@ export class Session {
   }
 
   /**
-   * Enters a state with what it takes: Active (a new session: CONNACK), Lost (the gateway stopped
-   * answering, §6.13, §6.1: start again after reconnectDelay) and Disconnected end the connection-level
-   * request, give up every open exchange and forget every topic id; Asleep ends the request and sets
+   * Enters a state with what it takes. Every state but Asleep, Awake and Disconnecting begins a new
+   * session or ends one: every open exchange is given up and every topic id and incoming QoS 2 id
+   * forgotten. Active (CONNACK), Lost (the gateway stopped answering, §6.13, §6.1: start again after
+   * reconnectDelay) and Disconnected also end the connection-level request; Asleep ends it and sets
    * the wake-up (§6.14). The handler hears of a change only.
    */
   setState(state: ClientState): void {
+    if (state !== ClientState.Asleep && state !== ClientState.Awake && state !== ClientState.Disconnecting) {
+      for (let s = 0; s < this.slotType.length; s++) {
+        if (this.slotType[s] !== 0) {
+          this.finish(s, -1, 0);
+        }
+      }
+      for (let t = 0; t < this.topicName.length; t++) {
+        this.topicName[t] = "";
+      }
+      for (let i = 0; i < this.qos2Ids.length; i++) {
+        this.qos2Ids[i] = 0;
+      }
+    }
     if (state === ClientState.Active || state === ClientState.Lost || state === ClientState.Disconnected) {
       this.controlType = 0;
-      this.failAll();
     }
     if (state === ClientState.Lost) {
       this.advertiseDue = 0;
@@ -308,23 +317,11 @@ export class Session {
   }
 
   /**
-   * Backpressure: true while the transport is busy (Transport.busy). Only a new application PUBLISH
-   * asks; it is then refused, and tick() calls handler.ready() once this turns false. Everything
-   * else goes out regardless, bounded by the slots and the one connection-level request.
-   */
-  transportBusy(): boolean {
-    if (this.transport.busy !== undefined && this.transport.busy()) {
-      this.sendWaiting = true;
-      return true;
-    }
-    return false;
-  }
-
-  /**
    * A free slot for a request of `octets` octets while Active, claimed for `type` with a new MsgId
-   * (1..65535, skipping ids still open: §5.3.9) when msgId is true; -1 when there is none.
+   * (1..65535, skipping ids still open: §5.3.9), or MsgId 0 for a will update and a QoS 0 PUBLISH;
+   * -1 when there is none.
    */
-  openSlot(type: number, octets: number, topic: number, qos: number, msgId: boolean): number {
+  openSlot(type: number, octets: number, topic: number, qos: number): number {
     if (this.state !== ClientState.Active || octets > this.size) {
       return -1;
     }
@@ -337,6 +334,11 @@ export class Session {
     if (free < 0) {
       return -1;
     }
+    const msgId = !(
+      type === MsgType.WillTopicUpd ||
+      type === MsgType.WillMsgUpd ||
+      (type === MsgType.Publish && qos === 0)
+    );
     let id = 0;
     while (msgId && id === 0) {
       id = this.nextId = this.nextId >= 65535 ? 1 : this.nextId + 1;
@@ -384,25 +386,6 @@ export class Session {
         returnCode,
         topicId,
       );
-    }
-  }
-
-  /**
-   * Gives up every open exchange (QoS 0 ones silently), forgets every topic id and every incoming
-   * QoS 2 id: a new session follows.
-   */
-  failAll(): void {
-    for (let s = 0; s < this.slotType.length; s++) {
-      const type = this.slotType[s] as number;
-      if (type !== 0) {
-        this.finish(s, -1, 0);
-      }
-    }
-    for (let t = 0; t < this.topicName.length; t++) {
-      this.topicName[t] = "";
-    }
-    for (let i = 0; i < this.qos2Ids.length; i++) {
-      this.qos2Ids[i] = 0;
     }
   }
 
@@ -455,7 +438,7 @@ export class Session {
    */
   registerName(topicName: string, report: number): number {
     const octets = topicName === "" ? this.size + 1 : messageLength(4, topicName);
-    const r = this.openSlot(MsgType.Register, octets, -1, report, true);
+    const r = this.openSlot(MsgType.Register, octets, -1, report);
     if (r < 0) {
       return -1;
     }

@@ -63,6 +63,8 @@ export interface EspruinoUdpConfig {
  */
 export class EspruinoUdpClient implements Transport {
   readonly client: MqttSnClient;
+  /** send(), which takes the radius as its sign to broadcast (a function fewer: see below). */
+  declare broadcast: (bytes: number[], length: number, radius: number) => void;
   private readonly socket: EspruinoSocket;
   private readonly config: EspruinoUdpConfig;
   private gatewayHost: string;
@@ -95,8 +97,9 @@ export class EspruinoUdpClient implements Transport {
       clientOptions(options),
     );
     // Bound methods, not closures: a closure would keep this constructor's scope alive with it.
-    this.socket.on("message", this.datagram.bind(this));
-    this.socket.on("drain", this.drained.bind(this));
+    const listener = this.datagram.bind(this);
+    this.socket.on("message", listener);
+    this.socket.on("drain", listener);
   }
 
   start(): void {
@@ -116,9 +119,15 @@ export class EspruinoUdpClient implements Transport {
     this.client.tick(Math.floor((getTime() - this.epoch) * 1000));
   }
 
-  /** A datagram from the socket. */
-  datagram(msg: string, rinfo: EspruinoRinfo): void {
+  /** A datagram from the socket; without one, the socket's send queue is empty ("drain"). */
+  datagram(msg?: string, rinfo?: EspruinoRinfo): void {
+    if (msg === undefined || rinfo === undefined) {
+      this.queued = 0;
+    }
     this.tick();
+    if (msg === undefined || rinfo === undefined) {
+      return;
+    }
     this.senderHost = rinfo.address;
     this.senderPort = rinfo.port;
     this.client.receive(
@@ -128,13 +137,10 @@ export class EspruinoUdpClient implements Transport {
     );
   }
 
-  /** The socket's send queue is empty. */
-  drained(): void {
-    this.queued = 0;
-    this.tick();
-  }
-
-  /** Queues one datagram (to the broadcast address with a radius); counted once send() returned (it throws when the board is offline). */
+  /**
+   * Queues one datagram: to the gateway, or with a radius (as broadcast, which is this same function)
+   * to the broadcast address. Counted once send() returned (it throws when the board is offline).
+   */
   send(bytes: number[], length: number, radius?: number): void {
     const c = this.config;
     this.socket.send(
@@ -143,10 +149,6 @@ export class EspruinoUdpClient implements Transport {
       radius === undefined ? this.gatewayHost : c.broadcastHost,
     );
     this.queued++;
-  }
-
-  broadcast(bytes: number[], length: number, radius: number): void {
-    this.send(bytes, length, radius);
   }
 
   selectGateway(gwId: number): void {
@@ -158,3 +160,5 @@ export class EspruinoUdpClient implements Transport {
     return this.queued >= (this.config.maxQueued === undefined ? 4 : this.config.maxQueued);
   }
 }
+
+EspruinoUdpClient.prototype.broadcast = EspruinoUdpClient.prototype.send;
