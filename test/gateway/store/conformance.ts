@@ -1,16 +1,32 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type {
+  DeviceStore,
   NewStoredMessage,
   SessionStore,
   SessionStoreLimits,
+  StoredDevice,
   StoredSession,
 } from "../../../gateway/store/session-store";
 
+/** Every implementation here keeps aggregating mode's devices too. */
+type Store = SessionStore & DeviceStore;
+
+export function device(clientId: string, overrides: Partial<StoredDevice> = {}): StoredDevice {
+  return {
+    clientId,
+    persistent: true,
+    connected: true,
+    subscriptions: [{ topicFilter: "cmd/#", qos: 1 }],
+    will: { topicName: `wills/${clientId}`, payload: new Uint8Array([9, 0, 255]), qos: 1, retain: false },
+    ...overrides,
+  };
+}
+
 /** How a suite gets a fresh store, and the same data again as a "restarted" process would see it. */
 export interface StoreHarness {
-  create(limits?: Partial<SessionStoreLimits>): Promise<SessionStore>;
+  create(limits?: Partial<SessionStoreLimits>): Promise<Store>;
   /** Closes the store and opens its data again (a new instance where the store is durable). */
-  reopen(store: SessionStore): Promise<SessionStore>;
+  reopen(store: Store): Promise<Store>;
 }
 
 export function session(clientId: string, overrides: Partial<StoredSession> = {}): StoredSession {
@@ -38,13 +54,13 @@ export function message(topicName: string, qos: 1 | 2 = 1, payload: number[] = [
 /** The one conformance suite every SessionStore implementation runs. */
 export function sessionStoreConformance(name: string, harness: StoreHarness): void {
   describe(`SessionStore conformance: ${name}`, () => {
-    const open: SessionStore[] = [];
+    const open: Store[] = [];
     const create = async (limits?: Partial<SessionStoreLimits>) => {
       const store = await harness.create(limits);
       open.push(store);
       return store;
     };
-    const reopen = async (store: SessionStore) => {
+    const reopen = async (store: Store) => {
       const again = await harness.reopen(store);
       open.push(again);
       return again;
@@ -187,6 +203,45 @@ export function sessionStoreConformance(name: string, harness: StoreHarness): vo
       const c = await again.addMessage("c", message("c"));
       expect(c.stored && c.seq > b.seq).toBe(true);
       expect((await again.messages("c")).map((m) => m.topicName)).toEqual(["b", "c"]);
+    });
+
+    it("keeps aggregating mode's devices and parked messages apart from sessions and messages, across a reopen", async () => {
+      const store = await create();
+      await store.putSession(session("c"));
+      const m = await store.addMessage("c", message("session/msg"));
+      expect(await store.putDevice(device("c"))).toBe(true);
+      expect(await store.putDevice(device("d", { connected: false, subscriptions: [] }))).toBe(true);
+      const p1 = await store.addParked("c", message("parked/1", 1, [1]));
+      const p2 = await store.addParked("c", message("parked/2", 2, [2, 2]));
+      if (!m.stored || !p1.stored || !p2.stored) throw new Error("not stored");
+      expect(store.usage().messages).toBe(3);
+      await store.deleteParked("c", p1.seq);
+
+      const again = await reopen(store);
+      expect((await again.messages("c")).map((x) => x.topicName)).toEqual(["session/msg"]);
+      expect(await again.parked("c")).toEqual([
+        { clientId: "c", seq: p2.seq, topicName: "parked/2", payload: new Uint8Array([2, 2]), qos: 2, retain: false },
+      ]);
+      const devices = (await again.devices()).sort((a, b) => a.clientId.localeCompare(b.clientId));
+      expect(devices).toEqual([device("c"), device("d", { connected: false, subscriptions: [] })]);
+      expect(again.usage().messages).toBe(2);
+      // A device's record and its parked messages go together; the session of the same client id stays.
+      await again.deleteDevice("c");
+      expect(await again.parked("c")).toEqual([]);
+      expect((await again.messages("c")).length).toBe(1);
+      expect(await again.getSession("c")).toEqual(session("c"));
+      expect(again.usage().messages).toBe(1);
+    });
+
+    it("counts parked messages against maxMessages and refuses devices beyond maxSessions", async () => {
+      const store = await create({ maxMessages: 2, maxSessions: 1 });
+      expect((await store.addParked("c", message("a"))).stored).toBe(true);
+      expect((await store.addMessage("c", message("b"))).stored).toBe(true);
+      expect(await store.addParked("c", message("c"))).toEqual({ stored: false, reason: "messages" });
+      expect(await store.putDevice(device("c"))).toBe(true);
+      expect(await store.putDevice(device("c", { connected: false }))).toBe(true);
+      expect(await store.putDevice(device("other"))).toBe(false);
+      expect(store.counters.refusedSessions).toBe(1);
     });
   });
 }
