@@ -82,6 +82,8 @@ describe.runIf(systemHas(["mosquitto", "mosquitto_passwd"], "sudo apt-get instal
           upstream: { username: "gw", password: "pw-gw" },
           predefinedTopics: PREDEFINED,
           access: accessConfig(dir, afterReload),
+          // Each device its own broker user: transparent mode only (aggregating mode refuses own logins).
+          mode: "transparent",
         }),
       );
       return file;

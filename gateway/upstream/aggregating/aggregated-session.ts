@@ -67,6 +67,12 @@ export class AggregatedSession implements UpstreamSession {
     });
   }
 
+  /** The shared connection carrying it was lost: the session hears it as its own connection closing. */
+  lost(): void {
+    if (this.phase !== "open") return;
+    this.sink.closed();
+  }
+
   /** Whether a message is with this session, not yet in its custody. */
   holds(held: Held): boolean {
     return this.pending.has(held);

@@ -79,6 +79,7 @@ export class AggregatingUpstream implements Upstream, DeviceHost {
           this.connectionOptions(`${options.clientIdPrefix}-${i}`),
           (device, topic, payload, qos, retain, share, packetId, dup) =>
             this.deliver(device, topic, payload, qos, retain, share, packetId, dup),
+          () => this.memberDropped(i),
           this.now,
           options.custodyWaitMs,
           options.log,
@@ -276,7 +277,16 @@ export class AggregatingUpstream implements Upstream, DeviceHost {
     if (will === undefined) return;
     this.counters.willsPublished++;
     this.options.log.info("will-published", { clientId: device.clientId, topic: will.topic });
-    this.member(device).whenOpen((c) => c?.publish(will.topic, will.payload, will.qos, will.retain));
+    this.member(device).publishOwed(will.topic, will.payload, will.qos, will.retain);
+  }
+
+  /**
+   * A shared connection was lost: every device on it loses its connection to the broker, as in transparent
+   * mode when a device's own connection drops (the device hears DISCONNECT and connects again).
+   */
+  private memberDropped(index: number): void {
+    for (const device of [...this.devices.values()])
+      if (device.member === index && device.session?.current === "open") device.session.lost();
   }
 
   /** Everything kept of a device goes: its subscriptions leave the union, its parked messages are dropped. */

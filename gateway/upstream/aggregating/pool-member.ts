@@ -6,6 +6,15 @@ import { SubscriptionTable, type DeviceSubscription } from "./subscriptions";
 
 /** Filters per SUBSCRIBE when the union is made again on a broker that lost the shared session. */
 const RESUBSCRIBE_BATCH = 100;
+/** Publishes (wills) kept while the shared connection is down, at most; beyond, dropped and counted. */
+const MAX_OWED = 10_000;
+
+interface Owed {
+  topic: string;
+  payload: Uint8Array;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
 
 /** Where a broker message goes: one device at one QoS, with its share of the acknowledgement (QoS 1/2). */
 export type Deliver<D> = (
@@ -28,10 +37,14 @@ export class PoolMember<D> {
   readonly shared: SharedConnection;
   /** Retained messages no device was waiting for (the broker sent them again after it lost the session). */
   retainedUnclaimed = 0;
+  /** Wills dropped because too many waited for the connection. */
+  owedDropped = 0;
+  private owed: Owed[] = [];
 
   constructor(
     options: ConnectionOptions,
     private readonly deliver: Deliver<D>,
+    private readonly dropped: () => void,
     private readonly now: () => number,
     private readonly custodyWaitMs: number,
     log: Log,
@@ -41,7 +54,9 @@ export class PoolMember<D> {
       {
         opened: (sessionPresent) => {
           if (!sessionPresent) this.resubscribe();
+          this.payOwed();
         },
+        dropped: () => this.dropped(),
         message: (topic, payload, qos, retain, dup, packetId, connection) =>
           this.route(topic, payload, qos, retain, dup, packetId, connection),
       },
@@ -51,6 +66,30 @@ export class PoolMember<D> {
 
   whenOpen(op: SharedOperation): void {
     this.shared.whenOpen(op);
+  }
+
+  /**
+   * Publishes now, or as soon as the connection is open again (a will: the broker would have published it
+   * when the device's own connection dropped, whatever became of the gateway's).
+   */
+  publishOwed(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean): void {
+    const open = this.shared.current;
+    if (open !== undefined) {
+      open.publish(topic, payload, qos, retain);
+      return;
+    }
+    if (this.owed.length >= MAX_OWED) {
+      this.owedDropped++;
+      return;
+    }
+    this.owed.push({ topic, payload, qos, retain });
+    this.shared.start();
+  }
+
+  private payOwed(): void {
+    const owed = this.owed;
+    this.owed = [];
+    for (const o of owed) this.publishOwed(o.topic, o.payload, o.qos, o.retain);
   }
 
   /**

@@ -10,6 +10,8 @@ export interface SharedEvents {
    * §3.2.2.2), subscriptions included; otherwise they are to be made again.
    */
   opened(sessionPresent: boolean): void;
+  /** The open connection was lost (not a failed attempt): what depended on it ends. */
+  dropped(): void;
   /** A broker message; acknowledge it on `connection` (a QoS 1/2 one is held by the broker until then). */
   message(
     topic: string,
@@ -115,6 +117,7 @@ export class SharedConnection {
         if (connection !== this.connection) return;
         this.connection = undefined;
         if (this.phase === "closed") return;
+        const wasOpen = this.phase === "open";
         this.failures++;
         // The first failure, then once a minute at most (the pause reaches 30 s).
         if (this.failures === 1 || this.retryMs === RETRY_MAX_MS)
@@ -131,6 +134,7 @@ export class SharedConnection {
         }, this.retryMs);
         this.retryTimer.unref();
         this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+        if (wasOpen) this.events.dropped();
       },
     });
     this.connection = connection;
