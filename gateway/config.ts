@@ -350,6 +350,7 @@ const schema: Record<string, Check | Record<string, Check>> = {
   aggregating: {
     connections: int(1, 8),
     clientIdPrefix: str,
+    maxKeptSessions: int(0, 1_000_000),
     maxParkedPerClient: int(0, 1_000_000),
     maxParkedMessages: int(0, 10_000_000),
     custodyWaitMs: int(10, 600_000),

@@ -137,6 +137,7 @@ export function upstreamFor(
     connectTimeoutMs: config.timers.upstreamConnectTimeoutMs,
     connections: a.connections,
     clientIdPrefix: a.clientIdPrefix !== "" ? a.clientIdPrefix : `mqttsn-gateway-${config.gatewayId}-shared`,
+    maxKeptSessions: a.maxKeptSessions,
     maxParkedPerClient: a.maxParkedPerClient,
     maxParkedMessages: a.maxParkedMessages,
     custodyWaitMs: a.custodyWaitMs,

@@ -18,6 +18,8 @@ export interface AggregatingConfig {
   connections: number;
   /** Their client ids are `${clientIdPrefix}-0` …; "" = mqttsn-gateway-<gatewayId>-shared. Unique per broker. */
   clientIdPrefix: string;
+  /** Persistent devices kept while they have no connection; beyond, the one away longest is forgotten (logged). */
+  maxKeptSessions: number;
   /** QoS 1/2 messages kept for one persistent device while it has no connection; beyond, dropped and counted. */
   maxParkedPerClient: number;
   /** The same over all devices. */
@@ -38,6 +40,7 @@ export function defaultAggregatingConfig(): AggregatingConfig {
   return {
     connections: 1,
     clientIdPrefix: "",
+    maxKeptSessions: 10_000,
     maxParkedPerClient: 1000,
     maxParkedMessages: 100_000,
     custodyWaitMs: 2000,

@@ -166,6 +166,28 @@ describe.each(available)("aggregating mode with $name", (brokerUnderTest) => {
     await c.expectNone(MsgType.Publish, 500);
   });
 
+  it("keeps at most aggregating.maxKeptSessions persistent devices away: the one away longest is forgotten", async () => {
+    const { watcher } = await setup({ aggregating: { maxKeptSessions: 1 } });
+    const away = async (clientId: string): Promise<SnClient> => {
+      const c = await client();
+      expect(await c.connect(clientId, { cleanSession: false })).toBe(0);
+      await c.subscribe(`kept/${clientId}`, 1);
+      c.send({ type: MsgType.Disconnect, duration: undefined });
+      await c.expect(MsgType.Disconnect);
+      c.clear();
+      return c;
+    };
+    const first = await away("kept-a");
+    const second = await away("kept-b");
+    await watcher.client.publishAsync("kept/kept-a", "for a", { qos: 1 });
+    await watcher.client.publishAsync("kept/kept-b", "for b", { qos: 1 });
+    await sleep(300);
+    expect(await second.connect("kept-b", { cleanSession: false })).toBe(0);
+    expect(payloadText(await nextPublish(second))).toBe("for b");
+    expect(await first.connect("kept-a", { cleanSession: false })).toBe(0);
+    await first.expectNone(MsgType.Publish, 500);
+  });
+
   it("publishes a lost device's will itself, and none for a device that sent DISCONNECT", async () => {
     const { watcher } = await setup({ timers: { keepAliveGraceMs: 0 } });
     const lost = await client();

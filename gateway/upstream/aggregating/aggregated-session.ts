@@ -21,6 +21,8 @@ export interface DeviceHost {
   unpark(device: AggregatedDevice, held: Held): void;
   /** Writes what is to survive a restart of the device (subscriptions, will, whether connected). */
   record(device: AggregatedDevice, connected: boolean): void;
+  /** A persistent device without a connection now, kept for its next CONNECT (bounded). */
+  away(device: AggregatedDevice): void;
   /** Takes every parked message of the device, in order. */
   takeParked(device: AggregatedDevice): Held[];
   /** Publishes the device's will: it was lost (MQTT 3.1.1 §3.1.2.5, as the broker would). */
@@ -273,8 +275,10 @@ export class AggregatedSession implements UpstreamSession {
     }
     if (device.session === this) {
       device.session = undefined;
-      if (device.persistent) this.host.record(device, false);
-      else this.host.forget(device);
+      if (device.persistent) {
+        this.host.record(device, false);
+        this.host.away(device);
+      } else this.host.forget(device);
     }
   }
 }

@@ -28,6 +28,8 @@ export interface AggregatingOptions {
   connections: number;
   /** Client id of shared connection i is `${clientIdPrefix}-${i}`: fixed, so the broker keeps their sessions. */
   clientIdPrefix: string;
+  /** Persistent devices kept without a connection, at most; beyond, the one away longest is forgotten. */
+  maxKeptSessions: number;
   /** Messages parked for one device without a connection, and for all of them together. */
   maxParkedPerClient: number;
   maxParkedMessages: number;
@@ -63,6 +65,8 @@ export interface AggregatingCounters {
 export class AggregatingUpstream implements Upstream, DeviceHost {
   private readonly members: PoolMember<AggregatedDevice>[];
   private readonly devices = new Map<string, AggregatedDevice>();
+  /** The persistent devices without a connection, the one away longest first. */
+  private readonly awayDevices = new Map<string, AggregatedDevice>();
   readonly counters: AggregatingCounters = { parked: 0, parkedDropped: 0, willsPublished: 0 };
   readonly connectTimeoutMs: number;
   readonly now: () => number;
@@ -147,6 +151,7 @@ export class AggregatingUpstream implements Upstream, DeviceHost {
     device.will = options.will;
     const session = new AggregatedSession(this, device, sink);
     device.session = session;
+    this.awayDevices.delete(device.clientId);
     this.journal.record(device, true);
     return session;
   }
@@ -188,6 +193,7 @@ export class AggregatingUpstream implements Upstream, DeviceHost {
       if (record.connected) this.publishWill(device);
       if (device.persistent) {
         this.devices.set(device.clientId, device);
+        this.away(device);
         if (record.connected) this.journal.record(device, false);
       } else this.journal.forget(device);
     }
@@ -261,6 +267,21 @@ export class AggregatingUpstream implements Upstream, DeviceHost {
     this.journal.unparked(device, held);
   }
 
+  away(device: AggregatedDevice): void {
+    this.awayDevices.delete(device.clientId);
+    this.awayDevices.set(device.clientId, device);
+    if (this.awayDevices.size <= this.options.maxKeptSessions) return;
+    const [oldest] = this.awayDevices.values();
+    if (oldest === undefined) return;
+    this.options.log.warn("limit-hit", {
+      limit: "aggregating.maxKeptSessions",
+      value: this.options.maxKeptSessions,
+      clientId: oldest.clientId,
+      action: "the persistent session away longest is forgotten, with its parked messages",
+    });
+    this.forget(oldest);
+  }
+
   record(device: AggregatedDevice, connected: boolean): void {
     this.journal.record(device, connected);
   }
@@ -300,6 +321,7 @@ export class AggregatingUpstream implements Upstream, DeviceHost {
   }
 
   forget(device: AggregatedDevice): void {
+    this.awayDevices.delete(device.clientId);
     this.discard(device);
     if (device.recorded) this.journal.forget(device);
     if (this.devices.get(device.clientId) === device) this.devices.delete(device.clientId);
