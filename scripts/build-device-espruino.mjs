@@ -25,7 +25,7 @@ export const PRIVATE_NAMES = new RegExp(
       // the client's session state and internal methods (device-client/core)
       "now|transport|handler|options|slot[A-Z]\\w*|qos2Ids|topic(Name|Ids|Used|Clock)|waitingTopic",
       "control(Type|Due|Retries)?|transmit|lastSent|advertiseDue|stateDue",
-      "sleepDuration|searches|nextId|sendWaiting|setState|openSlot|findSlot|finish",
+      "sleepDuration|nextId|sendWaiting|setState|openSlot|findSlot|finish",
       "findTopic|registerName|other|subscription|ack",
       // the adapters' and the SLIP receiver's private members (device-client/espruino, core/slip-receiver.ts)
       "socket|config|gatewayHost|gatewayPort|senderHost|senderPort|timer|queued|epoch|datagram",
@@ -133,6 +133,7 @@ export async function buildDeviceEspruino(out = "dist/espruino") {
       mangleProps: ESPRUINO_NAMES,
       mangleCache: { ...OPTION_NAMES },
       define: {
+        ESPRUINO_PROFILE: JSON.stringify(t.profile),
         // Ends in "." after the last space: Espruino 2v29's indexOf reports a needle that runs off the
         // end of the string as found where its first characters match ("abc".indexOf("cx") is 2).
         ESPRUINO_OPTION_NAMES: JSON.stringify(` ${OPTION_KEYS.map((k) => `${k}:${OPTION_NAMES[k]}`).join(" ")} .`),

@@ -21,6 +21,7 @@ export class MqttSnClient extends SensorClient {
     for (let s = 0; s < buffers.inflight.length; s++) {
       this.slotName.push("");
     }
+    this.qos2Ids = [];
     for (let i = 0; i < options.maxIncomingQos2; i++) {
       this.qos2Ids.push(0);
     }
@@ -125,19 +126,20 @@ export class MqttSnClient extends SensorClient {
         this.ack(MsgType.PubAck, topicId, msgId, ReturnCode.Accepted);
       } else if (qos === 2) {
         let free = -1;
-        for (let i = this.qos2Ids.length - 1; i >= 0; i--) {
-          if (this.qos2Ids[i] === msgId) {
+        const ids = this.qos2Ids as number[];
+        for (let i = ids.length - 1; i >= 0; i--) {
+          if (ids[i] === msgId) {
             // §6.7: a duplicate QoS 2 PUBLISH is acknowledged again but delivered once.
             this.ack(MsgType.PubRec, 0, msgId, 0);
             return true;
           }
-          free = this.qos2Ids[i] === 0 ? i : free;
+          free = ids[i] === 0 ? i : free;
         }
         if (free < 0) {
           // No room to remember the id: stay silent so that the gateway sends it again later.
           return false;
         }
-        this.qos2Ids[free] = msgId;
+        ids[free] = msgId;
         this.ack(MsgType.PubRec, 0, msgId, 0);
       }
       const retain = Math.floor(f / 0x10) % 2 === 1;
@@ -166,8 +168,9 @@ export class MqttSnClient extends SensorClient {
       this.slotLength[s] = put16(this.slotBuf[s] as Bytes, frame(this.slotBuf[s] as Bytes, MsgType.PubRel, 2), msgId);
       this.transmit(s, 0);
     } else if (type === MsgType.PubRel) {
-      for (let i = 0; i < this.qos2Ids.length; i++) {
-        this.qos2Ids[i] = this.qos2Ids[i] === msgId ? 0 : (this.qos2Ids[i] as number);
+      const ids = this.qos2Ids as number[];
+      for (let i = 0; i < ids.length; i++) {
+        ids[i] = ids[i] === msgId ? 0 : (ids[i] as number);
       }
       this.ack(MsgType.PubComp, 0, msgId, 0);
     } else if (type === MsgType.PubComp) {

@@ -1,9 +1,15 @@
 import { MsgType, ReturnCode, TopicIdType } from "../../protocol/constants";
 import type { Bytes, QoS } from "../../protocol/messages";
 import { utf8Length, writeUtf8 } from "../../protocol/text";
-import { Session } from "./session";
-import { ClientState, PublishResult } from "./types";
-import { frame, put16, putBytes, read16 } from "./wire";
+import {
+  ClientState,
+  PublishResult,
+  type ClientBuffers,
+  type ClientHandler,
+  type ClientOptions,
+  type Transport,
+} from "./types";
+import { frame, messageLength, put16, putBytes, read16 } from "./wire";
 
 /**
  * The sensor profile of the MQTT-SN v1.2 client: gateway discovery or a configured gateway, CONNECT
@@ -26,8 +32,461 @@ import { frame, put16, putBytes, read16 } from "./wire";
  * per in-flight slot, the connection-level request and the acknowledgements of what arrives).
  *
  * A message from the gateway that only the full client (client.ts) takes is counted in dropped.
+ *
+ * Inside: state and time, the connection-level request (CONNECT, PINGREQ or DISCONNECT), the
+ * in-flight slots with their retransmission (§6.13), the topic table, discovery (§6.1), keep-alive
+ * (§6.15) and the sleep timer (§6.14). MqttSnClient (client.ts) adds the full client on top.
+ *
+ * Everything is allocated in the constructor, except the topic table, which grows to
+ * options.maxTopics entries as names are first used (a sensor seldom has more than a few). On
+ * Espruino every function, parameter, property and class costs RAM whatever its size, so the work is
+ * done in one class with a few methods over parallel arrays instead of many small functions and
+ * message objects: one dispatch over the message type, the side effects of a state change in
+ * setState, state in fields rather than parameters.
  */
-export class SensorClient extends Session {
+export class SensorClient {
+  state: ClientState;
+  /** Datagrams dropped: malformed, not from the gateway, or unexpected in the current state. */
+  dropped: number;
+  /** The gateway in use, -1 for the configured one or none. */
+  gwId: number;
+
+  // Shared with the full client; not part of the API.
+
+  now: number;
+  readonly transport: Transport;
+  readonly handler: ClientHandler;
+  readonly options: ClientOptions;
+  readonly tx: Bytes;
+  /** Octets of each buffer: the largest message the client sends. */
+  readonly size: number;
+
+  readonly slotBuf: Bytes[];
+  /** 0 = free; else the request awaiting its answer: PUBLISH, PUBREL, REGISTER, SUBSCRIBE, UNSUBSCRIBE, WILLTOPICUPD, WILLMSGUPD. */
+  readonly slotType: number[];
+  readonly slotMsgId: number[];
+  readonly slotLength: number[];
+  /** When the request is sent again; -1 while a PUBLISH waits for the REGACK of its topic. */
+  readonly slotDue: number[];
+  readonly slotRetries: number[];
+  /** Topic table entry the exchange needs (the entry is kept while it does), or -1. */
+  readonly slotTopic: number[];
+  /** The QoS of a PUBLISH or SUBSCRIBE; for a REGISTER 1 when done() reports its REGACK. */
+  readonly slotQos: number[];
+
+  /** Topic table (§6.5, §6.10): "" = free entry; id 0 = REGISTER sent, no id yet. */
+  readonly topicName: string[];
+  readonly topicIds: number[];
+  /** When each entry was last used: the least recently used one is replaced when the table is full. */
+  readonly topicUsed: number[];
+  topicClock: number;
+  /** Incoming QoS 2 MsgIds awaiting PUBREL (full client; none in the sensor profile); 0 = free. */
+  qos2Ids?: number[];
+
+  /** The connection-level request awaiting an answer: CONNECT, PINGREQ, DISCONNECT, or 0. */
+  controlType: number;
+  controlDue: number;
+  /** Sends of the request after the first; while Searching, the SEARCHGWs sent. */
+  controlRetries: number;
+  lastSent: number;
+  /** 0 when the gateway's ADVERTISEs are not tracked. */
+  advertiseDue: number;
+  /** Next SEARCHGW (Searching), wake-up (Asleep) or restart (Lost). */
+  stateDue: number;
+  sleepDuration: number;
+  nextId: number;
+  /** publish() or publishId() returned Busy: tick() calls handler.ready() once the transport is free. */
+  sendWaiting: boolean;
+  /** Set by publish() for publishId(): the topic entry whose REGACK the PUBLISH waits for, else -1. */
+  waitingTopic: number;
+
+  /**
+   * The CONNECT (§5.4.4), WILLTOPIC (§5.4.7) and WILLMSG (§5.4.9) that options call for must fit the
+   * buffers, measured in UTF-8 octets: the constructor throws when one does not (a programmer error;
+   * a truncated CONNECT would never be answered).
+   */
+  constructor(transport: Transport, handler: ClientHandler, buffers: ClientBuffers, options: ClientOptions) {
+    const size = buffers.size;
+    // CONNECT: Flags, ProtocolId, Duration (4), ClientId. WILLTOPIC: Flags (1), WillTopic.
+    if (
+      messageLength(4, options.clientId) > size ||
+      messageLength(1, options.willTopic) > size ||
+      messageLength(options.willMessageLength, "") > size
+    ) {
+      throw new Error("the client id and the will do not fit buffers of " + size + " octets");
+    }
+    this.transport = transport;
+    this.handler = handler;
+    this.options = options;
+    this.tx = buffers.tx;
+    this.size = size;
+    this.state = ClientState.Disconnected;
+    this.dropped = 0;
+    this.gwId = -1;
+    this.now = 0;
+    this.slotBuf = buffers.inflight;
+    this.slotType = [];
+    this.slotMsgId = [];
+    this.slotLength = [];
+    this.slotDue = [];
+    this.slotRetries = [];
+    this.slotTopic = [];
+    this.slotQos = [];
+    for (let s = 0; s < buffers.inflight.length; s++) {
+      this.slotType.push(0);
+      this.slotMsgId.push(0);
+      this.slotLength.push(0);
+      this.slotDue.push(0);
+      this.slotRetries.push(0);
+      this.slotTopic.push(-1);
+      this.slotQos.push(0);
+    }
+    this.topicName = [];
+    this.topicIds = [];
+    this.topicUsed = [];
+    this.topicClock = 0;
+    this.controlType = 0;
+    this.controlDue = 0;
+    this.controlRetries = 0;
+    this.lastSent = 0;
+    this.advertiseDue = 0;
+    this.stateDue = 0;
+    this.sleepDuration = 0;
+    this.nextId = 0;
+    this.sendWaiting = false;
+    this.waitingTopic = -1;
+  }
+
+  /** Starts (or restarts) the session: gateway discovery (§6.1) or CONNECT to the configured gateway. */
+  start(now: number): void {
+    const o = this.options;
+    this.now = now;
+    this.gwId = -1;
+    this.advertiseDue = 0;
+    if (o.searchGateway) {
+      // No connection-level request while Searching: its count counts the SEARCHGWs.
+      this.controlRetries = 0;
+      this.controlType = 0;
+      // §6.1: a random delay before SEARCHGW keeps clients woken together from broadcasting together.
+      this.stateDue = now + Math.floor(o.random() * o.searchDelay);
+      this.setState(ClientState.Searching);
+    } else {
+      this.transport.selectGateway(-1);
+      this.control(MsgType.Connect);
+    }
+  }
+
+  /**
+   * The topic id of a name: the registered id, 0 while its REGISTER is unanswered, -1 when the
+   * client has no entry for it (ids are forgotten with every new session).
+   */
+  topicId(topicName: string): number {
+    const t = this.findTopic(topicName, -1);
+    return t < 0 ? -1 : (this.topicIds[t] as number);
+  }
+
+  /** Advances time: retransmissions (§6.13), keep-alive (§6.15), discovery, sleep and reconnection. */
+  tick(now: number): void {
+    const o = this.options;
+    const state = this.state;
+    this.now = now;
+    if (now >= this.stateDue) {
+      if (state === ClientState.Searching) {
+        if (this.controlRetries >= o.maxRetries && o.hasConfiguredGateway) {
+          this.transport.selectGateway(-1);
+          this.control(MsgType.Connect);
+        } else {
+          this.controlRetries++;
+          this.stateDue = now + o.retryInterval;
+          // §5.4.2: SEARCHGW carries the radius.
+          const b = frame(this.tx, MsgType.SearchGw, 1);
+          this.tx[b] = o.radius;
+          this.transport.broadcast(this.tx, b + 1, o.radius);
+        }
+      } else if (state === ClientState.Lost) {
+        this.start(now);
+      } else if (state === ClientState.Asleep) {
+        // §6.14: a sleeping client wakes with PINGREQ to take the messages the gateway buffered.
+        this.setState(ClientState.Awake);
+        this.control(MsgType.PingReq);
+      }
+    }
+    const current = this.state;
+    const connected =
+      current === ClientState.Active || current === ClientState.Connecting || current === ClientState.Awake;
+    if (this.advertiseDue > 0 && now > this.advertiseDue && connected) {
+      // §6.1: N_ADV ADVERTISEs missed: the gateway is gone.
+      this.setState(ClientState.Lost);
+      return;
+    }
+    if (this.controlType !== 0 && now >= this.controlDue) {
+      if (this.controlRetries >= o.maxRetries) {
+        this.setState(current === ClientState.Disconnecting ? ClientState.Disconnected : ClientState.Lost);
+        return;
+      }
+      const retries = this.controlRetries + 1;
+      this.control(this.controlType);
+      this.controlRetries = retries;
+    }
+    for (let s = 0; s < this.slotType.length; s++) {
+      const due = this.slotDue[s] as number;
+      if (this.slotType[s] !== 0 && due >= 0 && now >= due) {
+        if ((this.slotRetries[s] as number) >= o.maxRetries) {
+          // §6.13: N_RETRY retransmissions unanswered: the gateway is lost.
+          this.setState(ClientState.Lost);
+          return;
+        }
+        const type = this.slotType[s];
+        const buf = this.slotBuf[s] as Bytes;
+        const f = buf[0] === 0x01 ? 4 : 2;
+        if ((type === MsgType.Publish || type === MsgType.Subscribe) && (buf[f] as number) < 0x80) {
+          // §6.13: a retransmitted PUBLISH or SUBSCRIBE carries DUP.
+          buf[f] = (buf[f] as number) + 0x80;
+        }
+        this.slotRetries[s] = (this.slotRetries[s] as number) + 1;
+        this.transmit(s, 0);
+      }
+    }
+    const period = o.keepAlive * 1000;
+    if (this.state === ClientState.Active && period > 0 && this.controlType === 0 && now - this.lastSent >= period) {
+      this.control(MsgType.PingReq);
+    }
+    if (this.sendWaiting && !(this.transport.busy !== undefined && this.transport.busy())) {
+      this.sendWaiting = false;
+      if (this.handler.ready !== undefined) {
+        this.handler.ready();
+      }
+    }
+  }
+
+  /**
+   * Enters a state with what it takes. Every state but Asleep, Awake and Disconnecting begins a new
+   * session or ends one: every open exchange is given up and every topic id and incoming QoS 2 id
+   * forgotten. Active (CONNACK), Lost (the gateway stopped answering, §6.13, §6.1: start again after
+   * reconnectDelay) and Disconnected also end the connection-level request; Asleep ends it and sets
+   * the wake-up (§6.14). The handler hears of a change only.
+   */
+  setState(state: ClientState): void {
+    if (state !== ClientState.Asleep && state !== ClientState.Awake && state !== ClientState.Disconnecting) {
+      for (let s = 0; s < this.slotType.length; s++) {
+        if (this.slotType[s] !== 0) {
+          this.finish(s, -1, 0);
+        }
+      }
+      for (let t = 0; t < this.topicName.length; t++) {
+        this.topicName[t] = "";
+      }
+      const ids = this.qos2Ids;
+      for (let i = 0; ids !== undefined && i < ids.length; i++) {
+        ids[i] = 0;
+      }
+    }
+    if (state === ClientState.Active || state === ClientState.Lost || state === ClientState.Disconnected) {
+      this.controlType = 0;
+    }
+    if (state === ClientState.Lost) {
+      this.advertiseDue = 0;
+      this.stateDue = this.now + this.options.reconnectDelay;
+    }
+    if (state === ClientState.Asleep) {
+      this.controlType = 0;
+      this.stateDue = this.now + this.sleepDuration * 1000;
+    }
+    if (this.state !== state) {
+      this.state = state;
+      this.handler.stateChanged(state);
+    }
+  }
+
+  /** Sends the connection-level request `type` (CONNECT also enters Connecting) and arms its retry. */
+  control(type: number): void {
+    const o = this.options;
+    const tx = this.tx;
+    if (type === MsgType.Connect) {
+      this.sleepDuration = 0;
+      this.setState(ClientState.Connecting);
+    }
+    this.controlType = type;
+    this.controlRetries = 0;
+    this.controlDue = this.now + o.retryInterval;
+    let b: number;
+    if (type === MsgType.Connect) {
+      // §5.4.4: Flags (Will, CleanSession), ProtocolId, Duration, ClientId.
+      b = frame(tx, type, 4 + utf8Length(o.clientId));
+      tx[b] = (o.willTopic !== "" ? 0x08 : 0) + (o.cleanSession ? 0x04 : 0);
+      tx[b + 1] = 0x01;
+      b = put16(tx, b + 2, o.keepAlive);
+      b += writeUtf8(o.clientId, tx, b);
+    } else if (type === MsgType.PingReq) {
+      // §6.14: a waking client names itself in PINGREQ.
+      const name = this.state === ClientState.Awake ? o.clientId : "";
+      b = frame(tx, type, utf8Length(name));
+      b += writeUtf8(name, tx, b);
+    } else if (this.sleepDuration > 0) {
+      // §5.4.21: DISCONNECT with a Duration asks to sleep.
+      b = put16(tx, frame(tx, type, 2), this.sleepDuration);
+    } else {
+      b = frame(tx, type, 0);
+    }
+    this.transmit(-1, b);
+  }
+
+  /** Sends slot s and arms its retransmission (§6.13), or with s = -1 tx[0 .. length). */
+  transmit(s: number, length: number): void {
+    let buf = this.tx;
+    let n = length;
+    if (s >= 0) {
+      this.slotDue[s] = this.now + this.options.retryInterval;
+      buf = this.slotBuf[s] as Bytes;
+      n = this.slotLength[s] as number;
+    }
+    this.lastSent = this.now;
+    this.transport.send(buf, n);
+  }
+
+  /**
+   * A free slot for a request of `octets` octets while Active, claimed for `type` with a new MsgId
+   * (1..65535, skipping ids still open: §5.3.9), or MsgId 0 for a will update and a QoS 0 PUBLISH;
+   * -1 when there is none.
+   */
+  openSlot(type: number, octets: number, topic: number, qos: number): number {
+    if (this.state !== ClientState.Active || octets > this.size) {
+      return -1;
+    }
+    let free = -1;
+    for (let s = this.slotType.length - 1; s >= 0; s--) {
+      if (this.slotType[s] === 0) {
+        free = s;
+      }
+    }
+    if (free < 0) {
+      return -1;
+    }
+    const msgId = !(
+      type === MsgType.WillTopicUpd ||
+      type === MsgType.WillMsgUpd ||
+      (type === MsgType.Publish && qos === 0)
+    );
+    let id = 0;
+    while (msgId && id === 0) {
+      id = this.nextId = this.nextId >= 65535 ? 1 : this.nextId + 1;
+      if (this.findSlot(-1, id) >= 0) {
+        id = 0;
+      }
+    }
+    this.slotType[free] = type;
+    this.slotMsgId[free] = id;
+    this.slotTopic[free] = topic;
+    this.slotQos[free] = qos;
+    this.slotRetries[free] = 0;
+    return free;
+  }
+
+  /** The open slot of this type (any type: -1) and MsgId (any: -1), or -1. */
+  findSlot(type: number, msgId: number): number {
+    for (let s = 0; s < this.slotType.length; s++) {
+      const t = this.slotType[s] as number;
+      if (t !== 0 && (type < 0 || t === type) && (msgId < 0 || this.slotMsgId[s] === msgId)) {
+        return s;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Ends slot s (when it is open: else the answer was unexpected) and tells the application, except
+   * of a REGISTER the application did not ask for and of a QoS 0 PUBLISH sent or given up (a refused
+   * REGISTER fails the QoS 0 PUBLISH waiting for it aloud). PUBCOMP reports as its PUBLISH;
+   * returnCode -1 means given up.
+   */
+  finish(s: number, returnCode: number, topicId: number): void {
+    if (s < 0) {
+      this.dropped++;
+      return;
+    }
+    const type = this.slotType[s] as number;
+    this.slotType[s] = 0;
+    this.slotTopic[s] = -1;
+    if (this.slotQos[s] !== 0 || !(type === MsgType.Register || (type === MsgType.Publish && returnCode <= 0))) {
+      this.handler.done(
+        type === MsgType.PubRel ? MsgType.Publish : type,
+        this.slotMsgId[s] as number,
+        returnCode,
+        topicId,
+      );
+    }
+  }
+
+  /**
+   * The entry of a name (marked as used). When there is none and id >= 0, a new entry with that id:
+   * a free one, else a new one while the table is below options.maxTopics, else the least recently
+   * used registered entry no open exchange needs. -1 when there
+   * is none (or no room: every entry is registering or needed).
+   */
+  findTopic(name: string, id: number): number {
+    let victim = -1;
+    for (let t = 0; t < this.topicName.length; t++) {
+      const entry = this.topicName[t] as string;
+      if (name !== "" && entry === name) {
+        this.topicUsed[t] = ++this.topicClock;
+        return t;
+      }
+      if (
+        id >= 0 &&
+        (victim < 0 || this.topicName[victim] !== "") &&
+        (entry === "" ||
+          ((this.topicIds[t] as number) > 0 &&
+            (victim < 0 || (this.topicUsed[t] as number) < (this.topicUsed[victim] as number))))
+      ) {
+        let needed = false;
+        for (let s = 0; s < this.slotTopic.length; s++) {
+          needed = needed || this.slotTopic[s] === t;
+        }
+        victim = needed ? victim : t;
+      }
+    }
+    if (id >= 0 && (victim < 0 || this.topicName[victim] !== "") && this.topicName.length < this.options.maxTopics) {
+      victim = this.topicName.length;
+      this.topicName.push("");
+      this.topicIds.push(0);
+      this.topicUsed.push(0);
+    }
+    if (victim >= 0) {
+      this.topicName[victim] = name;
+      this.topicIds[victim] = id;
+      this.topicUsed[victim] = ++this.topicClock;
+      return victim;
+    }
+    return -1;
+  }
+
+  /**
+   * A new topic entry and its REGISTER (§5.4.10: TopicId 0, MsgId, TopicName) in a new slot, sent;
+   * report: 1 when done() tells of the REGACK. Returns the MsgId, or -1 when refused.
+   */
+  registerName(topicName: string, report: number): number {
+    const octets = topicName === "" ? this.size + 1 : messageLength(4, topicName);
+    const r = this.openSlot(MsgType.Register, octets, -1, report);
+    if (r < 0) {
+      return -1;
+    }
+    const t = this.findTopic(topicName, 0);
+    if (t < 0) {
+      this.slotType[r] = 0;
+      return -1;
+    }
+    this.slotTopic[r] = t;
+    const buf = this.slotBuf[r] as Bytes;
+    const b = frame(buf, MsgType.Register, 4 + utf8Length(topicName));
+    put16(buf, b, 0);
+    put16(buf, b + 2, this.slotMsgId[r] as number);
+    this.slotLength[r] = b + 4 + writeUtf8(topicName, buf, b + 4);
+    this.transmit(r, 0);
+    return this.slotMsgId[r] as number;
+  }
+
+  // The sensor's API.
+
   /**
    * The full client's handler of the messages this profile does not take (the body starts at b, the
    * message ends at end); false drops the message. Absent in the sensor profile.
@@ -228,11 +687,11 @@ export class SensorClient extends Session {
       this.dropped++;
       return;
     }
+    // Few locals here: they live while the handler's callbacks run.
     const state = this.state;
-    const o = this.options;
-    const tx = this.tx;
     if (type === MsgType.Advertise || type === MsgType.GwInfo) {
       // §6.1: only one heard while Searching selects a gateway; the selected one's ADVERTISEs keep it.
+      const o = this.options;
       const gwId = buf[b] as number;
       const due =
         type === MsgType.Advertise ? this.now + read16(buf, b + 1) * 1000 * o.advertiseMisses + o.retryInterval : 0;
@@ -252,6 +711,8 @@ export class SensorClient extends Session {
     } else if ((type === MsgType.WillTopicReq || type === MsgType.WillMsgReq) && state === ClientState.Connecting) {
       // §6.3: the will handshake answers WILLTOPICREQ with WILLTOPIC (§5.4.7: Flags, WillTopic) and
       // WILLMSGREQ with WILLMSG (§5.4.9); CONNECT's timer covers it all.
+      const o = this.options;
+      const tx = this.tx;
       const will = o.willTopic;
       let end: number;
       if (type === MsgType.WillTopicReq) {

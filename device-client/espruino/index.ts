@@ -7,18 +7,22 @@
  */
 import { defaultOptions } from "./options";
 import { shortTopicId, shortTopicName } from "../../protocol/topics";
-import { PROFILE, ProfileClient } from "./profile";
+import { ProfileClient } from "./profile";
 import { EspruinoUdpClient } from "./udp";
 
 // A global on purpose: the board's other scripts read it.
 // eslint-disable-next-line no-var
-declare var MQTTSNClient: object;
-// eslint-disable-next-line @typescript-eslint/no-unused-vars
+declare var MQTTSNClient: Record<string, unknown>;
+/** "full" or "sensor": the profile of the bundle being built (scripts/build-device-espruino.mjs). */
+declare const ESPRUINO_PROFILE: string;
 MQTTSNClient = {
-  profile: PROFILE,
+  profile: ESPRUINO_PROFILE,
   Client: ProfileClient,
   EspruinoUdpClient: EspruinoUdpClient,
   defaultOptions: defaultOptions,
   shortTopicId: shortTopicId,
-  shortTopicName: shortTopicName,
 };
+// The full client's only: short topic names of incoming PUBLISHes back into text.
+if (ESPRUINO_PROFILE === "full") {
+  MQTTSNClient.shortTopicName = shortTopicName;
+}

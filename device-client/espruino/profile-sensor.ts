@@ -1,3 +1,2 @@
 /** The sensor-profile build's stand-in for profile.ts (see there). */
 export { SensorClient as ProfileClient } from "../core/sensor";
-export const PROFILE: "full" | "sensor" = "sensor";

@@ -4,5 +4,3 @@
  * so that the full client's code is not in that bundle at all.
  */
 export { MqttSnClient as ProfileClient } from "../core/client";
-
-export const PROFILE: "full" | "sensor" = "full";
