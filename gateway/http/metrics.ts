@@ -79,6 +79,33 @@ export async function createMetrics(view: GatewayView): Promise<Metrics> {
     return states === undefined ? [] : UPSTREAM_STATES.map((state) => [{ state }, states[state]]);
   });
   gauge(
+    "mqttsn_aggregating_shared_connections",
+    "Aggregating mode's shared broker connections, by state",
+    ["state"],
+    () => {
+      const a = view.aggregating();
+      return a === undefined
+        ? []
+        : [
+            [{ state: "open" }, a.sharedOpen],
+            [{ state: "down" }, a.sharedTotal - a.sharedOpen],
+          ];
+    },
+  );
+  gauge("mqttsn_aggregating_kept_sessions", "Persistent aggregated devices kept while away", [], () => {
+    const a = view.aggregating();
+    return a === undefined ? [] : [[{}, a.keptSessions]];
+  });
+  gauge(
+    "mqttsn_aggregating_parked_messages",
+    "QoS 1/2 messages kept for persistent aggregated devices away",
+    [],
+    () => {
+      const a = view.aggregating();
+      return a === undefined ? [] : [[{}, a.parked]];
+    },
+  );
+  gauge(
     "mqttsn_broker_status",
     "1 for the broker's status as the gateway's own connection finds it",
     ["status"],
@@ -96,6 +123,24 @@ export async function createMetrics(view: GatewayView): Promise<Metrics> {
     const labelNames = Object.keys(samples[0]?.labels ?? {});
     counter(name, help, labelNames, () => samples.map((s) => [s.labels ?? {}, view.counters[s.key]]));
   }
+  counter(
+    "mqttsn_aggregating_parked_dropped_total",
+    "Messages for aggregated devices away dropped at aggregating.maxParkedPerClient or maxParkedMessages",
+    [],
+    () => {
+      const a = view.aggregating();
+      return a === undefined ? [] : [[{}, a.parkedDropped]];
+    },
+  );
+  counter(
+    "mqttsn_aggregating_wills_published_total",
+    "Wills the gateway published for lost aggregated devices",
+    [],
+    () => {
+      const a = view.aggregating();
+      return a === undefined ? [] : [[{}, a.willsPublished]];
+    },
+  );
   counter("mqttsn_store_refused_total", "Durable store writes refused because it was full", ["what"], () => {
     const c = view.storeCounters();
     return c === undefined

@@ -36,6 +36,7 @@ export function viewOfShell(shell: Shell, links: readonly Link[], brokerUrl: str
     brokerUrl: String(withoutPassword(brokerUrl)),
     brokerStatus: () => shell.upstream.brokerStatus?.() ?? "unknown",
     upstreamStates: () => shell.upstream.connectionStates?.(),
+    aggregating: () => shell.upstream.aggregatingFigures?.(),
     storeCounters: () => shell.store?.counters,
   };
 }

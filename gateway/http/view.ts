@@ -3,7 +3,7 @@ import type { GatewayConfig } from "../config";
 import type { Counters, Session } from "../session/types";
 import type { SessionStoreCounters } from "../store/session-store";
 import type { BrokerStatus } from "../upstream/gateway-connection";
-import type { UpstreamConnectionState } from "../upstream/upstream";
+import type { AggregatingFigures, UpstreamConnectionState } from "../upstream/upstream";
 
 /** One session the gateway holds, with where its client is reached. */
 export interface DeviceEntry {
@@ -33,6 +33,8 @@ export interface GatewayView {
   brokerStatus(): BrokerStatus;
   /** Client connections to the broker by state; undefined when the upstream adapter does not tell. */
   upstreamStates(): Record<UpstreamConnectionState, number> | undefined;
+  /** Aggregating mode's figures; undefined when no client can be aggregated. */
+  aggregating(): AggregatingFigures | undefined;
   /** The durable session store's counters; undefined without a store. */
   storeCounters(): SessionStoreCounters | undefined;
 }

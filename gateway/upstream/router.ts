@@ -1,4 +1,5 @@
 import type {
+  AggregatingFigures,
   Upstream,
   UpstreamConnectionState,
   UpstreamSession,
@@ -41,6 +42,10 @@ export class ModeRouter implements Upstream {
       open: a.open + b.open,
       replacing: a.replacing + b.replacing,
     };
+  }
+
+  aggregatingFigures(): AggregatingFigures | undefined {
+    return this.aggregating.aggregatingFigures?.();
   }
 
   async restore(): Promise<void> {

@@ -65,6 +65,18 @@ export interface UpstreamSession {
   close(graceful: boolean, after?: Promise<void>): Promise<void>;
 }
 
+/** Figures of aggregating mode's shared connections, for metrics. */
+export interface AggregatingFigures {
+  sharedOpen: number;
+  sharedTotal: number;
+  /** Persistent devices kept while away. */
+  keptSessions: number;
+  /** Messages parked for them now. */
+  parked: number;
+  parkedDropped: number;
+  willsPublished: number;
+}
+
 /** A client's upstream connection while it is held: before CONNECT, awaiting CONNACK, open, or being replaced. */
 export type UpstreamConnectionState = "waiting" | "connecting" | "open" | "replacing";
 
@@ -82,6 +94,8 @@ export interface Upstream {
    * for adapters that do not watch), then "reachable", "refused" (CONNACK refused it) or "unreachable".
    */
   brokerStatus?(): BrokerStatus;
+  /** Aggregating mode's figures (for metrics; only an adapter with shared connections gives them). */
+  aggregatingFigures?(): AggregatingFigures | undefined;
   /** Client connections held now, by state (for metrics; adapters that do not track them leave it out). */
   connectionStates?(): Record<UpstreamConnectionState, number>;
   /**

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MsgType, type Message } from "../../protocol";
+import { get, parseMetrics, sample } from "../support/http";
 import { PersistentMosquitto } from "../support/mosquitto-persistent";
 import { SnClient, payloadText } from "../support/sn-client";
 import { systemHas } from "../support/system";
@@ -202,6 +203,32 @@ describe.each(available)("aggregating mode with $name", (brokerUnderTest) => {
     expect(will).toMatchObject({ payload: "gone", qos: 1 });
     await sleep(300);
     expect(watcher.count((m) => m.topic === "wills/polite")).toBe(0);
+  });
+
+  it("shows its shared connections, kept sessions, parked messages and wills in /metrics", async () => {
+    const { gateway, watcher } = await setup({ http: "127.0.0.1:0", aggregating: { connections: 2 } });
+    const metrics = async (): Promise<Map<string, number>> =>
+      parseMetrics((await get(gateway.httpAddress as string, "/metrics")).body);
+    const kept = await client();
+    expect(await kept.connect("metrics-kept", { cleanSession: false })).toBe(0);
+    await kept.subscribe("metrics/kept", 1);
+    kept.send({ type: MsgType.Disconnect, duration: undefined });
+    await kept.expect(MsgType.Disconnect);
+    await watcher.client.publishAsync("metrics/kept", "parked", { qos: 1 });
+    const lost = await client();
+    expect(await lost.connect("metrics-lost", { duration: 1, will: { topic: "wills/metrics", message: "x" } })).toBe(0);
+    await watcher.waitFor((m) => m.topic === "wills/metrics", 5000);
+
+    const m = await metrics();
+    expect(sample(m, 'mqttsn_aggregating_shared_connections{state="open"}')).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(m, 'mqttsn_aggregating_shared_connections{state="open"}') +
+        sample(m, 'mqttsn_aggregating_shared_connections{state="down"}'),
+    ).toBe(2);
+    expect(sample(m, "mqttsn_aggregating_kept_sessions")).toBe(1);
+    expect(sample(m, "mqttsn_aggregating_parked_messages")).toBe(1);
+    expect(sample(m, "mqttsn_aggregating_wills_published_total")).toBe(1);
+    expect(sample(m, "mqttsn_aggregating_parked_dropped_total")).toBe(0);
   });
 
   it("refuses a device whose access entry gives it an own broker login, which a shared connection cannot carry", async () => {

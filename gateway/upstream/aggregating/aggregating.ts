@@ -3,6 +3,7 @@ import type { Log } from "../../../transports/link";
 import type { DeviceStore } from "../../store/session-store";
 import type { ConnectionOptions } from "../connection";
 import type {
+  AggregatingFigures,
   Upstream,
   UpstreamConnectionState,
   UpstreamSession,
@@ -348,14 +349,13 @@ export class AggregatingUpstream implements Upstream, DeviceHost {
     return counts;
   }
 
-  /** Shared connections open now, of all. */
-  sharedConnections(): { open: number; total: number } {
-    return { open: this.members.filter((m) => m.shared.state === "open").length, total: this.members.length };
-  }
-
-  /** Devices the gateway keeps a session for (connected, or persistent and away). */
-  get deviceCount(): number {
-    return this.devices.size;
+  aggregatingFigures(): AggregatingFigures {
+    return {
+      sharedOpen: this.members.filter((m) => m.shared.state === "open").length,
+      sharedTotal: this.members.length,
+      keptSessions: this.awayDevices.size,
+      ...this.counters,
+    };
   }
 
   async close(): Promise<void> {
