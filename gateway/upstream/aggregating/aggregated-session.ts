@@ -43,6 +43,8 @@ export class AggregatedSession implements UpstreamSession {
   private phase: "connecting" | "open" | "closed" = "connecting";
   private readonly pending = new Set<Held>();
   private connectTimer: NodeJS.Timeout | undefined;
+  /** close() was called: it ends the session once, also after a failed connect had closed it. */
+  private closeCalled = false;
 
   constructor(
     private readonly host: DeviceHost,
@@ -248,9 +250,11 @@ export class AggregatedSession implements UpstreamSession {
    * dropped for a clean one (as a broker drops a clean session).
    */
   close(graceful: boolean, after?: Promise<void>): Promise<void> {
-    if (this.phase === "closed") return Promise.resolve();
+    if (this.closeCalled) return Promise.resolve();
+    this.closeCalled = true;
+    // A device whose CONNECT never succeeded had no will in force.
+    if (!graceful && this.phase === "open") this.host.publishWill(this.device);
     this.end();
-    if (!graceful) this.host.publishWill(this.device);
     if (after === undefined) {
       this.settleClosed();
       return Promise.resolve();
