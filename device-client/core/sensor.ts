@@ -12,6 +12,15 @@ import {
 import { frame, messageLength, put16, putBytes, read16 } from "./wire";
 
 /**
+ * The body length (after Length and MsgType) of each message a gateway sends, by MsgType 0x00 ..
+ * 0x1d (§5.4): a digit n for exactly n octets, a letter for at least 0 (a), 1 (b) … octets, "*" for
+ * DISCONNECT (0, or 2 with a Duration), "-" for a type a gateway does not send. ADVERTISE 3, GWINFO
+ * 1+, CONNACK 1, WILLTOPICREQ 0, WILLMSGREQ 0, REGISTER 5+, REGACK 5, PUBLISH 5+, PUBACK 5, PUBCOMP,
+ * PUBREC and PUBREL 2, SUBACK 6, UNSUBACK 2, PINGRESP 0, WILLTOPICRESP and WILLMSGRESP 1.
+ */
+const GATEWAY_BODY = "3-b--10-0-f5f5222--6-2-0*--1-1";
+
+/**
  * The sensor profile of the MQTT-SN v1.2 client: gateway discovery or a configured gateway, CONNECT
  * with an optional will, REGISTER, PUBLISH at QoS -1, 0 and 1 to names, predefined ids and short
  * names, keep-alive and the sleep cycle. The platform hands in a transport, a handler and buffers,
@@ -642,47 +651,15 @@ export class SensorClient {
     const b = long ? 4 : 2;
     const type = length >= b ? (buf[b - 1] as number) : -1;
     const n = length - b;
-    // The body has the form §5.4 gives a message of this type from a gateway; whatever else arrives (a
-    // type only clients send, a reserved type, a wrong length) is malformed here.
-    let fits = false;
-    switch (type) {
-      case MsgType.Advertise:
-        fits = n === 3;
-        break;
-      case MsgType.GwInfo:
-        fits = n >= 1;
-        break;
-      case MsgType.ConnAck:
-      case MsgType.WillTopicResp:
-      case MsgType.WillMsgResp:
-        fits = n === 1;
-        break;
-      case MsgType.WillTopicReq:
-      case MsgType.WillMsgReq:
-      case MsgType.PingResp:
-        fits = n === 0;
-        break;
-      case MsgType.Register:
-      case MsgType.Publish:
-        fits = n >= 5;
-        break;
-      case MsgType.RegAck:
-      case MsgType.PubAck:
-        fits = n === 5;
-        break;
-      case MsgType.PubRec:
-      case MsgType.PubRel:
-      case MsgType.PubComp:
-      case MsgType.UnsubAck:
-        fits = n === 2;
-        break;
-      case MsgType.SubAck:
-        fits = n === 6;
-        break;
-      case MsgType.Disconnect:
-        fits = n === 0 || n === 2;
-        break;
-    }
+    // The body must have the length §5.4 gives a message of this type from a gateway (GATEWAY_BODY);
+    // whatever else arrives (a type only clients send, a reserved type, a wrong length) is malformed.
+    const form = type >= 0 && type < 30 ? GATEWAY_BODY.charCodeAt(type) : 0;
+    const fits =
+      form >= 0x30 && form <= 0x39
+        ? n === form - 0x30
+        : form >= 0x61
+          ? n >= form - 0x61
+          : form === 0x2a && (n === 0 || n === 2);
     if (!fits || (long ? read16(buf, 1) : buf[0]) !== length) {
       this.dropped++;
       return;

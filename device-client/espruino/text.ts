@@ -1,6 +1,10 @@
 import type { Bytes } from "../../protocol/messages";
 
-declare const E: { toUint8Array(s: string): Uint8Array };
+declare const E: {
+  toUint8Array(s: string): Uint8Array;
+  toString(data: Uint8Array): string;
+  asUTF8(s: string): string;
+};
 
 /**
  * UTF-8 in the Espruino bundles, in place of protocol/text.ts (scripts/build-device-espruino.mjs
@@ -21,4 +25,32 @@ export function writeUtf8(s: string, buf: Bytes, offset: number): number {
   return octets.length;
 }
 
-export { readUtf8 } from "../../protocol/text";
+/**
+ * The string whose UTF-8 form is buf[offset .. end), or the offset of the first octet that is not
+ * well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF) as a
+ * negative number minus one, as protocol/text.ts's readUtf8. The string is Espruino's own UTF-8
+ * string of those octets (E.asUTF8, which checks nothing itself), so it equals the application's
+ * string literals; String.fromCharCode, which the portable code uses, keeps only the low 8 bits of a
+ * character code on Espruino.
+ */
+export function readUtf8(buf: Bytes, offset: number, end: number): string | number {
+  let i = offset;
+  while (i < end) {
+    const b0 = buf[i] as number;
+    const n =
+      b0 < 0x80 ? 1 : b0 >= 0xc2 && b0 <= 0xdf ? 2 : b0 >= 0xe0 && b0 <= 0xef ? 3 : b0 >= 0xf0 && b0 <= 0xf4 ? 4 : 0;
+    // The second octet's range narrows after E0 and F0 (overlong), ED (surrogates) and F4 (above U+10FFFF).
+    const low = b0 === 0xe0 ? 0xa0 : b0 === 0xf0 ? 0x90 : 0x80;
+    const high = b0 === 0xed ? 0x9f : b0 === 0xf4 ? 0x8f : 0xbf;
+    let ok = n > 0 && i + n <= end;
+    for (let k = 1; k < n && ok; k++) {
+      const c = buf[i + k] as number;
+      ok = c >= (k === 1 ? low : 0x80) && c <= (k === 1 ? high : 0xbf);
+    }
+    if (!ok) {
+      return -i - 1;
+    }
+    i += n;
+  }
+  return E.asUTF8(E.toString((buf as unknown as Uint8Array).subarray(offset, end)));
+}

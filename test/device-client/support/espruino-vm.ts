@@ -120,6 +120,8 @@ export function runEspruino(
         toString: (u8: Uint8Array) => String.fromCharCode.apply(null, Array.from(u8)),
         // A string's octets: Espruino keeps a string with characters beyond ASCII as UTF-8.
         toUint8Array: (s: string) => new Uint8Array(Buffer.from(s, "utf8")),
+        // A string of UTF-8 octets (one per character) as the text they encode.
+        asUTF8: (s: string) => Buffer.from(s, "latin1").toString("utf8"),
         // A datagram's string (one octet per character) as an ArrayBuffer.
         toArrayBuffer: (s: string) => new Uint8Array(Buffer.from(s, "latin1")).buffer,
       },
