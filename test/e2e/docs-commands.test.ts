@@ -670,6 +670,12 @@ const COVERAGE: ReadonlyArray<{ file: string; match: string | RegExp; how: How; 
   { file: README, match: "npm test", how: "not run", why: "the whole suite, this test included" },
   {
     file: README,
+    match: "npm run test:aggregating",
+    how: "not run",
+    why: "the end-to-end suites again in aggregating mode, this test included; npm test runs it",
+  },
+  {
+    file: README,
     match: /^npm run (bench:\S+|fuzz)/,
     how: "not run",
     why: "benchmarks and the long fuzzer print figures and take minutes; npm test runs a fuzzer slice",
