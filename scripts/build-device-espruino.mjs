@@ -35,9 +35,10 @@ export const PRIVATE_NAMES = new RegExp(
 );
 
 /**
- * The keys of ClientOptions and their short names in the Espruino bundles, the same in every bundle
- * (a fixed mangle cache), so that the serial add-on reads the options as the library does.
- * device-client/espruino/options.ts maps the application's names to these (ESPRUINO_OPTION_NAMES).
+ * The keys of ClientOptions and their short names in the Espruino bundles: first and last character
+ * and length (device-client/espruino/options.ts moves the keys an application sets to them by the same
+ * rule), the same in every bundle (a fixed mangle cache), so that the serial add-on reads the options
+ * as the library does.
  */
 const OPTION_KEYS = [
   "clientId",
@@ -60,7 +61,10 @@ const OPTION_KEYS = [
   "maxIncomingQos2",
   "random",
 ];
-const OPTION_NAMES = Object.fromEntries(OPTION_KEYS.map((k, i) => [k, "O" + String.fromCharCode(65 + i)]));
+const OPTION_NAMES = Object.fromEntries(OPTION_KEYS.map((k) => [k, k[0] + k[k.length - 1] + k.length]));
+if (new Set(Object.values(OPTION_NAMES)).size !== OPTION_KEYS.length) {
+  throw new Error("build-device-espruino: two options have the same short name");
+}
 const ESPRUINO_NAMES = new RegExp(`${PRIVATE_NAMES.source}|^(${OPTION_KEYS.join("|")})$`);
 
 /** The prefix of the global names a library or example defines (scripts/espruino-top-level.mjs). */
@@ -134,9 +138,6 @@ export async function buildDeviceEspruino(out = "dist/espruino") {
       mangleCache: { ...OPTION_NAMES },
       define: {
         ESPRUINO_PROFILE: JSON.stringify(t.profile),
-        // Ends in "." after the last space: Espruino 2v29's indexOf reports a needle that runs off the
-        // end of the string as found where its first characters match ("abc".indexOf("cx") is 2).
-        ESPRUINO_OPTION_NAMES: JSON.stringify(` ${OPTION_KEYS.map((k) => `${k}:${OPTION_NAMES[k]}`).join(" ")} .`),
       },
       // Declared fields become nothing and initialisers constructor assignments: no __publicField.
       tsconfigRaw: { compilerOptions: { useDefineForClassFields: false, verbatimModuleSyntax: true } },

@@ -9,7 +9,7 @@
 import * as acorn from "acorn";
 
 /** Uses of `this` below which a function keeps it: `let T=this;` costs 11 characters, a use saves 3. */
-const MIN_USES = 5;
+const MIN_USES = 4;
 
 function children(node) {
   const out = [];

@@ -6,7 +6,8 @@
  * The serial transport is the add-on mqttsn-serial.min.js (serial-addon.ts).
  */
 import { defaultOptions } from "./options";
-import { shortTopicId, shortTopicName } from "../../protocol/topics";
+import { shortTopicName } from "../../protocol/topics";
+import { shortTopicId } from "./topics";
 import { ProfileClient } from "./profile";
 import { EspruinoUdpClient } from "./udp";
 
