@@ -647,24 +647,23 @@ export class SensorClient {
    */
   receive(buf: Bytes, length: number, fromGateway: boolean): void {
     // §5.2.1: a Length of 0x01 announces the 3-octet form.
-    const long = length >= 4 && buf[0] === 0x01;
-    const b = long ? 4 : 2;
+    const b = length >= 4 && buf[0] === 0x01 ? 4 : 2;
     const type = length >= b ? (buf[b - 1] as number) : -1;
-    const n = length - b;
     // The body must have the length §5.4 gives a message of this type from a gateway (GATEWAY_BODY);
     // whatever else arrives (a type only clients send, a reserved type, a wrong length) is malformed.
+    // Few locals here: they live while the handler's callbacks run.
     const form = type >= 0 && type < 30 ? GATEWAY_BODY.charCodeAt(type) : 0;
-    const fits =
-      form >= 0x30 && form <= 0x39
-        ? n === form - 0x30
+    if (
+      !(form >= 0x30 && form <= 0x39
+        ? length - b === form - 0x30
         : form >= 0x61
-          ? n >= form - 0x61
-          : form === 0x2a && (n === 0 || n === 2);
-    if (!fits || (long ? read16(buf, 1) : buf[0]) !== length) {
+          ? length - b >= form - 0x61
+          : form === 0x2a && (length - b === 0 || length - b === 2)) ||
+      (b === 4 ? read16(buf, 1) : buf[0]) !== length
+    ) {
       this.dropped++;
       return;
     }
-    // Few locals here: they live while the handler's callbacks run.
     const state = this.state;
     if (type === MsgType.Advertise || type === MsgType.GwInfo) {
       // §6.1: only one heard while Searching selects a gateway; the selected one's ADVERTISEs keep it.
