@@ -75,8 +75,9 @@ try {
   console.log("\n## Espruino: variables held by a running client, from the COST MODEL (an estimate, computed in Node)");
   // A computed specifier: the build script is plain JavaScript without type declarations.
   const buildScript = "../scripts/build-device-espruino.mjs";
-  const { PRIVATE_NAMES } = (await import(buildScript)) as { PRIVATE_NAMES: RegExp };
-  const estimate = espruinoVariables(PRIVATE_NAMES);
+  // The names the Espruino build shortens: private members and the options' keys.
+  const { ESPRUINO_NAMES } = (await import(buildScript)) as { ESPRUINO_NAMES: RegExp };
+  const estimate = espruinoVariables(ESPRUINO_NAMES);
   const codeBytes = size("espruino/publish.min.js");
   console.log(`client state (core, topic table, buffers, app, handler)     ~${estimate.total} variables`);
   for (const [k, v] of Object.entries(estimate.parts)) console.log(`  ${k.padEnd(56)} ${v}`);
@@ -97,7 +98,7 @@ try {
  * its name; any other number is 1 more; a string is 1 plus 1 per further 12 characters; a
  * Uint8Array is 3 (view, buffer, flat string header) plus 1 per 16 octets. Strings are counted per
  * occurrence (Espruino shares some), function bodies are left out (see the code lines). Property
- * names are counted as the bundle spells them (private members shortened).
+ * names are counted as the bundle spells them (private members and the options' keys shortened).
  */
 function espruinoVariables(shortened: RegExp): { total: number; parts: Record<string, number> } {
   const options = defaultOptions("espruino-1", Math.random);
@@ -152,6 +153,6 @@ function espruinoVariables(shortened: RegExp): { total: number; parts: Record<st
     objectVars(inflight) + valueVars((client as unknown as { tx: unknown }).tx) + objectVars(rx);
   parts["options"] = objectVars(options);
   parts["client object (slots, topic table)"] = objectVars(client);
-  parts["example app and its handler"] = objectVars(app);
+  parts["example app and its handler (the portable one of publish-full.min.js)"] = objectVars(app);
   return { total: Object.values(parts).reduce((a, b) => a + b, 0), parts };
 }

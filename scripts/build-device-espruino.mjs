@@ -65,7 +65,7 @@ const OPTION_NAMES = Object.fromEntries(OPTION_KEYS.map((k) => [k, k[0] + k[k.le
 if (new Set(Object.values(OPTION_NAMES)).size !== OPTION_KEYS.length) {
   throw new Error("build-device-espruino: two options have the same short name");
 }
-const ESPRUINO_NAMES = new RegExp(`${PRIVATE_NAMES.source}|^(${OPTION_KEYS.join("|")})$`);
+export const ESPRUINO_NAMES = new RegExp(`${PRIVATE_NAMES.source}|^(${OPTION_KEYS.join("|")})$`);
 
 /** The prefix of the global names a library or example defines (scripts/espruino-top-level.mjs). */
 const TOP_LEVEL_PREFIX = "$";
