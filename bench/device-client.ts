@@ -149,8 +149,9 @@ function espruinoVariables(shortened: RegExp): { total: number; parts: Record<st
     return n;
   };
   const parts: Record<string, number> = {};
-  parts["in-flight and transmit buffers (3 × 128-octet Uint8Array) + receive buffer"] =
-    objectVars(inflight) + valueVars((client as unknown as { tx: unknown }).tx) + objectVars(rx);
+  // The Espruino adapter keeps no receive buffer: it reads a view on each datagram's string.
+  parts["in-flight and transmit buffers (3 × 128-octet Uint8Array)"] =
+    objectVars(inflight) + valueVars((client as unknown as { tx: unknown }).tx);
   parts["options"] = objectVars(options);
   parts["client object (slots, topic table)"] = objectVars(client);
   parts["example app and its handler (the portable one of publish-full.min.js)"] = objectVars(app);
