@@ -14,7 +14,8 @@ import type { Counters, SessionContext } from "../session/types";
 import { AggregatingUpstream } from "../upstream/aggregating/aggregating";
 import { usesAggregating } from "../upstream/mode";
 import { ModeRouter } from "../upstream/router";
-import { TransparentUpstream, type TransparentOptions } from "../upstream/transparent";
+import { TransparentUpstream } from "../upstream/transparent";
+import type { BrokerOptions } from "../upstream/broker-options";
 import type { Upstream } from "../upstream/upstream";
 
 /** The parts a gateway is built from, made from its validated config. */
@@ -95,7 +96,7 @@ function isDeviceStore(store: SessionStore): store is SessionStore & DeviceStore
 function upstreamIdentity(
   config: GatewayConfig,
   brokerUrl: string,
-): Pick<TransparentOptions, "username" | "password" | "ca" | "cert" | "key"> {
+): Pick<BrokerOptions, "username" | "password" | "ca" | "cert" | "key"> {
   const u = config.upstream;
   const tls = usesTls(brokerUrl);
   return {

@@ -87,13 +87,10 @@ export function decodeMessage(value: Uint8Array): NewStoredMessage | undefined {
   }
 }
 
-interface SessionJson extends Omit<StoredSession, "will"> {
-  will?: { topicName: string; payload: string; qos: 0 | 1 | 2; retain: boolean };
-}
-
-export function encodeSession(session: StoredSession): Uint8Array {
-  const { will, ...rest } = session;
-  const json: SessionJson =
+/** A record with an optional will as its value: the version, then its JSON with the will's payload in base64. */
+function encodeRecord(record: { will?: StoredWill }): Uint8Array {
+  const { will, ...rest } = record;
+  const json =
     will === undefined ? rest : { ...rest, will: { ...will, payload: Buffer.from(will.payload).toString("base64") } };
   const body = utf8.encode(JSON.stringify(json));
   const out = new Uint8Array(1 + body.length);
@@ -102,11 +99,8 @@ export function encodeSession(session: StoredSession): Uint8Array {
   return out;
 }
 
-const STATES: StoredState[] = ["active", "asleep", "awake"];
-const isQoS = (v: unknown): v is 0 | 1 | 2 => v === 0 || v === 1 || v === 2;
-const isCount = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;
-
-export function decodeSession(value: Uint8Array): StoredSession | undefined {
+/** The JSON object of a record's value, or undefined when it is not one. */
+function decodeRecord(value: Uint8Array): Record<string, unknown> | undefined {
   if (value.length < 2 || value[0] !== VERSION) return undefined;
   let json: unknown;
   try {
@@ -114,8 +108,20 @@ export function decodeSession(value: Uint8Array): StoredSession | undefined {
   } catch {
     return undefined;
   }
-  if (typeof json !== "object" || json === null) return undefined;
-  const s = json as Record<string, unknown>;
+  return typeof json === "object" && json !== null ? (json as Record<string, unknown>) : undefined;
+}
+
+export function encodeSession(session: StoredSession): Uint8Array {
+  return encodeRecord(session);
+}
+
+const STATES: StoredState[] = ["active", "asleep", "awake"];
+const isQoS = (v: unknown): v is 0 | 1 | 2 => v === 0 || v === 1 || v === 2;
+const isCount = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;
+
+export function decodeSession(value: Uint8Array): StoredSession | undefined {
+  const s = decodeRecord(value);
+  if (s === undefined) return undefined;
   if (typeof s.clientId !== "string" || !STATES.includes(s.state as StoredState)) return undefined;
   if (!isCount(s.duration) || !isCount(s.keepAlive) || !isCount(s.lastHeardAt)) return undefined;
   if (typeof s.link !== "string" || typeof s.address !== "string") return undefined;
@@ -146,31 +152,13 @@ export function decodeSession(value: Uint8Array): StoredSession | undefined {
   return session;
 }
 
-interface DeviceJson extends Omit<StoredDevice, "will"> {
-  will?: { topicName: string; payload: string; qos: 0 | 1 | 2; retain: boolean };
-}
-
 export function encodeDevice(device: StoredDevice): Uint8Array {
-  const { will, ...rest } = device;
-  const json: DeviceJson =
-    will === undefined ? rest : { ...rest, will: { ...will, payload: Buffer.from(will.payload).toString("base64") } };
-  const body = utf8.encode(JSON.stringify(json));
-  const out = new Uint8Array(1 + body.length);
-  out[0] = VERSION;
-  out.set(body, 1);
-  return out;
+  return encodeRecord(device);
 }
 
 export function decodeDevice(value: Uint8Array): StoredDevice | undefined {
-  if (value.length < 2 || value[0] !== VERSION) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(utf8Decoder.decode(value.subarray(1)));
-  } catch {
-    return undefined;
-  }
-  if (typeof json !== "object" || json === null) return undefined;
-  const d = json as Record<string, unknown>;
+  const d = decodeRecord(value);
+  if (d === undefined) return undefined;
   if (typeof d.clientId !== "string" || typeof d.persistent !== "boolean" || typeof d.connected !== "boolean")
     return undefined;
   if (!Array.isArray(d.subscriptions)) return undefined;

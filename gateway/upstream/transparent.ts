@@ -1,5 +1,6 @@
 import type { Log } from "../../transports/link";
 import type { Will } from "../session/types";
+import { connectionOptionsFor, type BrokerOptions } from "./broker-options";
 import { MqttConnection, type ConnectionOptions } from "./connection";
 import { GatewayConnection, type BrokerStatus } from "./gateway-connection";
 import type {
@@ -10,15 +11,7 @@ import type {
   UpstreamSink,
 } from "./upstream";
 
-export interface TransparentOptions {
-  url: string;
-  username?: string;
-  password?: string;
-  ca?: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-  rejectUnauthorized: boolean;
-  connectTimeoutMs: number;
+export interface TransparentOptions extends BrokerOptions {
   /** Client id of the gateway's own connection for QoS -1 publishes. */
   gatewayClientId: string;
   log: Log;
@@ -41,17 +34,7 @@ export class TransparentUpstream implements Upstream {
   constructor(private readonly options: TransparentOptions) {}
 
   connectionOptions(o: UpstreamSessionOptions): ConnectionOptions {
-    const opts: ConnectionOptions = {
-      url: this.options.url,
-      clientId: o.clientId,
-      clean: o.cleanSession,
-      keepAlive: o.keepAlive,
-      will: o.will,
-      rejectUnauthorized: this.options.rejectUnauthorized,
-      connectTimeoutMs: this.options.connectTimeoutMs,
-    };
-    if (this.options.username !== undefined) opts.username = this.options.username;
-    if (this.options.password !== undefined) opts.password = this.options.password;
+    const opts = connectionOptionsFor(this.options, o.clientId, o.cleanSession, o.keepAlive, o.will);
     if (o.username !== undefined || o.password !== undefined) {
       // A client's own login replaces the adapter's as a whole: never its username with the gateway's password.
       delete opts.username;
@@ -59,9 +42,6 @@ export class TransparentUpstream implements Upstream {
       if (o.username !== undefined) opts.username = o.username;
       if (o.password !== undefined) opts.password = o.password;
     }
-    if (this.options.ca !== undefined) opts.ca = this.options.ca;
-    if (this.options.cert !== undefined) opts.cert = this.options.cert;
-    if (this.options.key !== undefined) opts.key = this.options.key;
     // A client's own TLS certificate (its access entry) replaces the adapter's.
     if (o.cert !== undefined && o.key !== undefined) {
       opts.cert = o.cert;

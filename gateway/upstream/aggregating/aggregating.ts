@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { Log } from "../../../transports/link";
 import type { DeviceStore } from "../../store/session-store";
-import type { ConnectionOptions } from "../connection";
+import { connectionOptionsFor, type BrokerOptions } from "../broker-options";
 import type {
   AggregatingFigures,
   Upstream,
@@ -16,15 +16,7 @@ import { DeviceJournal } from "./journal";
 import { PoolMember } from "./pool-member";
 import { refusedSession } from "./refused-session";
 
-export interface AggregatingOptions {
-  url: string;
-  username?: string;
-  password?: string;
-  ca?: Buffer;
-  cert?: Buffer;
-  key?: Buffer;
-  rejectUnauthorized: boolean;
-  connectTimeoutMs: number;
+export interface AggregatingOptions extends BrokerOptions {
   /** Shared connections, 1 to 8; a device always uses the same one (by its client id). */
   connections: number;
   /** Client id of shared connection i is `${clientIdPrefix}-${i}`: fixed, so the broker keeps their sessions. */
@@ -81,7 +73,8 @@ export class AggregatingUpstream implements Upstream, DeviceHost {
     for (let i = 0; i < options.connections; i++) {
       this.members.push(
         new PoolMember(
-          this.connectionOptions(`${options.clientIdPrefix}-${i}`),
+          // A persistent session at the broker, so it queues for the devices while the gateway restarts.
+          connectionOptionsFor(options, `${options.clientIdPrefix}-${i}`, false, 60, undefined),
           (device, topic, payload, qos, retain, share, packetId, dup) =>
             this.deliver(device, topic, payload, qos, retain, share, packetId, dup),
           () => this.memberDropped(i),
@@ -91,24 +84,6 @@ export class AggregatingUpstream implements Upstream, DeviceHost {
         ),
       );
     }
-  }
-
-  private connectionOptions(clientId: string): ConnectionOptions {
-    const o = this.options;
-    const opts: ConnectionOptions = {
-      url: o.url,
-      clientId,
-      clean: false,
-      keepAlive: 60,
-      rejectUnauthorized: o.rejectUnauthorized,
-      connectTimeoutMs: o.connectTimeoutMs,
-    };
-    if (o.username !== undefined) opts.username = o.username;
-    if (o.password !== undefined) opts.password = o.password;
-    if (o.ca !== undefined) opts.ca = o.ca;
-    if (o.cert !== undefined) opts.cert = o.cert;
-    if (o.key !== undefined) opts.key = o.key;
-    return opts;
   }
 
   member(device: AggregatedDevice): PoolMember<AggregatedDevice> {
