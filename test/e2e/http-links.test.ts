@@ -125,7 +125,12 @@ describe.runIf(systemHas(["socat"], "sudo apt-get install -y socat"))("per-link 
       listeners: { [serialName]: "down" },
       problems: [`${serialName} is down`],
     });
-    const after = parseMetrics((await get(http, "/metrics")).body);
+    // The port reads as closed a moment before its close event counts the loss.
+    const after = await eventually(
+      "the loss counted",
+      async () => parseMetrics((await get(http, "/metrics")).body),
+      (m) => m.get(`mqttsn_serial_lost_total{${serialLabels}}`) === 1,
+    );
     expect(sample(after, `mqttsn_link_up{${serialLabels}}`)).toBe(0);
     expect(sample(after, `mqttsn_serial_lost_total{${serialLabels}}`)).toBe(1);
 
