@@ -89,7 +89,8 @@ const TARGETS = [
 
 /**
  * device-client/espruino/profile.ts (the full client) resolves to profile-sensor.ts for the sensor
- * profile, and to profile-global.ts (the class of the library loaded first) for an add-on.
+ * profile, and to profile-global.ts (the class of the library loaded first) for an add-on; in the
+ * sensor profile, device-client/core/has-full.ts resolves to espruino/has-full-sensor.ts.
  */
 function profile(name) {
   return {
@@ -98,6 +99,11 @@ function profile(name) {
       b.onResolve({ filter: /\/profile$/ }, (args) => ({
         path: path.resolve(args.resolveDir, args.path.replace(/profile$/, `profile-${name}.ts`)),
       }));
+      if (name === "sensor") {
+        b.onResolve({ filter: /\/has-full$/ }, () => ({
+          path: path.resolve("device-client/espruino/has-full-sensor.ts"),
+        }));
+      }
     },
   };
 }

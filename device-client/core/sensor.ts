@@ -9,6 +9,7 @@ import {
   type ClientOptions,
   type Transport,
 } from "./types";
+import { HAS_FULL } from "./has-full";
 import { frame, messageLength, put16, putBytes, read16 } from "./wire";
 
 /**
@@ -122,7 +123,7 @@ export class SensorClient {
       messageLength(1, options.willTopic) > size ||
       messageLength(options.willMessageLength, "") > size
     ) {
-      throw new Error("the client id and the will do not fit buffers of " + size + " octets");
+      throw new Error("clientId/will do not fit " + size);
     }
     this.transport = transport;
     this.handler = handler;
@@ -248,7 +249,7 @@ export class SensorClient {
         const type = this.slotType[s];
         const buf = this.slotBuf[s] as Bytes;
         const f = buf[0] === 0x01 ? 4 : 2;
-        if ((type === MsgType.Publish || type === MsgType.Subscribe) && (buf[f] as number) < 0x80) {
+        if ((type === MsgType.Publish || (HAS_FULL && type === MsgType.Subscribe)) && (buf[f] as number) < 0x80) {
           // §6.13: a retransmitted PUBLISH or SUBSCRIBE carries DUP.
           buf[f] = (buf[f] as number) + 0x80;
         }
@@ -286,8 +287,10 @@ export class SensorClient {
         this.topicName[t] = "";
       }
       const ids = this.qos2Ids;
-      for (let i = 0; ids !== undefined && i < ids.length; i++) {
-        ids[i] = 0;
+      if (HAS_FULL && ids !== undefined) {
+        for (let i = 0; i < ids.length; i++) {
+          ids[i] = 0;
+        }
       }
     }
     if (state === ClientState.Active || state === ClientState.Lost || state === ClientState.Disconnected) {
@@ -418,7 +421,7 @@ export class SensorClient {
     this.slotTopic[s] = -1;
     if (this.slotQos[s] !== 0 || !(type === MsgType.Register || (type === MsgType.Publish && returnCode <= 0))) {
       this.handler.done(
-        type === MsgType.PubRel ? MsgType.Publish : type,
+        HAS_FULL && type === MsgType.PubRel ? MsgType.Publish : type,
         this.slotMsgId[s] as number,
         returnCode,
         topicId,
@@ -563,7 +566,7 @@ export class SensorClient {
     if (
       this.state !== ClientState.Active ||
       qos < 0 ||
-      qos > (this.other === undefined ? 1 : 2) ||
+      qos > (HAS_FULL && this.other !== undefined ? 2 : 1) ||
       topicName === "" ||
       length + 9 > this.size
     ) {
@@ -608,7 +611,7 @@ export class SensorClient {
     const anyState = qos === -1 && topicIdType !== TopicIdType.Normal;
     if (
       length + 9 > this.size ||
-      qos > (this.other === undefined ? 1 : 2) ||
+      qos > (HAS_FULL && this.other !== undefined ? 2 : 1) ||
       (!anyState && (qos < 0 || this.state !== ClientState.Active))
     ) {
       return PublishResult.Refused;
@@ -755,7 +758,7 @@ export class SensorClient {
       } else {
         this.setState(state === ClientState.Disconnecting ? ClientState.Disconnected : ClientState.Asleep);
       }
-    } else if (this.other === undefined || !this.other(type, buf, b, length)) {
+    } else if (!(HAS_FULL && this.other !== undefined && this.other(type, buf, b, length))) {
       this.dropped++;
     }
   }

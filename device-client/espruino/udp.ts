@@ -41,7 +41,7 @@ export interface EspruinoUdpConfig {
   inflight: number;
   /** Milliseconds between tick() calls. */
   tickInterval: number;
-  /** Datagrams in the socket's send queue at which publish() returns Busy (-2); default 4. */
+  /** Datagrams in the socket's send queue at which publish() returns Busy (-2); default (or 0) 4. */
   maxQueued?: number;
 }
 
@@ -69,24 +69,21 @@ export class EspruinoUdpClient implements Transport {
   private readonly config: EspruinoUdpConfig;
   private gatewayHost: string;
   private gatewayPort: number;
-  private senderHost: string;
-  private senderPort: number;
+  // Set by the first datagram, by start(): a field set in the constructor costs a board a variable.
+  private senderHost!: string;
+  private senderPort!: number;
   private timer: unknown;
+  /** getTime() at start(), in seconds. */
+  private epoch!: number;
   /** Datagrams handed to the socket since its last "drain". */
   private queued: number;
-  /** getTime() at start(), in seconds. */
-  private epoch: number;
 
   constructor(handler: ClientHandler, options: ClientOptions, config: EspruinoUdpConfig) {
     const size = config.bufferSize;
     this.config = config;
     this.gatewayHost = config.host;
     this.gatewayPort = config.port;
-    this.senderHost = "";
-    this.senderPort = 0;
-    this.timer = undefined;
     this.queued = 0;
-    this.epoch = 0;
     const inflight: Uint8Array[] = [];
     for (let i = 0; i < config.inflight; i++) inflight.push(new Uint8Array(size));
     this.socket = config.dgram.createSocket("udp4");
@@ -121,20 +118,19 @@ export class EspruinoUdpClient implements Transport {
 
   /** A datagram from the socket; without one, the socket's send queue is empty ("drain"). */
   datagram(msg?: string, rinfo?: EspruinoRinfo): void {
-    if (msg === undefined || rinfo === undefined) {
+    if (rinfo === undefined) {
       this.queued = 0;
     }
     this.tick();
-    if (msg === undefined || rinfo === undefined) {
-      return;
+    if (rinfo !== undefined) {
+      this.senderHost = rinfo.address;
+      this.senderPort = rinfo.port;
+      this.client.receive(
+        new Uint8Array(E.toArrayBuffer(msg as string)) as unknown as number[],
+        (msg as string).length,
+        rinfo.address === this.gatewayHost && rinfo.port === this.gatewayPort,
+      );
     }
-    this.senderHost = rinfo.address;
-    this.senderPort = rinfo.port;
-    this.client.receive(
-      new Uint8Array(E.toArrayBuffer(msg)) as unknown as number[],
-      msg.length,
-      rinfo.address === this.gatewayHost && rinfo.port === this.gatewayPort,
-    );
   }
 
   /**
@@ -157,7 +153,7 @@ export class EspruinoUdpClient implements Transport {
   }
 
   busy(): boolean {
-    return this.queued >= (this.config.maxQueued === undefined ? 4 : this.config.maxQueued);
+    return this.queued >= (this.config.maxQueued || 4);
   }
 }
 
