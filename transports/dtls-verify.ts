@@ -11,7 +11,8 @@ const HANDSHAKE_CLIENT_HELLO = 1;
 const HANDSHAKE_SERVER_HELLO = 2;
 const HANDSHAKE_SERVER_KEY_EXCHANGE = 12;
 const HANDSHAKE_CERTIFICATE_VERIFY = 15;
-const HANDSHAKE_FINISHED = 20;
+/** RFC 5246 §7.4: HandshakeType finished. */
+export const HANDSHAKE_FINISHED = 20;
 /** RFC 5246 §7.4.9: verify_data_length of the cipher suites the link offers. */
 const VERIFY_DATA_LENGTH = 12;
 
@@ -114,17 +115,44 @@ function prfSha256(secret: Buffer, label: string, seed: Buffer, length: number):
 }
 
 /**
- * RFC 5246 §7.4.9 (RFC 6347 §4.2.6 for the DTLS transcript): the client's Finished must carry
- * PRF(master_secret, "client finished", SHA-256(every handshake message before it)). Proves that the client saw
- * the handshake the server saw (nothing on the path changed a message) and derived the same master secret.
+ * RFC 5246 §7.4.9 (RFC 6347 §4.2.6 for the DTLS transcript): a Finished carries
+ * PRF(master_secret, label, SHA-256(every handshake message before it)), 12 octets.
+ */
+function verifyDataValid(
+  before: CachedHandshake[],
+  masterSecret: Buffer | undefined,
+  label: string,
+  verifyData: Buffer,
+): boolean {
+  if (masterSecret === undefined || verifyData.length !== VERIFY_DATA_LENGTH) return false;
+  const hash = createHash("sha256")
+    .update(Buffer.concat(before.map((m) => m.serialize())))
+    .digest();
+  return timingSafeEqual(prfSha256(masterSecret, label, hash, VERIFY_DATA_LENGTH), verifyData);
+}
+
+/**
+ * RFC 5246 §7.4.9: the client's Finished ("client finished") covers every handshake message before it. Proves
+ * that the client saw the handshake the server saw (nothing on the path changed a message) and derived the same
+ * master secret. `transcript` is the server's, the client's Finished in it.
  */
 export function clientFinishedValid(transcript: CachedHandshake[], masterSecret: Buffer | undefined): boolean {
   const at = transcript.findIndex((m) => m.msg_type === HANDSHAKE_FINISHED);
   const finished = transcript[at];
-  if (finished === undefined || masterSecret === undefined || finished.fragment.length !== VERIFY_DATA_LENGTH)
-    return false;
-  const hash = createHash("sha256")
-    .update(Buffer.concat(transcript.slice(0, at).map((m) => m.serialize())))
-    .digest();
-  return timingSafeEqual(prfSha256(masterSecret, "client finished", hash, VERIFY_DATA_LENGTH), finished.fragment);
+  if (finished === undefined) return false;
+  return verifyDataValid(transcript.slice(0, at), masterSecret, "client finished", finished.fragment);
+}
+
+/**
+ * RFC 5246 §7.4.9: the server's Finished ("server finished") covers every handshake message before it, the
+ * client's Finished included. Proves to the client that the server saw the handshake it saw. `transcript` is the
+ * client's, ending with its own Finished; `verifyData` is the body of the server's Finished.
+ */
+export function serverFinishedValid(
+  transcript: CachedHandshake[],
+  verifyData: Buffer,
+  masterSecret: Buffer | undefined,
+): boolean {
+  if (transcript.at(-1)?.msg_type !== HANDSHAKE_FINISHED) return false;
+  return verifyDataValid(transcript, masterSecret, "server finished", verifyData);
 }

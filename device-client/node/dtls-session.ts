@@ -1,7 +1,13 @@
 import { createPrivateKey } from "node:crypto";
 import dgram from "node:dgram";
 import type { DtlsClient } from "werift-dtls/lib/dtls/src/index.js";
-import { parseCertificates, serverKeyExchangeValid, untrustedReason } from "../../transports/dtls-verify";
+import {
+  HANDSHAKE_FINISHED,
+  parseCertificates,
+  serverFinishedValid,
+  serverKeyExchangeValid,
+  untrustedReason,
+} from "../../transports/dtls-verify";
 
 export interface DtlsSessionOptions {
   /** The gateway's IP address (already resolved). */
@@ -26,9 +32,9 @@ export interface DtlsSession {
 }
 
 /**
- * Opens a DTLS 1.2 session (RFC 6347) to host:port over its own UDP socket and checks the gateway: with caPem,
- * its certificate must be issued by one of those authorities and must have signed the key exchange (the
- * library parses these messages but does not check them).
+ * Opens a DTLS 1.2 session (RFC 6347) to host:port over its own UDP socket and checks the gateway: its Finished
+ * must match the handshake this side saw, and with caPem its certificate must be issued by one of those
+ * authorities and must have signed the key exchange (the library parses these messages but does not check them).
  */
 export async function openDtlsSession(options: DtlsSessionOptions): Promise<DtlsSession> {
   const { DtlsClient: Client } = await import("werift-dtls/lib/dtls/src/index.js");
@@ -74,6 +80,24 @@ export async function openDtlsSession(options: DtlsSessionOptions): Promise<Dtls
       : {}),
     extendedMasterSecret: true,
   });
+  let refuse: (err: Error) => void = () => {};
+  const refused = new Promise<never>((_, reject) => {
+    refuse = reject;
+  });
+  refused.catch(() => {});
+  const handle = client.onHandleHandshakes;
+  // RFC 5246 §7.4.9: the library takes the server's Finished as the end of the handshake without checking it.
+  client.onHandleHandshakes = async (assembled) => {
+    const finished = assembled.find((m) => m.msg_type === HANDSHAKE_FINISHED);
+    if (
+      finished !== undefined &&
+      !serverFinishedValid(client.dtls.sortedHandshakeCache, finished.fragment, client.cipher.masterSecret)
+    ) {
+      refuse(new Error("gateway not trusted: its Finished message does not match the handshake"));
+      return;
+    }
+    await handle(assembled);
+  };
   const close = (): void => {
     transport.closed = true;
     try {
@@ -89,7 +113,7 @@ export async function openDtlsSession(options: DtlsSessionOptions): Promise<Dtls
     timer = setTimeout(() => reject(new Error("DTLS handshake timed out")), options.timeoutMs ?? 10_000);
   });
   try {
-    await Promise.race([client.connect().then(() => connected), timeout]);
+    await Promise.race([client.connect().then(() => connected), refused, timeout]);
   } catch (err) {
     close();
     throw err;
