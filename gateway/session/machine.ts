@@ -11,9 +11,11 @@
  *   active / awake ──DISCONNECT(duration)──▶ asleep ──PINGREQ──▶ awake ──queue delivered──▶ asleep (§6.14)
  *   any state ──CONNECT of the same client id (any route)──▶ new connection of the same session
  *   disconnected / lost: a CleanSession 0 session still holding messages waits for its next CONNECT.
+ *   new ──restored──▶ asleep; new ──restoredKept──▶ disconnected (a restart, from the durable store)
  *
  * Events (SessionEvent): a frame from the client, a CONNECT of this client id (connect), a restart's restore
- * with this start's access grant (restored), another client taking its address (addressTaken), a wake-up
+ * of a sleeper with this start's access grant (restored) or of an ended session holding stored messages
+ * (restoredKept), another client taking its address (addressTaken), a wake-up
  * from another address (wakeFrom), the upstream's answers (upConnack, upPublished, upSubAck, upUnsubAck),
  * a message from the broker (upMessage), the broker dropping the connection (upClosed), tick (the shell calls it when now ≥ session.deadline) and shutdown.
  * Effects (Effect): send to the client, upstream connect / publish / subscribe / unsubscribe / replace /
@@ -43,7 +45,7 @@ import {
 import { handleRegAck, handleRegister } from "../handlers/register";
 import { handleSubscribe, handleUnsubscribe, handleUpSubAck, handleUpUnsubAck } from "../handlers/subscribe";
 import { endSession, isConnected, violation } from "./lifecycle";
-import { checkSleepExpiry, finishWake, sleepingDeadline } from "../sleep/transitions";
+import { checkSleepExpiry, finishWake, restoreKept, restoreSleeping, sleepingDeadline } from "../sleep/transitions";
 import { onStored, refetchIfDrained } from "./custody";
 import { deliver, onRetryDue } from "./outbound";
 import type { Effect, Session, SessionContext, SessionEvent } from "./types";
@@ -185,7 +187,11 @@ export function step(s: Session, event: SessionEvent, now: number, ctx: SessionC
       handleConnect(s, event.message, event.route, now, ctx, out);
       break;
     case "restored":
+      restoreSleeping(s, event.sleeper, event.messages, ctx);
       s.access = event.access;
+      break;
+    case "restoredKept":
+      restoreKept(s, event.clientId, event.messages, ctx);
       break;
     case "addressTaken":
       handleAddressTaken(s, event.by, ctx, out);

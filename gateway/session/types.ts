@@ -164,16 +164,32 @@ export type Effect =
   /** The session went to sleep or became active: a persistent session's record in the durable store says so (for a restart). */
   | { kind: "persist"; state: "asleep" | "active" };
 
+/** What a restart needs to resume a sleeping session from the durable store. */
+export interface RestoredSleeper {
+  clientId: string;
+  keepAlive: number;
+  duration: number;
+  lastHeardAt: number;
+  will: Will | undefined;
+  subscriptions: Array<[string, 0 | 1 | 2]>;
+}
+
 export type SessionEvent =
   | { kind: "frame"; message: Message }
   /** A CONNECT carrying this session's client id, from `route` (the same one or another: a takeover). */
   /** `access`: what the access config grants this connection (undefined without an `access` key). */
   | { kind: "connect"; message: Connect; route: Route; access?: AccessGrant | undefined }
   /**
-   * A persistent session restored asleep from the store after a restart; `access`: what the access config of
-   * this start grants it (undefined without an `access` key).
+   * A sleeper recorded before a restart, restored into this fresh session: asleep again with its stored messages
+   * queued in their order; `access`: what the access config of this start grants it (undefined without an
+   * `access` key).
    */
-  | { kind: "restored"; access: AccessGrant | undefined }
+  | { kind: "restored"; sleeper: RestoredSleeper; messages: Delivery[]; access: AccessGrant | undefined }
+  /**
+   * A CleanSession 0 session recorded before a restart (it had ended, or was active) with stored messages:
+   * they are queued in this fresh session, which waits ended for its next CONNECT.
+   */
+  | { kind: "restoredKept"; clientId: string; messages: Delivery[] }
   /** Another client id CONNECTed from this session's route: the address was reused, this client is gone. */
   | { kind: "addressTaken"; by: string }
   /** PINGREQ(ClientId) for this sleeping session from another route; `mayMove`: sleep.allowAddressChange lists it. */

@@ -1,10 +1,9 @@
 import type { Link } from "../../transports/link";
 import { decideConnect } from "../access/decide";
 import { mount, mountWill } from "../access/mountpoint";
-import { transition } from "../session/lifecycle";
+import { step } from "../session/machine";
 import { newSession } from "../session/session";
-import type { Session } from "../session/types";
-import { restoreKept, restoreSleeping } from "../sleep/transitions";
+import type { Delivery, Effect, Session } from "../session/types";
 import type { SessionStore } from "../store/session-store";
 import { addClient, keepEnded, routeKey, topicTableFor } from "./clients";
 import { newClient, type Shell } from "./context";
@@ -66,9 +65,16 @@ export async function restoreSessions(shell: Shell, links: Link[], store: Sessio
             qos: record.will.qos,
             retain: record.will.retain,
           };
-    restoreSleeping(
-      session,
-      {
+    const grant = decision?.allowed === true ? decision.grant : undefined;
+    // The session's identity in the tables, as for a CONNECT (connect.ts); everything else it gets from its machine.
+    session.clientId = clientId;
+    const c = newClient(session, { key, link, address: record.address, nodeId: undefined });
+    c.persisted = true;
+    addClient(shell, c);
+    // DESIGN rule 8: the sleeper, its messages and its grant enter the session through its machine.
+    shell.run(c, {
+      kind: "restored",
+      sleeper: {
         clientId,
         keepAlive: record.keepAlive,
         duration: record.duration,
@@ -77,14 +83,8 @@ export async function restoreSessions(shell: Shell, links: Link[], store: Sessio
         subscriptions: record.subscriptions.map((x) => [x.topicFilter, x.qos]),
       },
       messages,
-      ctx,
-    );
-    const grant = decision?.allowed === true ? decision.grant : undefined;
-    const c = newClient(session, { key, link, address: record.address, nodeId: undefined });
-    c.persisted = true;
-    addClient(shell, c);
-    // DESIGN rule 8: the grant enters the session through its machine, which also sets its next deadline.
-    shell.run(c, { kind: "restored", access: grant });
+      access: grant,
+    });
     c.upstream = shell.upstream.open(
       {
         clientId,
@@ -101,13 +101,13 @@ export async function restoreSessions(shell: Shell, links: Link[], store: Sessio
   }
 }
 
-function keepRestored(
-  shell: Shell,
-  session: Session,
-  clientId: string,
-  messages: ReturnType<typeof storedDelivery>[],
-): void {
-  restoreKept(session, clientId, messages);
-  transition(session, "disconnected", "restored from the session store after a restart", shell.ctx);
+/**
+ * DESIGN rule 8: the stored messages enter the session through its machine. No connection holds the session, so
+ * it is stepped alone, as runForSession steps a kept session, and then kept for its next CONNECT.
+ */
+function keepRestored(shell: Shell, session: Session, clientId: string, messages: Delivery[]): void {
+  const out: Effect[] = [];
+  step(session, { kind: "restoredKept", clientId, messages }, shell.now(), shell.ctx, out);
+  for (const e of out) if (e.kind === "release") e.release();
   keepEnded(shell, session);
 }

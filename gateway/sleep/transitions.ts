@@ -2,7 +2,7 @@ import { MsgType } from "../../protocol";
 import { endSession, transition } from "../session/lifecycle";
 import { storeIfAsleep } from "../session/custody";
 import { pump } from "../session/outbound";
-import type { Delivery, Effect, Session, SessionContext } from "../session/types";
+import type { Delivery, Effect, RestoredSleeper, Session, SessionContext } from "../session/types";
 import { sleepDeadline } from "./supervision";
 
 /**
@@ -77,22 +77,12 @@ export function checkSleepExpiry(s: Session, now: number, ctx: SessionContext, o
   return true;
 }
 
-/** What a restart needs to resume a sleeping session from the durable store. */
-export interface RestoredSleeper {
-  clientId: string;
-  keepAlive: number;
-  duration: number;
-  lastHeardAt: number;
-  will: Session["will"];
-  subscriptions: Array<[string, 0 | 1 | 2]>;
-}
-
 /**
  * Puts a fresh session into the asleep state of a sleeper recorded before a restart, its stored
  * messages queued in their order (all of them, whatever the limits say now: they were admitted before).
  */
 export function restoreSleeping(s: Session, r: RestoredSleeper, messages: Delivery[], ctx: SessionContext): void {
-  restoreKept(s, r.clientId, messages);
+  queueStored(s, r.clientId, messages);
   s.duration = r.keepAlive;
   s.will = r.will;
   s.lastHeard = r.lastHeardAt;
@@ -101,8 +91,16 @@ export function restoreSleeping(s: Session, r: RestoredSleeper, messages: Delive
   transition(s, "asleep", "restored from the session store after a restart", ctx);
 }
 
-/** Fills a fresh session with the stored messages of a CleanSession 0 session, for its next CONNECT. */
-export function restoreKept(s: Session, clientId: string, messages: Delivery[]): void {
+/**
+ * Fills a fresh session with the stored messages of a CleanSession 0 session recorded before a restart; it waits
+ * ended for its next CONNECT.
+ */
+export function restoreKept(s: Session, clientId: string, messages: Delivery[], ctx: SessionContext): void {
+  queueStored(s, clientId, messages);
+  transition(s, "disconnected", "restored from the session store after a restart", ctx);
+}
+
+function queueStored(s: Session, clientId: string, messages: Delivery[]): void {
   s.clientId = clientId;
   s.cleanSession = false;
   for (let i = messages.length - 1; i >= 0; i--) s.queue.putBack(messages[i] as Delivery);
