@@ -8,6 +8,7 @@
 //   dist/espruino/publish-full.min.js    the same example on the full client (subscribe, QoS 2, serial)
 // Usage: node scripts/build-device-espruino.mjs [--out DIR]   (default dist/espruino). Atomic writes.
 import { build } from "esbuild";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { aliasThis } from "./espruino-this-alias.mjs";
@@ -89,8 +90,7 @@ const TARGETS = [
 
 /**
  * device-client/espruino/profile.ts (the full client) resolves to profile-sensor.ts for the sensor
- * profile, and to profile-global.ts (the class of the library loaded first) for an add-on; in the
- * sensor profile, device-client/core/has-full.ts resolves to espruino/has-full-sensor.ts.
+ * profile, and to profile-global.ts (the class of the library loaded first) for an add-on; .
  */
 function profile(name) {
   return {
@@ -99,11 +99,6 @@ function profile(name) {
       b.onResolve({ filter: /\/profile$/ }, (args) => ({
         path: path.resolve(args.resolveDir, args.path.replace(/profile$/, `profile-${name}.ts`)),
       }));
-      if (name === "sensor") {
-        b.onResolve({ filter: /\/has-full$/ }, () => ({
-          path: path.resolve("device-client/espruino/has-full-sensor.ts"),
-        }));
-      }
     },
   };
 }
@@ -123,6 +118,22 @@ const ESPRUINO_TEXT = {
   },
 };
 
+/**
+ * device-client/core/has-full.ts's HAS_FULL as a constant of the build (false in the sensor profile):
+ * the core files that import it read it as a global, which esbuild's define replaces before it
+ * removes dead code (an imported constant is only inlined after that).
+ */
+const HAS_FULL_IMPORT = 'import { HAS_FULL } from "./has-full";';
+const HAS_FULL = {
+  name: "has-full",
+  setup(b) {
+    b.onLoad({ filter: /device-client[\\/]core[\\/][\w-]+\.ts$/ }, async (args) => {
+      const text = await readFile(args.path, "utf8");
+      return text.includes(HAS_FULL_IMPORT) ? { contents: text.replace(HAS_FULL_IMPORT, ""), loader: "ts" } : undefined;
+    });
+  },
+};
+
 /** Builds every file into out; returns { file: bytes }. */
 export async function buildDeviceEspruino(out = "dist/espruino") {
   const sizes = {};
@@ -139,11 +150,12 @@ export async function buildDeviceEspruino(out = "dist/espruino") {
       write: false,
       logLevel: "warning",
       banner: { js: t.banner ?? "" },
-      plugins: t.profile === "full" ? [ESPRUINO_TEXT] : [profile(t.profile), ESPRUINO_TEXT],
+      plugins: t.profile === "full" ? [ESPRUINO_TEXT, HAS_FULL] : [profile(t.profile), ESPRUINO_TEXT, HAS_FULL],
       mangleProps: ESPRUINO_NAMES,
       mangleCache: { ...OPTION_NAMES },
       define: {
         ESPRUINO_PROFILE: JSON.stringify(t.profile),
+        HAS_FULL: JSON.stringify(t.profile !== "sensor"),
       },
       // Declared fields become nothing and initialisers constructor assignments: no __publicField.
       tsconfigRaw: { compilerOptions: { useDefineForClassFields: false, verbatimModuleSyntax: true } },

@@ -19,11 +19,11 @@ export class MqttSnClient extends SensorClient {
     super(transport, handler, buffers, options);
     this.slotName = [];
     for (let s = 0; s < buffers.inflight.length; s++) {
-      this.slotName.push("");
+      this.slotName[s] = "";
     }
     this.qos2Ids = [];
     for (let i = 0; i < options.maxIncomingQos2; i++) {
-      this.qos2Ids.push(0);
+      this.qos2Ids[i] = 0;
     }
   }
 

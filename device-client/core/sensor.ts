@@ -143,13 +143,13 @@ export class SensorClient {
     this.slotTopic = [];
     this.slotQos = [];
     for (let s = 0; s < buffers.inflight.length; s++) {
-      this.slotType.push(0);
-      this.slotMsgId.push(0);
-      this.slotLength.push(0);
-      this.slotDue.push(0);
-      this.slotRetries.push(0);
-      this.slotTopic.push(-1);
-      this.slotQos.push(0);
+      this.slotType[s] = 0;
+      this.slotMsgId[s] = 0;
+      this.slotLength[s] = 0;
+      this.slotDue[s] = 0;
+      this.slotRetries[s] = 0;
+      this.slotTopic[s] = -1;
+      this.slotQos[s] = 0;
     }
     this.topicName = [];
     this.topicIds = [];
@@ -249,7 +249,7 @@ export class SensorClient {
         const type = this.slotType[s];
         const buf = this.slotBuf[s] as Bytes;
         const f = buf[0] === 0x01 ? 4 : 2;
-        if ((type === MsgType.Publish || (HAS_FULL && type === MsgType.Subscribe)) && (buf[f] as number) < 0x80) {
+        if (((HAS_FULL && type === MsgType.Subscribe) || type === MsgType.Publish) && (buf[f] as number) < 0x80) {
           // §6.13: a retransmitted PUBLISH or SUBSCRIBE carries DUP.
           buf[f] = (buf[f] as number) + 0x80;
         }
@@ -286,8 +286,8 @@ export class SensorClient {
       for (let t = 0; t < this.topicName.length; t++) {
         this.topicName[t] = "";
       }
-      const ids = this.qos2Ids;
-      if (HAS_FULL && ids !== undefined) {
+      if (HAS_FULL && this.qos2Ids !== undefined) {
+        const ids = this.qos2Ids;
         for (let i = 0; i < ids.length; i++) {
           ids[i] = 0;
         }
