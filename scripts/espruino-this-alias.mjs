@@ -1,6 +1,7 @@
 // A size pass over esbuild's minified output for the Espruino bundles: in every function that names
 // `this` often, `this` becomes a one-letter local set once at the top of the function:
 //   m(t){this.a=t,this.b(this.c)}   ->   m(t){let T=this;T.a=t,T.b(T.c)}
+//   m(t){let e=this.h;this.b(e)}    ->   m(t){let T=this,e=T.h;T.b(e)}
 // esbuild does not do this (it keeps `this` as written). Arrow functions see their enclosing
 // function's `this`, so their uses count with it; a nested non-arrow function has its own. A derived
 // class's constructor is left alone (`this` does not exist before super() returns). The local name
@@ -9,11 +10,11 @@
 import * as acorn from "acorn";
 
 /**
- * Uses of `this` below which a function keeps it. `let T=this;` costs 11 characters and a use saves 3,
- * but the local is one more variable while the function runs, callbacks into the application
- * included (receive, finish): worth it where `this` is named often.
+ * Uses of `this` below which a function keeps it. `let T=this;` costs 11 characters (`T=this,` in a
+ * first `let`, 7) and a use saves 3, so from four uses on the code is shorter; the local is one more
+ * variable while the function runs, callbacks into the application included (receive, finish).
  */
-const MIN_USES = 8;
+const MIN_USES = 4;
 
 function children(node) {
   const out = [];
@@ -80,7 +81,13 @@ export function aliasThis(code) {
   visit(ast, null, false);
   for (const o of owners) {
     if (o.skip || o.uses.length < MIN_USES || o.fn.body.type !== "BlockStatement") continue;
-    edits.push({ start: o.fn.body.start + 1, end: o.fn.body.start + 1, text: `let ${alias}=this;` });
+    // Into the function's first `let` when it begins with one: `let T=this,e=T.h` (the local is set first).
+    const first = o.fn.body.body[0];
+    if (first !== undefined && first.type === "VariableDeclaration" && code.startsWith("let ", first.start)) {
+      edits.push({ start: first.start + 4, end: first.start + 4, text: `${alias}=this,` });
+    } else {
+      edits.push({ start: o.fn.body.start + 1, end: o.fn.body.start + 1, text: `let ${alias}=this;` });
+    }
     for (const u of o.uses) edits.push({ start: u.start, end: u.end, text: alias });
   }
   edits.sort((a, b) => b.start - a.start || b.end - a.end);

@@ -257,13 +257,17 @@ export class SensorClient {
         this.transmit(s, 0);
       }
     }
-    const period = o.keepAlive * 1000;
-    if (this.state === ClientState.Active && period > 0 && this.controlType === 0 && now - this.lastSent >= period) {
+    if (
+      this.state === ClientState.Active &&
+      o.keepAlive > 0 &&
+      this.controlType === 0 &&
+      now - this.lastSent >= o.keepAlive * 1000
+    ) {
       this.control(MsgType.PingReq);
     }
-    if (this.sendWaiting && !(this.transport.busy !== undefined && this.transport.busy())) {
+    if (this.sendWaiting && !(this.transport.busy && this.transport.busy())) {
       this.sendWaiting = false;
-      if (this.handler.ready !== undefined) {
+      if (this.handler.ready) {
         this.handler.ready();
       }
     }
@@ -286,7 +290,7 @@ export class SensorClient {
       for (let t = 0; t < this.topicName.length; t++) {
         this.topicName[t] = "";
       }
-      if (HAS_FULL && this.qos2Ids !== undefined) {
+      if (HAS_FULL && this.qos2Ids) {
         const ids = this.qos2Ids;
         for (let i = 0; i < ids.length; i++) {
           ids[i] = 0;
@@ -566,13 +570,13 @@ export class SensorClient {
     if (
       this.state !== ClientState.Active ||
       qos < 0 ||
-      qos > (HAS_FULL && this.other !== undefined ? 2 : 1) ||
+      qos > (HAS_FULL && this.other ? 2 : 1) ||
       topicName === "" ||
       length + 9 > this.size
     ) {
       return PublishResult.Refused;
     }
-    if (this.transport.busy !== undefined && this.transport.busy()) {
+    if (this.transport.busy && this.transport.busy()) {
       // Backpressure: tick() calls handler.ready() once the transport is free.
       this.sendWaiting = true;
       return PublishResult.Busy;
@@ -611,12 +615,12 @@ export class SensorClient {
     const anyState = qos === -1 && topicIdType !== TopicIdType.Normal;
     if (
       length + 9 > this.size ||
-      qos > (HAS_FULL && this.other !== undefined ? 2 : 1) ||
+      qos > (HAS_FULL && this.other ? 2 : 1) ||
       (!anyState && (qos < 0 || this.state !== ClientState.Active))
     ) {
       return PublishResult.Refused;
     }
-    if (waiting < 0 && this.transport.busy !== undefined && this.transport.busy()) {
+    if (waiting < 0 && this.transport.busy && this.transport.busy()) {
       this.sendWaiting = true;
       return PublishResult.Busy;
     }
@@ -758,7 +762,7 @@ export class SensorClient {
       } else {
         this.setState(state === ClientState.Disconnecting ? ClientState.Disconnected : ClientState.Asleep);
       }
-    } else if (!(HAS_FULL && this.other !== undefined && this.other(type, buf, b, length))) {
+    } else if (!(HAS_FULL && this.other && this.other(type, buf, b, length))) {
       this.dropped++;
     }
   }

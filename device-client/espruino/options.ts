@@ -12,13 +12,12 @@ export { defaultOptions } from "../core/options";
  * clientOptions moves each of those keys (every key longer than four characters) to its short name.
  * Read back after that, options.keepAlive is undefined.
  */
-export function clientOptions(options: ClientOptions): ClientOptions {
-  const o = options as unknown as Record<string, unknown>;
-  for (const key in o) {
+export function clientOptions(options: Record<string, unknown>): ClientOptions {
+  for (const key in options) {
     if (key.length > 4) {
-      o[key.charAt(0) + key.charAt(key.length - 1) + key.length] = o[key];
-      delete o[key];
+      options[(key[0] as string) + key[key.length - 1] + key.length] = options[key];
+      delete options[key];
     }
   }
-  return options;
+  return options as unknown as ClientOptions;
 }

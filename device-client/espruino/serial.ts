@@ -46,12 +46,12 @@ export class EspruinoSerialClient implements Transport, FrameSink {
     this.timer = undefined;
     this.out = new Uint8Array(slipMaxFrameLength(size));
     const inflight: Uint8Array[] = [];
-    for (let i = 0; i < config.inflight; i++) inflight.push(new Uint8Array(size));
+    for (let i = 0; i < config.inflight; i++) inflight[i] = new Uint8Array(size);
     this.client = new ProfileClient(
       this,
       handler,
       { tx: new Uint8Array(size) as unknown as number[], inflight: inflight as unknown as number[][], size: size },
-      clientOptions(options),
+      clientOptions(options as unknown as Record<string, unknown>),
     );
     this.receiver = new SlipReceiver(
       new Uint8Array(size + SLIP_CRC_LENGTH) as unknown as number[],

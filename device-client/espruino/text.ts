@@ -37,15 +37,18 @@ export function readUtf8(buf: Bytes, offset: number, end: number): string | numb
   let i = offset;
   while (i < end) {
     const b0 = buf[i] as number;
-    const n =
-      b0 < 0x80 ? 1 : b0 >= 0xc2 && b0 <= 0xdf ? 2 : b0 >= 0xe0 && b0 <= 0xef ? 3 : b0 >= 0xf0 && b0 <= 0xf4 ? 4 : 0;
+    // The octets a sequence has by its first: 80..C1 and F5..FF start none.
+    const n = b0 < 0x80 ? 1 : b0 < 0xc2 ? 0 : b0 < 0xe0 ? 2 : b0 < 0xf0 ? 3 : b0 < 0xf5 ? 4 : 0;
     // The second octet's range narrows after E0 and F0 (overlong), ED (surrogates) and F4 (above U+10FFFF).
-    const low = b0 === 0xe0 ? 0xa0 : b0 === 0xf0 ? 0x90 : 0x80;
-    const high = b0 === 0xed ? 0x9f : b0 === 0xf4 ? 0x8f : 0xbf;
+    let low = b0 === 0xe0 ? 0xa0 : b0 === 0xf0 ? 0x90 : 0x80;
+    let high = b0 === 0xed ? 0x9f : b0 === 0xf4 ? 0x8f : 0xbf;
     let ok = n > 0 && i + n <= end;
     for (let k = 1; k < n && ok; k++) {
       const c = buf[i + k] as number;
-      ok = c >= (k === 1 ? low : 0x80) && c <= (k === 1 ? high : 0xbf);
+      ok = c >= low && c <= high;
+      // The octets after the second: 80..BF.
+      low = 0x80;
+      high = 0xbf;
     }
     if (!ok) {
       return -i - 1;

@@ -85,13 +85,13 @@ export class EspruinoUdpClient implements Transport {
     this.gatewayPort = config.port;
     this.queued = 0;
     const inflight: Uint8Array[] = [];
-    for (let i = 0; i < config.inflight; i++) inflight.push(new Uint8Array(size));
+    for (let i = 0; i < config.inflight; i++) inflight[i] = new Uint8Array(size);
     this.socket = config.dgram.createSocket("udp4");
     this.client = new ProfileClient(
       this,
       handler,
       { tx: new Uint8Array(size) as unknown as number[], inflight: inflight as unknown as number[][], size: size },
-      clientOptions(options),
+      clientOptions(options as unknown as Record<string, unknown>),
     );
     // Bound methods, not closures: a closure would keep this constructor's scope alive with it.
     const listener = this.datagram.bind(this);
@@ -118,11 +118,11 @@ export class EspruinoUdpClient implements Transport {
 
   /** A datagram from the socket; without one, the socket's send queue is empty ("drain"). */
   datagram(msg?: string, rinfo?: EspruinoRinfo): void {
-    if (rinfo === undefined) {
+    if (!rinfo) {
       this.queued = 0;
     }
     this.tick();
-    if (rinfo !== undefined) {
+    if (rinfo) {
       this.senderHost = rinfo.address;
       this.senderPort = rinfo.port;
       this.client.receive(
@@ -139,10 +139,11 @@ export class EspruinoUdpClient implements Transport {
    */
   send(bytes: number[], length: number, radius?: number): void {
     const c = this.config;
+    const unicast = radius === undefined;
     this.socket.send(
       E.toString(new Uint8Array((bytes as unknown as Uint8Array).buffer, 0, length)),
-      radius === undefined ? this.gatewayPort : c.port,
-      radius === undefined ? this.gatewayHost : c.broadcastHost,
+      unicast ? this.gatewayPort : c.port,
+      unicast ? this.gatewayHost : c.broadcastHost,
     );
     this.queued++;
   }
