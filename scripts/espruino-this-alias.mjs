@@ -16,6 +16,14 @@ import * as acorn from "acorn";
  */
 const MIN_USES = 4;
 
+/**
+ * A function that calls one of these (the application's callbacks, and the client's receive, which
+ * calls them) is still running while the application's code runs: it keeps `this` below
+ * CALLBACK_MIN_USES, so that a board does not hold its local meanwhile.
+ */
+const CALLBACKS = new Set(["done", "stateChanged", "ready", "message", "receive"]);
+const CALLBACK_MIN_USES = 8;
+
 function children(node) {
   const out = [];
   for (const key of Object.keys(node)) {
@@ -56,6 +64,15 @@ export function aliasThis(code) {
   // Walks the tree keeping the nearest non-arrow function; derived: inside a derived class's constructor.
   const visit = (node, owner, derivedConstructor) => {
     if (node.type === "ThisExpression" && owner !== null) owner.uses.push(node);
+    if (
+      owner !== null &&
+      node.type === "CallExpression" &&
+      node.callee.type === "MemberExpression" &&
+      !node.callee.computed &&
+      CALLBACKS.has(node.callee.property.name)
+    ) {
+      owner.callsBack = true;
+    }
     let nextOwner = owner;
     if (node.type === "FunctionExpression" || node.type === "FunctionDeclaration") {
       nextOwner = { fn: node, uses: [], skip: derivedConstructor };
@@ -80,7 +97,8 @@ export function aliasThis(code) {
   mark(ast);
   visit(ast, null, false);
   for (const o of owners) {
-    if (o.skip || o.uses.length < MIN_USES || o.fn.body.type !== "BlockStatement") continue;
+    const min = o.callsBack === true ? CALLBACK_MIN_USES : MIN_USES;
+    if (o.skip || o.uses.length < min || o.fn.body.type !== "BlockStatement") continue;
     // Into the function's first `let` when it begins with one: `let T=this,e=T.h` (the local is set first).
     const first = o.fn.body.body[0];
     if (first !== undefined && first.type === "VariableDeclaration" && code.startsWith("let ", first.start)) {

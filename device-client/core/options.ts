@@ -1,4 +1,4 @@
-import { N_ADV, N_RETRY, T_RETRY, T_SEARCHGW, T_WAIT } from "../../protocol/timers";
+import { N_ADV, N_RETRY } from "../../protocol/timers";
 import type { Bytes } from "../../protocol/messages";
 import type { ClientOptions } from "./types";
 
@@ -17,15 +17,17 @@ export function defaultOptions(clientId: string, random: () => number): ClientOp
     willRetain: false,
     willMessage: none,
     willMessageLength: 0,
-    retryInterval: T_RETRY * 1000,
+    // The timers of protocol/timers.ts in milliseconds, written out (a product stays one in the
+    // Espruino bundles): T_RETRY 10 s, T_SEARCHGW 5 s, T_WAIT 300 s.
+    retryInterval: 10000,
     maxRetries: N_RETRY,
     searchGateway: false,
     hasConfiguredGateway: true,
-    searchDelay: T_SEARCHGW * 1000,
+    searchDelay: 5000,
     radius: 1,
     advertiseMisses: N_ADV,
     // T_WAIT (§6.16): how long a client waits before trying a gateway it gave up on again.
-    reconnectDelay: T_WAIT * 1000,
+    reconnectDelay: 300000,
     maxTopics: 8,
     maxIncomingQos2: 4,
     random: random,

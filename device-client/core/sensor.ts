@@ -290,10 +290,9 @@ export class SensorClient {
       for (let t = 0; t < this.topicName.length; t++) {
         this.topicName[t] = "";
       }
-      if (HAS_FULL && this.qos2Ids) {
-        const ids = this.qos2Ids;
-        for (let i = 0; i < ids.length; i++) {
-          ids[i] = 0;
+      if (HAS_FULL) {
+        for (let i = 0; this.qos2Ids && i < this.qos2Ids.length; i++) {
+          this.qos2Ids[i] = 0;
         }
       }
     }
@@ -511,7 +510,8 @@ export class SensorClient {
 
   /** From Asleep or Awake back to Active with a CONNECT (§6.14). Returns false in other states. */
   connect(): boolean {
-    if (this.state !== ClientState.Asleep && this.state !== ClientState.Awake) {
+    // Asleep and Awake are 4 and 5.
+    if (this.state < ClientState.Asleep || this.state > ClientState.Awake) {
       return false;
     }
     this.control(MsgType.Connect);
