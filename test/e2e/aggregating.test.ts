@@ -138,6 +138,38 @@ describe.each(available)("aggregating mode with $name", (brokerUnderTest) => {
     await watcher.client.publishAsync("state/valve", "", { qos: 0, retain: true });
   });
 
+  it("gives a retained message once to each of many devices subscribing at the same time", async () => {
+    const { watcher } = await setup();
+    await watcher.client.publishAsync("state/many", "on", { qos: 1, retain: true });
+    const devices: SnClient[] = [];
+    for (let i = 0; i < 8; i++) {
+      const c = await client();
+      expect(await c.connect(`retained-many-${i}`)).toBe(0);
+      devices.push(c);
+    }
+    // Each SUBSCRIBE makes the broker send the retained message again, while the others' windows are open.
+    const msgIds = devices.map((c) => {
+      const msgId = c.msgId();
+      c.send({
+        type: MsgType.Subscribe,
+        dup: false,
+        qos: 0,
+        topicIdType: 0,
+        msgId,
+        topicName: "state/many",
+        topicId: 0,
+      });
+      return msgId;
+    });
+    for (const [i, c] of devices.entries()) expect((await c.expect(MsgType.SubAck)).msgId).toBe(msgIds[i]);
+    await sleep(1000);
+    for (const c of devices) {
+      const copies = c.pending().filter((m) => m.type === MsgType.Publish);
+      expect(copies.map((m) => payloadText(m as Message & { type: MsgType.Publish }))).toEqual(["on"]);
+    }
+    await watcher.client.publishAsync("state/many", "", { qos: 0, retain: true });
+  });
+
   it("keeps a persistent device's subscriptions and messages while it is away; CleanSession 1 starts empty", async () => {
     const { watcher } = await setup();
     const c = await client();

@@ -66,6 +66,7 @@ export class AggregatedSession implements UpstreamSession {
       }
       this.phase = "open";
       clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
       this.sink.connack(true, false);
       this.deliverParked();
     });
@@ -175,6 +176,7 @@ export class AggregatedSession implements UpstreamSession {
     }
     const made = sub;
     made.retainedUntil = Infinity;
+    made.retainedSeen = undefined;
     // Subscribed again even when the union holds the filter: the broker then sends its retained messages
     // again (MQTT 3.1.1 §3.8.4), and they go to this device.
     member.whenOpen((c) => {

@@ -123,7 +123,12 @@ export class PoolMember<D> {
     const targets = new Map<D, 0 | 1 | 2>();
     const now = this.now();
     for (const sub of this.table.match(topic) as DeviceSubscription<D>[]) {
-      if (retain && !(now < sub.retainedUntil)) continue;
+      if (retain) {
+        if (!(now < sub.retainedUntil)) continue;
+        sub.retainedSeen ??= new Set();
+        if (sub.retainedSeen.has(topic)) continue;
+        sub.retainedSeen.add(topic);
+      }
       const q = sub.qos < qos ? sub.qos : qos;
       const before = targets.get(sub.device);
       if (before === undefined || q > before) targets.set(sub.device, q);

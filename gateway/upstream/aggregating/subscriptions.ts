@@ -13,6 +13,11 @@ export interface DeviceSubscription<D> {
    * adapter's clock): Infinity while its SUBSCRIBE is on its way, a short window after the SUBACK.
    */
   retainedUntil: number;
+  /**
+   * Topics whose retained message this subscription got in its window: every device's SUBSCRIBE makes the
+   * broker send the retained messages again, and each goes to a device once. Made when first needed.
+   */
+  retainedSeen?: Set<string> | undefined;
 }
 
 /**
