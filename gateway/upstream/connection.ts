@@ -3,6 +3,7 @@ import { connect as tcpConnect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions as TlsOptions } from "node:tls";
 import { generate, parser as newParser, type IPublishPacket, type Packet, type Parser } from "mqtt-packet";
 import { IncomingAcks } from "./incoming-acks";
+import { Outbox } from "./outbox";
 import { PacketIds } from "./packet-ids";
 import { flushAfterThisTurn, type Flushable } from "./write-coalescing";
 
@@ -45,7 +46,6 @@ export interface ConnectionEvents {
 const DEFAULT_MAX_BUFFERED_OCTETS = 1024 * 1024;
 /** A graceful close waits this long for the broker to close the socket after DISCONNECT, then destroys it. */
 const CLOSE_WAIT_MS = 2000;
-const EMPTY = Buffer.alloc(0);
 
 /** What waits on an outgoing packet identifier. */
 type Outgoing =
@@ -112,18 +112,11 @@ export class MqttConnection {
   private lastSentAt = 0;
   /** performance.now() of the PINGREQ awaiting an answer; 0 = none. */
   private pingSentAt = 0;
-  private corked = false;
+  /** What this event-loop turn wrote, sent as one socket write when the turn ends. */
+  private readonly outbox = new Outbox();
+  private flushScheduled = false;
   private readonly flusher: Flushable = { flush: () => this.flush() };
   private readonly maxBufferedOctets: number;
-  /** Reused for every QoS 0 PUBLISH: generate() copies it into bytes at once. */
-  private readonly qos0: IPublishPacket = {
-    cmd: "publish",
-    qos: 0,
-    dup: false,
-    retain: false,
-    topic: "",
-    payload: EMPTY,
-  };
 
   constructor(
     private readonly options: ConnectionOptions,
@@ -162,7 +155,7 @@ export class MqttConnection {
     socket.on("error", (err: Error) => this.fail(err));
     socket.once("close", () => this.finish());
     try {
-      this.write(generate(this.connectPacket()));
+      this.queue(generate(this.connectPacket()));
     } catch (e) {
       this.fail(new Error(`CONNECT cannot be encoded: ${asError(e).message}`));
     }
@@ -175,28 +168,15 @@ export class MqttConnection {
    */
   publish(topic: string, payload: Uint8Array, qos: 0 | 1 | 2, retain: boolean, done?: (ok: boolean) => void): boolean {
     if (this.phase !== "open") return false;
+    const socket = this.socket;
+    if (socket === undefined || socket.destroyed) return false;
     if (qos === 0) {
-      if (this.socket === undefined || this.socket.writableLength > this.maxBufferedOctets) return false;
-      const packet = this.qos0;
-      packet.topic = topic;
-      packet.payload = toBuffer(payload);
-      packet.retain = retain;
-      const sent = this.send(packet);
-      packet.payload = EMPTY;
-      return sent;
+      if (socket.writableLength + this.outbox.length > this.maxBufferedOctets) return false;
+      return this.written(this.outbox.publish(topic, payload, 0, retain, false, 0));
     }
     const messageId = this.outgoing.add({ kind: "publish", qos, pubrecReceived: false, done });
     if (messageId === 0) return false;
-    const packet: IPublishPacket = {
-      cmd: "publish",
-      topic,
-      payload: toBuffer(payload),
-      qos,
-      retain,
-      dup: false,
-      messageId,
-    };
-    if (this.send(packet)) return true;
+    if (this.written(this.outbox.publish(topic, payload, qos, retain, false, messageId))) return true;
     this.outgoing.take(messageId);
     return false;
   }
@@ -268,6 +248,7 @@ export class MqttConnection {
   private disconnect(socket: Socket): void {
     this.moveTo("closing");
     this.send({ cmd: "disconnect" });
+    this.flush();
     socket.end();
     this.closeTimer = setTimeout(() => socket.destroy(), CLOSE_WAIT_MS);
     this.closeTimer.unref();
@@ -318,26 +299,31 @@ export class MqttConnection {
     } catch {
       return false;
     }
-    this.write(bytes);
+    this.queue(bytes);
     return true;
   }
 
-  /** The first write of an event-loop turn corks the socket until the end of the turn. */
-  private write(bytes: Buffer): void {
-    const socket = this.socket;
-    if (socket === undefined) return;
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
+  private queue(bytes: Buffer): void {
+    this.outbox.append(bytes);
+    this.written(true);
+  }
+
+  /** After a packet went into the outbox (`ok`): its socket write is due when this event-loop turn ends. */
+  private written(ok: boolean): boolean {
+    if (ok && !this.flushScheduled) {
+      this.flushScheduled = true;
       flushAfterThisTurn(this.flusher);
     }
-    socket.write(bytes);
+    return ok;
   }
 
   private flush(): void {
-    this.corked = false;
+    this.flushScheduled = false;
+    const bytes = this.outbox.take();
+    const socket = this.socket;
+    if (bytes === undefined || socket === undefined || socket.destroyed) return;
     this.lastSentAt = performance.now();
-    this.socket?.uncork();
+    socket.write(bytes);
   }
 
   private onData(chunk: Buffer): void {
