@@ -1,5 +1,3 @@
-import { parseHostPort } from "../../transports/udp";
-
 /**
  * The source a client's datagrams come from, for limits per source: the link plus the host part of the
  * address, so every port of one host is one source ("udp:0.0.0.0:1884 10.0.0.7", IPv6 and DTLS likewise). A serial
@@ -8,6 +6,12 @@ import { parseHostPort } from "../../transports/udp";
  */
 export function sourceOf(linkName: string, address: string): string {
   const ip = linkName.startsWith("udp:") || linkName.startsWith("dtls:");
-  const udp = ip ? parseHostPort(address) : undefined;
-  return `${linkName} ${udp !== undefined ? udp.host : address}`;
+  return `${linkName} ${ip ? hostOf(address) : address}`;
+}
+
+/** "10.0.0.7:5000" → "10.0.0.7", "[::1]:5000" → "::1": the address as its link formats it, read once per datagram. */
+function hostOf(address: string): string {
+  const colon = address.lastIndexOf(":");
+  if (colon <= 0) return address;
+  return address.startsWith("[") && address[colon - 1] === "]" ? address.slice(1, colon - 1) : address.slice(0, colon);
 }
