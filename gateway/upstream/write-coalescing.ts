@@ -1,4 +1,4 @@
-/** Something whose writes are held (a corked socket) until it is flushed. */
+/** Something whose writes are held (a connection's outbox) until it is flushed. */
 export interface Flushable {
   flush(): void;
 }
@@ -14,10 +14,10 @@ function flushAll(): void {
 }
 
 /**
- * Write coalescing: the first write on a connection in an event-loop turn corks its socket and
- * registers it here; one setImmediate for every connection of the process flushes them all after the
- * turn's datagrams were read. Under load many packets share one writev instead of a system call each;
- * when idle a packet waits one turn.
+ * Write coalescing: the first write on a connection in an event-loop turn registers it here; one
+ * setImmediate for every connection of the process flushes them all after the turn's datagrams were read.
+ * Under load many packets share one socket write instead of a system call each; when idle a packet waits
+ * one turn.
  */
 export function flushAfterThisTurn(f: Flushable): void {
   pending.push(f);
