@@ -1,4 +1,5 @@
 import { SleepBuffer, type SleepBufferLimits } from "../sleep/buffer";
+import { LazyMap, LazySet } from "./lazy-collections";
 import type { TopicTable } from "./topics";
 import type { Delivery, Session } from "./types";
 
@@ -14,13 +15,13 @@ export function newSession(key: string, topics: TopicTable, now: number, queueLi
     will: undefined,
     pendingWillTopic: undefined,
     topics,
-    subscriptions: new Map(),
+    subscriptions: new LazyMap(),
     nextMsgId: 1,
-    upstreamPending: new Map(),
-    qos2Received: new Set(),
-    qos2Sent: new Map(),
-    pendingSubscribes: new Map(),
-    pendingUnsubscribes: new Set(),
+    upstreamPending: new LazyMap(),
+    qos2Received: new LazySet(),
+    qos2Sent: new LazyMap(),
+    pendingSubscribes: new LazyMap(),
+    pendingUnsubscribes: new LazySet(),
     connection: 0,
     replacing: undefined,
     upstreamKept: false,

@@ -1,11 +1,13 @@
+import { LazyMap } from "./lazy-collections";
+
 /**
  * A client's topic ids (§2.3, §6.5): ids registered in either direction (TopicIdType normal) and the
  * predefined ids the configuration gives this client. Registered ids are bounded by `limit`; when full
  * the gateway answers REGACK / SUBACK "congestion" or drops the delivery (counted).
  */
 export class TopicTable {
-  private readonly idByName = new Map<string, number>();
-  private readonly nameById = new Map<number, string>();
+  private readonly idByName = new LazyMap<string, number>();
+  private readonly nameById = new LazyMap<number, string>();
   private nextId = 1;
 
   constructor(

@@ -1,3 +1,4 @@
+import { LazySet } from "../session/lazy-collections";
 import type { Bytes, DecodeOptions } from "../../protocol";
 import type { Link, Log } from "../../transports/link";
 import type { ConnectAdmission } from "../admission/connect-admission";
@@ -39,7 +40,7 @@ export function newClient(session: Session, route: LinkRoute): Client {
     upstream: undefined,
     ended: false,
     persisted: false,
-    storing: new Set(),
+    storing: new LazySet(),
   };
 }
 

@@ -1,3 +1,4 @@
+import { LazySet } from "../../session/lazy-collections";
 import type { Will } from "../../session/types";
 import type { UpstreamSession, UpstreamSink } from "../upstream";
 import { settle, type Device, type Held, type Shares } from "./device";
@@ -41,7 +42,7 @@ export interface DeviceHost {
  */
 export class AggregatedSession implements UpstreamSession {
   private phase: "connecting" | "open" | "closed" = "connecting";
-  private readonly pending = new Set<Held>();
+  private readonly pending: Set<Held> = new LazySet();
   private connectTimer: NodeJS.Timeout | undefined;
   /** close() was called: it ends the session once, also after a failed connect had closed it. */
   private closeCalled = false;

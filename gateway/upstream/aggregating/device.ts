@@ -1,3 +1,4 @@
+import { LazyMap } from "../../session/lazy-collections";
 import type { Will } from "../../session/types";
 import type { DeviceSubscription } from "./subscriptions";
 
@@ -62,7 +63,7 @@ export function settle(held: Held): void {
  * connection of it was open ("parked"), delivered at its next CONNECT with CleanSession 0.
  */
 export class Device<S> {
-  readonly subscriptions = new Map<string, DeviceSubscription<Device<S>>>();
+  readonly subscriptions: Map<string, DeviceSubscription<Device<S>>> = new LazyMap();
   /** The session attached now: the device's current connection through the gateway. */
   session: S | undefined;
   will: Will | undefined;
