@@ -54,7 +54,8 @@ export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
   private readonly queue: T[] = [];
   private readonly sizes: number[] = [];
   private held = 0;
-  readonly counters: SleepBufferCounters = { dropped: 0, refused: 0 };
+  private dropped = 0;
+  private refused = 0;
 
   constructor(readonly limits: SleepBufferLimits) {
     if (!(limits.maxMessages >= 1) || !(limits.maxBytes >= 1)) {
@@ -62,6 +63,10 @@ export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
         `sleep buffer limits must be at least 1 (maxMessages ${limits.maxMessages}, maxBytes ${limits.maxBytes})`,
       );
     }
+  }
+
+  get counters(): SleepBufferCounters {
+    return { dropped: this.dropped, refused: this.refused };
   }
 
   get length(): number {
@@ -82,15 +87,15 @@ export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
       return { kept: true, dropped: [] };
     }
     if (!this.fitsAfterDroppingQoS0(size)) {
-      if (message.qos === 0) this.counters.dropped++;
-      else this.counters.refused++;
+      if (message.qos === 0) this.dropped++;
+      else this.refused++;
       return { kept: false, reason: limitHit, dropped: message.qos === 0 ? [message] : [] };
     }
     const dropped: T[] = [];
     while (this.limitHit(this.queue.length + 1, this.held + size) !== undefined) {
       const index = this.queue.findIndex((m) => m.qos === 0);
       dropped.push(this.removeAt(index));
-      this.counters.dropped++;
+      this.dropped++;
     }
     this.push(message, size);
     return { kept: true, dropped };
@@ -180,8 +185,21 @@ export interface SleepLimitsConfig {
   clients: Record<string, Partial<SleepBufferLimits>>;
 }
 
+/** Most clients have no limits of their own: their buffers share one object per config. */
+const defaults = new WeakMap<SleepLimitsConfig, SleepBufferLimits>();
+
+function defaultsOf(config: SleepLimitsConfig): SleepBufferLimits {
+  let limits = defaults.get(config);
+  if (limits === undefined) {
+    limits = { maxMessages: config.maxMessages, maxBytes: config.maxBytes };
+    defaults.set(config, limits);
+  }
+  return limits;
+}
+
 export function limitsFor(config: SleepLimitsConfig, clientId: string): SleepBufferLimits {
   const own = Object.hasOwn(config.clients, clientId) ? config.clients[clientId] : undefined;
+  if (own === undefined) return defaultsOf(config);
   return {
     maxMessages: own?.maxMessages ?? config.maxMessages,
     maxBytes: own?.maxBytes ?? config.maxBytes,
