@@ -42,17 +42,14 @@ export interface SleepBufferCounters {
   refused: number;
 }
 
-const utf8 = new TextEncoder();
-
 /** Octets a message counts against maxBytes. */
 export function messageBytes(message: Pick<BufferedMessage, "topicName" | "payload">): number {
-  return utf8.encode(message.topicName).length + message.payload.length;
+  return Buffer.byteLength(message.topicName) + message.payload.length;
 }
 
 /** Holds BufferedMessage records, or the caller's own records that extend it (e.g. with an acknowledgement). */
 export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
   private readonly queue: T[] = [];
-  private readonly sizes: number[] = [];
   private held = 0;
   private dropped = 0;
   private refused = 0;
@@ -119,7 +116,6 @@ export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
   putBack(message: T): void {
     const size = messageBytes(message);
     this.queue.unshift(message);
-    this.sizes.unshift(size);
     this.held += size;
   }
 
@@ -141,7 +137,6 @@ export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
   /** Removes and returns every message, oldest first. */
   drain(): T[] {
     const all = this.queue.splice(0);
-    this.sizes.length = 0;
     this.held = 0;
     return all;
   }
@@ -158,22 +153,22 @@ export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
     let count = this.queue.length + 1;
     let bytes = this.held + size;
     for (let i = 0; i < this.queue.length && this.limitHit(count, bytes) !== undefined; i++) {
-      if (this.queue[i]!.qos !== 0) continue;
+      const m = this.queue[i]!;
+      if (m.qos !== 0) continue;
       count--;
-      bytes -= this.sizes[i]!;
+      bytes -= messageBytes(m);
     }
     return this.limitHit(count, bytes) === undefined;
   }
 
   private push(message: T, size: number): void {
     this.queue.push(message);
-    this.sizes.push(size);
     this.held += size;
   }
 
   private removeAt(index: number): T {
     const message = this.queue.splice(index, 1)[0]!;
-    this.held -= this.sizes.splice(index, 1)[0]!;
+    this.held -= messageBytes(message);
     return message;
   }
 }
