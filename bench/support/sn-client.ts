@@ -95,6 +95,13 @@ export class BenchClient {
     if (ack.returnCode !== 0) throw new Error(`CONNACK ${ack.returnCode} for ${clientId}`);
   }
 
+  /** DISCONNECT (§6.11), answered with DISCONNECT: the gateway ends the session. */
+  async disconnect(timeoutMs = 10_000): Promise<void> {
+    const p = this.wait(`type:${MsgType.Disconnect}`, timeoutMs);
+    this.send(frame({ type: MsgType.Disconnect, duration: undefined }));
+    await p;
+  }
+
   async register(name: string, msgId: number): Promise<void> {
     const p = this.wait(`regack:${msgId}`);
     this.send(frame({ type: MsgType.Register, topicId: 0, msgId, topicName: name }));
