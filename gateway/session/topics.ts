@@ -1,13 +1,12 @@
-import { LazyMap } from "./lazy-collections";
-
 /**
  * A client's topic ids (§2.3, §6.5): ids registered in either direction (TopicIdType normal) and the
  * predefined ids the configuration gives this client. Registered ids are bounded by `limit`; when full
  * the gateway answers REGACK / SUBACK "congestion" or drops the delivery (counted).
  */
 export class TopicTable {
-  private readonly idByName = new LazyMap<string, number>();
-  private readonly nameById = new LazyMap<number, string>();
+  /** Made at the first registration: most sensors use predefined or short topics only. */
+  private idByName: Map<string, number> | undefined;
+  private nameById: Map<number, string> | undefined;
   private nextId = 1;
 
   constructor(
@@ -17,15 +16,15 @@ export class TopicTable {
   ) {}
 
   get size(): number {
-    return this.idByName.size;
+    return this.idByName === undefined ? 0 : this.idByName.size;
   }
 
   idOf(name: string): number | undefined {
-    return this.idByName.get(name);
+    return this.idByName?.get(name);
   }
 
   nameOf(id: number): string | undefined {
-    return this.nameById.get(id);
+    return this.nameById?.get(id);
   }
 
   predefinedIdOf(name: string): number | undefined {
@@ -38,7 +37,7 @@ export class TopicTable {
 
   /** The id for name, allocating one when needed; undefined when the table is full. Allocation and confirmation are one step. */
   register(name: string): number | undefined {
-    const known = this.idByName.get(name);
+    const known = this.idOf(name);
     if (known !== undefined) return known;
     const id = this.allocate();
     if (id === undefined) return undefined;
@@ -48,31 +47,31 @@ export class TopicTable {
 
   /** A free id without recording it (a gateway REGISTER awaiting REGACK); undefined when the table is full. */
   allocate(): number | undefined {
-    if (this.idByName.size >= this.limit) return undefined;
+    if (this.size >= this.limit) return undefined;
     for (let tries = 0; tries < 0xfffe; tries++) {
       const id = this.nextId;
       this.nextId = id >= 0xfffe ? 1 : id + 1;
-      if (!this.nameById.has(id)) return id;
+      if (this.nameOf(id) === undefined) return id;
     }
     return undefined;
   }
 
   add(name: string, id: number): void {
-    this.idByName.set(name, id);
-    this.nameById.set(id, name);
+    (this.idByName ??= new Map()).set(name, id);
+    (this.nameById ??= new Map()).set(id, name);
   }
 
   remove(id: number): void {
-    const name = this.nameById.get(id);
+    const name = this.nameOf(id);
     if (name === undefined) return;
-    this.nameById.delete(id);
-    this.idByName.delete(name);
+    this.nameById?.delete(id);
+    this.idByName?.delete(name);
   }
 
   /** Forgets every registered id (a CONNECT with CleanSession 1); predefined ids stay. */
   clear(): void {
-    this.idByName.clear();
-    this.nameById.clear();
+    this.idByName = undefined;
+    this.nameById = undefined;
     this.nextId = 1;
   }
 }
