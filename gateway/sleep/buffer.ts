@@ -42,6 +42,8 @@ export interface SleepBufferCounters {
   refused: number;
 }
 
+const NONE: readonly never[] = [];
+
 /** Octets a message counts against maxBytes. */
 export function messageBytes(message: Pick<BufferedMessage, "topicName" | "payload">): number {
   return Buffer.byteLength(message.topicName) + message.payload.length;
@@ -49,7 +51,8 @@ export function messageBytes(message: Pick<BufferedMessage, "topicName" | "paylo
 
 /** Holds BufferedMessage records, or the caller's own records that extend it (e.g. with an acknowledgement). */
 export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
-  private readonly queue: T[] = [];
+  /** Made at the first message: most clients never sleep. */
+  private queue: T[] | undefined;
   private held = 0;
   private dropped = 0;
   private refused = 0;
@@ -67,7 +70,7 @@ export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
   }
 
   get length(): number {
-    return this.queue.length;
+    return this.queue === undefined ? 0 : this.queue.length;
   }
 
   /** Octets held, as counted against maxBytes. */
@@ -78,7 +81,7 @@ export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
   /** Offers a message that arrived while the client sleeps; see the policy at the top of this file. */
   offer(message: T): OfferResult<T> {
     const size = messageBytes(message);
-    const limitHit = this.limitHit(this.queue.length + 1, this.held + size);
+    const limitHit = this.limitHit(this.length + 1, this.held + size);
     if (limitHit === undefined) {
       this.push(message, size);
       return { kept: true, dropped: [] };
@@ -89,8 +92,8 @@ export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
       return { kept: false, reason: limitHit, dropped: message.qos === 0 ? [message] : [] };
     }
     const dropped: T[] = [];
-    while (this.limitHit(this.queue.length + 1, this.held + size) !== undefined) {
-      const index = this.queue.findIndex((m) => m.qos === 0);
+    while (this.limitHit(this.length + 1, this.held + size) !== undefined) {
+      const index = this.toArray().findIndex((m) => m.qos === 0);
       dropped.push(this.removeAt(index));
       this.dropped++;
     }
@@ -100,12 +103,12 @@ export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
 
   /** The oldest message, left in place. */
   peek(): T | undefined {
-    return this.queue[0];
+    return this.queue?.[0];
   }
 
   /** Removes and returns the oldest message. */
   shift(): T | undefined {
-    if (this.queue.length === 0) return undefined;
+    if (this.length === 0) return undefined;
     return this.removeAt(0);
   }
 
@@ -115,15 +118,15 @@ export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
    */
   putBack(message: T): void {
     const size = messageBytes(message);
-    this.queue.unshift(message);
+    (this.queue ??= []).unshift(message);
     this.held += size;
   }
 
   /** Removes and returns the messages matching `predicate`, oldest first; the others keep their order. */
   removeWhere(predicate: (message: T) => boolean): T[] {
     const removed: T[] = [];
-    for (let i = 0; i < this.queue.length;) {
-      if (predicate(this.queue[i]!)) removed.push(this.removeAt(i));
+    for (let i = 0; i < this.length;) {
+      if (predicate(this.queue![i]!)) removed.push(this.removeAt(i));
       else i++;
     }
     return removed;
@@ -131,12 +134,13 @@ export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
 
   /** The messages, oldest first, left in place. */
   toArray(): readonly T[] {
-    return this.queue;
+    return this.queue ?? NONE;
   }
 
   /** Removes and returns every message, oldest first. */
   drain(): T[] {
-    const all = this.queue.splice(0);
+    const all = this.queue ?? [];
+    this.queue = undefined;
     this.held = 0;
     return all;
   }
@@ -150,10 +154,11 @@ export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
   /** Whether the message fits once every QoS 0 message (and only as many as needed) is gone. */
   private fitsAfterDroppingQoS0(size: number): boolean {
     if (size > this.limits.maxBytes) return false;
-    let count = this.queue.length + 1;
+    const queue = this.toArray();
+    let count = queue.length + 1;
     let bytes = this.held + size;
-    for (let i = 0; i < this.queue.length && this.limitHit(count, bytes) !== undefined; i++) {
-      const m = this.queue[i]!;
+    for (let i = 0; i < queue.length && this.limitHit(count, bytes) !== undefined; i++) {
+      const m = queue[i]!;
       if (m.qos !== 0) continue;
       count--;
       bytes -= messageBytes(m);
@@ -162,12 +167,12 @@ export class SleepBuffer<T extends BufferedMessage = BufferedMessage> {
   }
 
   private push(message: T, size: number): void {
-    this.queue.push(message);
+    (this.queue ??= []).push(message);
     this.held += size;
   }
 
   private removeAt(index: number): T {
-    const message = this.queue.splice(index, 1)[0]!;
+    const message = this.queue!.splice(index, 1)[0]!;
     this.held -= messageBytes(message);
     return message;
   }
