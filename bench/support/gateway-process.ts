@@ -13,6 +13,12 @@ const PROBE = fileURLToPath(new URL("./gateway-probe.mjs", import.meta.url));
 const READY_TIMEOUT_MS = 30_000;
 const PROBE_TIMEOUT_MS = 120_000;
 
+/**
+ * glibc's malloc arenas, as `npm start` and the systemd unit set them (MALLOC_ARENA_MAX, unless the
+ * environment sets it): V8's helper threads would otherwise each keep an arena of freed memory.
+ */
+export const MALLOC_ARENAS = process.env.MALLOC_ARENA_MAX ?? "2";
+
 export type Mode = "transparent" | "aggregating";
 
 /** What the probe reports after each command: process.memoryUsage() and v8.getHeapStatistics(). */
@@ -60,7 +66,10 @@ export async function startGatewayProcess(options: GatewayOptions): Promise<Gate
       "--config",
       configFile,
     ],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MQTTSN_PROBE_DIR: dir } },
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, MALLOC_ARENA_MAX: MALLOC_ARENAS, MQTTSN_PROBE_DIR: dir },
+    },
   );
   const stderr = collectLines(child);
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
