@@ -145,6 +145,8 @@ export async function startGateway(
     await upstream.restore?.();
     await restoreSessions(shell, links, store);
   }
+  // Only now: a shared connection opened before its devices were restored would find no one to deliver to.
+  upstream.watchBroker?.();
   const stopTicking = startTicking(shell, links);
 
   let closing: Promise<void> | undefined;

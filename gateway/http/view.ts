@@ -2,7 +2,7 @@ import type { Link } from "../../transports/link";
 import type { GatewayConfig } from "../config";
 import type { Counters, Session } from "../session/types";
 import type { SessionStoreCounters } from "../store/session-store";
-import type { BrokerStatus } from "../upstream/gateway-connection";
+import type { BrokerStatus } from "../upstream/broker-watch";
 import type { AggregatingFigures, UpstreamConnectionState } from "../upstream/upstream";
 
 /** One session the gateway holds, with where its client is reached. */

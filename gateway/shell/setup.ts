@@ -128,7 +128,6 @@ export function upstreamFor(
     gatewayClientId: `mqttsn-gateway-${config.gatewayId}-${process.pid}`,
     log,
   });
-  transparent.watchBroker();
   if (!usesAggregating(config.mode)) return transparent;
   const a = config.aggregating;
   const aggregating = new AggregatingUpstream({

@@ -6,12 +6,13 @@ import type {
   UpstreamSessionOptions,
   UpstreamSink,
 } from "./upstream";
-import type { BrokerStatus } from "./gateway-connection";
+import type { BrokerStatus } from "./broker-watch";
 import { modeFor, type ModeConfig } from "./mode";
 
 /**
  * Both modes side by side: each client goes to the adapter its mode names (modeFor). QoS -1 publishes and
- * the broker's reachability go through the transparent adapter's own connection.
+ * the broker's reachability go through the aggregating adapter's first shared connection, so that the
+ * gateway holds no connection of its own beside the pool.
  */
 export class ModeRouter implements Upstream {
   constructor(
@@ -26,11 +27,15 @@ export class ModeRouter implements Upstream {
   }
 
   publishAnonymous(topic: string, payload: Uint8Array, retain: boolean): void {
-    this.transparent.publishAnonymous(topic, payload, retain);
+    this.aggregating.publishAnonymous(topic, payload, retain);
+  }
+
+  watchBroker(): void {
+    this.aggregating.watchBroker?.();
   }
 
   brokerStatus(): BrokerStatus {
-    return this.transparent.brokerStatus?.() ?? "unknown";
+    return this.aggregating.brokerStatus?.() ?? "unknown";
   }
 
   connectionStates(): Record<UpstreamConnectionState, number> {

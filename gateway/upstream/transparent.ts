@@ -2,7 +2,8 @@ import type { Log } from "../../transports/link";
 import type { Will } from "../session/types";
 import { connectionOptionsFor, type BrokerOptions } from "./broker-options";
 import { MqttConnection, type ConnectionOptions } from "./connection";
-import { GatewayConnection, type BrokerStatus } from "./gateway-connection";
+import type { BrokerStatus } from "./broker-watch";
+import { GatewayConnection } from "./gateway-connection";
 import type {
   Upstream,
   UpstreamConnectionState,

@@ -1,5 +1,5 @@
 import type { Will } from "../session/types";
-import type { BrokerStatus } from "./gateway-connection";
+import type { BrokerStatus } from "./broker-watch";
 
 export type { BrokerStatus };
 
@@ -87,13 +87,19 @@ export interface Upstream {
    * the broker could publish the old connection's will).
    */
   open(options: UpstreamSessionOptions, sink: UpstreamSink): UpstreamSession;
-  /** QoS -1 publishes (§6.8), sent through one connection of the gateway's own. */
+  /** QoS -1 publishes (§6.8), sent through the connection that watches the broker. */
   publishAnonymous(topic: string, payload: Uint8Array, retain: boolean): void;
   /**
-   * Whether the broker answers the gateway's own connection: "unknown" until the first attempt settles (and
-   * for adapters that do not watch), then "reachable", "refused" (CONNACK refused it) or "unreachable".
+   * Whether the broker answers the connection that watches it (the gateway's own in transparent mode, the
+   * first shared one in aggregating mode): "unknown" until the first attempt settles (and for adapters that
+   * do not watch), then "reachable", "refused" (CONNACK refused it) or "unreachable".
    */
   brokerStatus?(): BrokerStatus;
+  /**
+   * Opens the connection that watches the broker and keeps it open, so that brokerStatus() follows the
+   * broker from the start. Called once the adapter's own state is restored (restore()).
+   */
+  watchBroker?(): void;
   /** Aggregating mode's figures (for metrics; only an adapter with shared connections gives them). */
   aggregatingFigures?(): AggregatingFigures | undefined;
   /** Client connections held now, by state (for metrics; adapters that do not track them leave it out). */

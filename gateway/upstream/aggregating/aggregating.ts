@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import type { Log } from "../../../transports/link";
 import type { DeviceStore } from "../../store/session-store";
 import { connectionOptionsFor, type BrokerOptions } from "../broker-options";
+import { BrokerWatch, type BrokerStatus } from "../broker-watch";
 import type {
   AggregatingFigures,
   Upstream,
@@ -64,9 +65,12 @@ export class AggregatingUpstream implements Upstream, DeviceHost {
   readonly connectTimeoutMs: number;
   readonly now: () => number;
   private readonly journal: DeviceJournal;
+  /** Whether the broker answers: the first shared connection tells, as the gateway's own does in transparent mode. */
+  private readonly watch: BrokerWatch;
 
   constructor(private readonly options: AggregatingOptions) {
     this.journal = new DeviceJournal(options.store, options.log);
+    this.watch = new BrokerWatch(options.url, options.log);
     this.connectTimeoutMs = options.connectTimeoutMs;
     this.now = options.now ?? (() => performance.now());
     this.members = [];
@@ -78,9 +82,12 @@ export class AggregatingUpstream implements Upstream, DeviceHost {
           (device, topic, payload, qos, retain, share, packetId, dup) =>
             this.deliver(device, topic, payload, qos, retain, share, packetId, dup),
           () => this.memberDropped(i),
-          this.now,
-          options.custodyWaitMs,
-          options.log,
+          {
+            now: this.now,
+            custodyWaitMs: options.custodyWaitMs,
+            log: options.log,
+            watch: i === 0 ? this.watch : undefined,
+          },
         ),
       );
     }
@@ -301,6 +308,18 @@ export class AggregatingUpstream implements Upstream, DeviceHost {
     this.discard(device);
     if (device.recorded) this.journal.forget(device);
     if (this.devices.get(device.clientId) === device) this.devices.delete(device.clientId);
+  }
+
+  /**
+   * Opens the first shared connection now and keeps it open: an unreachable broker is then reported at warn
+   * level with the retry cadence, and brokerStatus() follows it.
+   */
+  watchBroker(): void {
+    (this.members[0] as PoolMember<AggregatedDevice>).shared.start();
+  }
+
+  brokerStatus(): BrokerStatus {
+    return this.watch.status;
   }
 
   /** QoS -1 publishes (§6.8) through the first shared connection. */

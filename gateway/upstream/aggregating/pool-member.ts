@@ -1,4 +1,5 @@
 import type { Log } from "../../../transports/link";
+import type { BrokerWatch } from "../broker-watch";
 import type { ConnectionOptions, MqttConnection } from "../connection";
 import { Shares } from "./device";
 import { SharedConnection, type SharedOperation } from "./shared-connection";
@@ -28,6 +29,16 @@ export type Deliver<D> = (
   dup: boolean,
 ) => void;
 
+export interface PoolSettings {
+  /** Milliseconds, monotonic. */
+  now: () => number;
+  /** A device's share of a QoS 1/2 broker message is settled by then at the latest (see Shares). */
+  custodyWaitMs: number;
+  log: Log;
+  /** Given to the pool's first member: its connection tells whether the broker is reachable. */
+  watch?: BrokerWatch | undefined;
+}
+
 /**
  * One shared connection and the devices it carries: it subscribes to the union of their subscriptions
  * and fans each broker message out to every matching device.
@@ -41,14 +52,17 @@ export class PoolMember<D> {
   owedDropped = 0;
   private owed: Owed[] = [];
 
+  private readonly now: () => number;
+  private readonly custodyWaitMs: number;
+
   constructor(
     options: ConnectionOptions,
     private readonly deliver: Deliver<D>,
     private readonly dropped: () => void,
-    private readonly now: () => number,
-    private readonly custodyWaitMs: number,
-    log: Log,
+    settings: PoolSettings,
   ) {
+    this.now = settings.now;
+    this.custodyWaitMs = settings.custodyWaitMs;
     this.shared = new SharedConnection(
       options,
       {
@@ -60,7 +74,8 @@ export class PoolMember<D> {
         message: (topic, payload, qos, retain, dup, packetId, connection) =>
           this.route(topic, payload, qos, retain, dup, packetId, connection),
       },
-      log,
+      settings.log,
+      settings.watch,
     );
   }
 

@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { Log } from "../../../transports/link";
+import { BROKER_RETRY_MS, type BrokerWatch } from "../broker-watch";
 import { MqttConnection, type ConnectionOptions } from "../connection";
 
 export type SharedState = "idle" | "connecting" | "open" | "retrying" | "closed";
@@ -26,8 +27,10 @@ export interface SharedEvents {
 
 /** Operations kept while the connection is not open, at most this many; beyond, they fail at once. */
 const MAX_WAITING_OPERATIONS = 10_000;
-const RETRY_FIRST_MS = 1000;
-const RETRY_MAX_MS = 30_000;
+/** While a connection stays down, a warning every this many failed attempts (once a minute). */
+const REMIND_EVERY = 12;
+/** A new need while retrying tries at once, at most this often. */
+const NEED_RETRY_MS = 1000;
 
 export type SharedOperation = (connection: MqttConnection | undefined) => void;
 
@@ -35,7 +38,7 @@ export type SharedOperation = (connection: MqttConnection | undefined) => void;
  * One connection of the aggregating pool, kept open for as long as the gateway runs:
  *   idle ──start──▶ connecting ──CONNACK 0──▶ open ──dropped──▶ retrying ──after a pause──▶ connecting
  *   connecting ──refused, unreachable──▶ retrying;  any ──close──▶ closed
- * The pause doubles from 1 s up to 30 s and starts again at 1 s once a connection opened. The session at
+ * The pause is BROKER_RETRY_MS, as for the gateway's own connection in transparent mode. The session at
  * the broker is persistent (CleanSession 0, a fixed client id), so the broker keeps the union of
  * subscriptions and queues QoS 1/2 messages while the connection is down.
  * Every operation is defined in every state: while connecting it waits (bounded); an attempt that fails
@@ -47,16 +50,17 @@ export class SharedConnection {
   private phase: SharedState = "idle";
   private connection: MqttConnection | undefined;
   private waiting: SharedOperation[] = [];
-  private retryMs = RETRY_FIRST_MS;
   private retryTimer: NodeJS.Timeout | undefined;
   private failures = 0;
   /** performance.now() of the last attempt to connect. */
   private attemptedAt = 0;
 
+  /** watch: this connection tells whether the broker is reachable (the pool's first one does). */
   constructor(
     private readonly options: ConnectionOptions,
     private readonly events: SharedEvents,
     private readonly log: Log,
+    private readonly watch?: BrokerWatch,
   ) {}
 
   get state(): SharedState {
@@ -78,7 +82,7 @@ export class SharedConnection {
       return;
     }
     // A new need while retrying tries at once, at most once a second (as a new client would in transparent mode).
-    if (this.phase === "retrying" && performance.now() - this.attemptedAt >= RETRY_FIRST_MS) {
+    if (this.phase === "retrying" && performance.now() - this.attemptedAt >= NEED_RETRY_MS) {
       clearTimeout(this.retryTimer);
       this.connect();
     }
@@ -96,13 +100,19 @@ export class SharedConnection {
   private connect(): void {
     this.phase = "connecting";
     this.attemptedAt = performance.now();
+    let refused = false;
     const connection: MqttConnection = new MqttConnection(this.options, {
       connack: (returnCode, sessionPresent) => {
         if (connection !== this.connection) return;
-        if (returnCode !== 0) return; // refused: `closed` follows and the connection is retried
+        if (returnCode !== 0) {
+          // `closed` follows and the connection is retried.
+          refused = true;
+          this.watch?.failed("refused", `CONNACK return code ${returnCode}`, { returnCode });
+          return;
+        }
         this.phase = "open";
-        this.retryMs = RETRY_FIRST_MS;
-        if (this.failures > 0) this.log.warn("shared-connection-open", { clientId: this.options.clientId });
+        if (this.watch !== undefined) this.watch.reached();
+        else if (this.failures > 0) this.log.warn("shared-connection-open", { clientId: this.options.clientId });
         this.failures = 0;
         this.events.opened(sessionPresent);
         const ops = this.waiting;
@@ -119,26 +129,37 @@ export class SharedConnection {
         if (this.phase === "closed") return;
         const wasOpen = this.phase === "open";
         this.failures++;
-        // The first failure, then once a minute at most (the pause reaches 30 s).
-        if (this.failures === 1 || this.retryMs === RETRY_MAX_MS)
-          this.log.warn("shared-connection-lost", {
-            clientId: this.options.clientId,
-            error: error?.message,
-            retryInMs: this.retryMs,
-          });
+        this.report(error, refused);
         this.phase = "retrying";
         this.failWaiting();
         this.retryTimer = setTimeout(() => {
           this.retryTimer = undefined;
           if (this.phase === "retrying") this.connect();
-        }, this.retryMs);
+        }, BROKER_RETRY_MS);
         this.retryTimer.unref();
-        this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
         if (wasOpen) this.events.dropped();
       },
     });
     this.connection = connection;
     connection.start();
+  }
+
+  /**
+   * A failed attempt or a lost connection: the broker watch reports it when this connection has one;
+   * otherwise a warning at the first failure and then once a minute.
+   */
+  private report(error: Error | undefined, refused: boolean): void {
+    if (this.watch !== undefined) {
+      if (!refused) this.watch.failed("unreachable", error?.message ?? "the connection closed", {});
+      return;
+    }
+    if (this.failures === 1 || this.failures % REMIND_EVERY === 0)
+      this.log.warn("shared-connection-lost", {
+        clientId: this.options.clientId,
+        error: error?.message,
+        attempts: this.failures,
+        retryMs: BROKER_RETRY_MS,
+      });
   }
 
   private failWaiting(): void {
