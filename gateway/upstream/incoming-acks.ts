@@ -1,3 +1,5 @@
+import { LazyMap } from "../session/lazy-collections";
+
 /**
  * Where an incoming QoS 1/2 PUBLISH stands while its acknowledgement is held: "qos1" waits for
  * PUBACK, "qos2" for PUBREC, "qos2-received" (PUBREC sent) for the broker's PUBREL.
@@ -13,7 +15,7 @@ export type Arrival = "deliver" | "ignore" | "pubrec";
  * so a PUBLISH with a held identifier is a resend and the table holds at most 65535 entries.
  */
 export class IncomingAcks {
-  private readonly held = new Map<number, Held>();
+  private readonly held: Map<number, Held> = new LazyMap();
 
   get size(): number {
     return this.held.size;

@@ -1,3 +1,5 @@
+import { LazyMap } from "../session/lazy-collections";
+
 /** Highest MQTT packet identifier: a 16-bit field (MQTT 3.1.1 §2.3.1). */
 export const MAX_PACKET_ID = 65535;
 
@@ -7,7 +9,7 @@ export const MAX_PACKET_ID = 65535;
  * 65535 entries: when all are taken, add() returns 0 and the caller refuses the packet.
  */
 export class PacketIds<T> {
-  private readonly inUse = new Map<number, T>();
+  private readonly inUse: Map<number, T> = new LazyMap();
   private last = 0;
 
   get size(): number {

@@ -4,6 +4,7 @@ import { connectionOptionsFor, type BrokerOptions } from "./broker-options";
 import { MqttConnection, type ConnectionOptions } from "./connection";
 import type { BrokerStatus } from "./broker-watch";
 import { GatewayConnection } from "./gateway-connection";
+import { LazyMap } from "../session/lazy-collections";
 import type {
   Upstream,
   UpstreamConnectionState,
@@ -137,7 +138,7 @@ class TransparentSession implements UpstreamSession {
   private connection: MqttConnection | undefined;
   private waitingOps: Operation[] = [];
   /** Subscriptions made, made again when a clean session's connection is replaced. */
-  private readonly subscriptions = new Map<string, 0 | 1 | 2>();
+  private readonly subscriptions: Map<string, 0 | 1 | 2> = new LazyMap();
 
   constructor(
     private readonly owner: TransparentUpstream,
