@@ -1,7 +1,6 @@
-import { MsgType, ReturnCode, type Bytes, type Message } from "../../protocol";
-import type { Link } from "../../transports/link";
+import { MsgType, ReturnCode, type Message } from "../../protocol";
 import { decideConnect, type AccessGrant } from "../access/decide";
-import type { Shell } from "./context";
+import type { LinkRoute, Shell } from "./context";
 import { sendTo } from "./send";
 
 /** A CONNECT admitted with this grant (undefined: no `access` key), or refused. */
@@ -12,13 +11,8 @@ export type AccessResult = { admitted: true; grant: AccessGrant | undefined } | 
  * ("not supported", §5.3.10), the refusal is counted by reason and logged, and no session is touched: a live
  * session of that client id stays where it is.
  */
-export function admitAccess(
-  shell: Shell,
-  link: Link,
-  address: string,
-  nodeId: Bytes | undefined,
-  m: Message & { type: MsgType.Connect },
-): AccessResult {
+export function admitAccess(shell: Shell, route: LinkRoute, m: Message & { type: MsgType.Connect }): AccessResult {
+  const { link, address, nodeId } = route;
   const access = shell.config.access;
   if (access === undefined) return { admitted: true, grant: undefined };
   const decision = decideConnect(access, m.clientId, link.name, address);

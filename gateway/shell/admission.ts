@@ -1,11 +1,11 @@
-import { MsgType, ReturnCode, type Bytes, type Message } from "../../protocol";
+import { MsgType, ReturnCode, type Message } from "../../protocol";
 import type { Link } from "../../transports/link";
 import { ConnectAdmission, type ConnectAdmissionResult } from "../admission/connect-admission";
 import type { AdmissionCounters } from "../admission/counters";
 import { sourceOf } from "../admission/source";
 import type { Session, SessionState } from "../session/types";
 import type { GatewayConfig } from "../config";
-import type { Client, Shell } from "./context";
+import type { Client, LinkRoute, Shell } from "./context";
 import { sendTo } from "./send";
 
 /** The connect flow's steps (§6.2, §6.3): a session here holds a handshake of its source. */
@@ -63,13 +63,11 @@ function limitOf(result: Refusal, shell: Shell): { limit: string; value: number;
  */
 export function admitConnect(
   shell: Shell,
-  link: Link,
   table: Map<string, Client>,
-  key: string,
-  address: string,
-  nodeId: Bytes | undefined,
+  route: LinkRoute,
   m: Message & { type: MsgType.Connect },
 ): boolean {
+  const { key, link, address, nodeId } = route;
   const here = table.get(key);
   if (here !== undefined && here.session.clientId === m.clientId && inHandshake(here.session)) return true;
   const source = sourceOf(link.name, address);

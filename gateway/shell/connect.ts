@@ -1,5 +1,4 @@
-import { MsgType, ReturnCode, type Bytes, type Message } from "../../protocol";
-import type { Link } from "../../transports/link";
+import { MsgType, ReturnCode, type Message } from "../../protocol";
 import type { AccessGrant } from "../access/decide";
 import { newSession } from "../session/session";
 import { addClient, topicTableFor } from "./clients";
@@ -12,15 +11,12 @@ import { sendTo } from "./send";
  */
 export function onConnect(
   shell: Shell,
-  link: Link,
   table: Map<string, Client>,
-  key: string,
-  address: string,
-  nodeId: Bytes | undefined,
+  route: LinkRoute,
   m: Message & { type: MsgType.Connect },
   access: AccessGrant | undefined,
 ): void {
-  const route: LinkRoute = { key, link, address, nodeId };
+  const { key, link, address, nodeId } = route;
   const live = shell.byClientId.get(m.clientId);
   const here = table.get(key);
   if (here !== undefined && here !== live) shell.run(here, { kind: "addressTaken", by: m.clientId });
@@ -51,19 +47,11 @@ export function onConnect(
 }
 
 /** PINGREQ(ClientId) for a sleeping session from another route: the session decides (moved, or a spoofed wake-up). */
-export function onWakeFromElsewhere(
-  shell: Shell,
-  c: Client,
-  link: Link,
-  key: string,
-  address: string,
-  nodeId: Bytes | undefined,
-  m: Message,
-): void {
+export function onWakeFromElsewhere(shell: Shell, c: Client, route: LinkRoute, m: Message): void {
   shell.run(c, {
     kind: "wakeFrom",
     message: m,
-    route: { key, link, address, nodeId } as LinkRoute,
+    route,
     mayMove: shell.allowAddressChange.has(c.session.clientId),
   });
 }

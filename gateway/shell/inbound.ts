@@ -19,7 +19,7 @@ import { admitAccess } from "./access";
 import { admitConnect, admitDatagram, handshakeStarted } from "./admission";
 import { onConnect, onWakeFromElsewhere } from "./connect";
 import { routeKey } from "./clients";
-import type { Client, Shell } from "./context";
+import type { Client, LinkRoute, Shell } from "./context";
 import { countPublish } from "./publish-counters";
 import { sendTo } from "./send";
 
@@ -71,18 +71,15 @@ function onQosMinusOne(shell: Shell, link: Link, address: string, m: Publish): v
 /** A CONNECT passes the per-source limits, then the access config, before its session hears of it. */
 function connectFrom(
   shell: Shell,
-  link: Link,
   table: Map<string, Client>,
-  key: string,
-  address: string,
-  nodeId: Bytes | undefined,
+  route: LinkRoute,
   m: Message & { type: MsgType.Connect },
 ): void {
-  if (!admitConnect(shell, link, table, key, address, nodeId, m)) return;
-  const access = admitAccess(shell, link, address, nodeId, m);
+  if (!admitConnect(shell, table, route, m)) return;
+  const access = admitAccess(shell, route, m);
   if (!access.admitted) return;
-  onConnect(shell, link, table, key, address, nodeId, m, access.grant);
-  handshakeStarted(shell, table.get(key));
+  onConnect(shell, table, route, m, access.grant);
+  handshakeStarted(shell, table.get(route.key));
 }
 
 /** One frame from a link: decoded, unwrapped from a forwarder's encapsulation (§5.5), and dispatched. */
@@ -137,16 +134,17 @@ export function onFrame(
     shell.run(c, { kind: "frame", message: m });
     return;
   }
+  const route: LinkRoute = { key, link, address, nodeId };
   if (m.type === MsgType.PingReq && m.clientId !== undefined) {
     const sleeper = shell.byClientId.get(m.clientId);
     if (sleeper !== undefined && isSleeping(sleeper.session)) {
-      onWakeFromElsewhere(shell, sleeper, link, key, address, nodeId, m);
+      onWakeFromElsewhere(shell, sleeper, route, m);
       return;
     }
   }
   switch (m.type) {
     case MsgType.Connect:
-      connectFrom(shell, link, table, key, address, nodeId, m);
+      connectFrom(shell, table, route, m);
       return;
     case MsgType.SearchGw:
       sendTo(link, address, nodeId, gwInfo(config.gatewayId));
