@@ -22,7 +22,12 @@ if (dir !== undefined && typeof globalThis.gc === "function") {
   process.on("SIGUSR2", () => {
     const command = readFileSync(join(dir, "command"), "utf8").trim();
     run(command);
-    const result = { command, memory: process.memoryUsage(), heap: v8.getHeapStatistics(), spaces: v8.getHeapSpaceStatistics() };
+    const result = {
+      command,
+      memory: process.memoryUsage(),
+      heap: v8.getHeapStatistics(),
+      spaces: v8.getHeapSpaceStatistics(),
+    };
     writeFileSync(join(dir, "result.tmp"), JSON.stringify(result));
     renameSync(join(dir, "result.tmp"), join(dir, "result.json"));
   });
