@@ -56,12 +56,16 @@ export class MqttSnClient extends SensorClient {
       return -1;
     }
     const buf = this.slotBuf[s] as Bytes;
-    let b = frame(buf, type, normal ? 3 + utf8Length(name) : 5);
+    const b = frame(buf, type, normal ? 3 + utf8Length(name) : 5);
     buf[b] = qos * 0x20 + topicIdType;
-    b = put16(buf, b + 1, this.slotMsgId[s] as number);
-    this.slotLength[s] = normal ? b + writeUtf8(name, buf, b) : put16(buf, b, topicId);
+    put16(buf, b + 1, this.slotMsgId[s] as number);
+    if (normal) {
+      writeUtf8(name, buf, b + 3);
+    } else {
+      put16(buf, b + 3, topicId);
+    }
     this.slotName[s] = type === MsgType.Subscribe ? name : "";
-    this.transmit(s, 0);
+    this.transmit(s);
     return this.slotMsgId[s] as number;
   }
 
@@ -72,13 +76,12 @@ export class MqttSnClient extends SensorClient {
       return -1;
     }
     const buf = this.slotBuf[s] as Bytes;
-    let end = frame(buf, MsgType.WillTopicUpd, willTopic === "" ? 0 : 1 + utf8Length(willTopic));
+    const b = frame(buf, MsgType.WillTopicUpd, willTopic === "" ? 0 : 1 + utf8Length(willTopic));
     if (willTopic !== "") {
-      buf[end] = (qos < 0 ? 0x60 : qos * 0x20) + (retain ? 0x10 : 0);
-      end += 1 + writeUtf8(willTopic, buf, end + 1);
+      buf[b] = (qos < 0 ? 0x60 : qos * 0x20) + (retain ? 0x10 : 0);
+      writeUtf8(willTopic, buf, b + 1);
     }
-    this.slotLength[s] = end;
-    this.transmit(s, 0);
+    this.transmit(s);
     return 0;
   }
 
@@ -89,8 +92,8 @@ export class MqttSnClient extends SensorClient {
       return -1;
     }
     const buf = this.slotBuf[s] as Bytes;
-    this.slotLength[s] = putBytes(buf, frame(buf, MsgType.WillMsgUpd, length), data, offset, length);
-    this.transmit(s, 0);
+    putBytes(buf, frame(buf, MsgType.WillMsgUpd, length), data, offset, length);
+    this.transmit(s);
     return 0;
   }
 
@@ -165,8 +168,8 @@ export class MqttSnClient extends SensorClient {
       // §6.7: PUBREL takes the PUBLISH's place in its slot until PUBCOMP.
       this.slotType[s] = MsgType.PubRel;
       this.slotRetries[s] = 0;
-      this.slotLength[s] = put16(this.slotBuf[s] as Bytes, frame(this.slotBuf[s] as Bytes, MsgType.PubRel, 2), msgId);
-      this.transmit(s, 0);
+      put16(this.slotBuf[s] as Bytes, frame(this.slotBuf[s] as Bytes, MsgType.PubRel, 2), msgId);
+      this.transmit(s);
     } else if (type === MsgType.PubRel) {
       const ids = this.qos2Ids as number[];
       for (let i = 0; i < ids.length; i++) {
@@ -202,11 +205,9 @@ export class MqttSnClient extends SensorClient {
     let b = frame(tx, type, withCode ? 5 : 2);
     if (withCode) {
       b = put16(tx, b, topicId);
+      tx[b + 2] = returnCode;
     }
-    b = put16(tx, b, msgId);
-    if (withCode) {
-      tx[b++] = returnCode;
-    }
-    this.transmit(-1, b);
+    put16(tx, b, msgId);
+    this.transmit(-1);
   }
 }

@@ -75,7 +75,6 @@ export class SensorClient {
   /** 0 = free; else the request awaiting its answer: PUBLISH, PUBREL, REGISTER, SUBSCRIBE, UNSUBSCRIBE, WILLTOPICUPD, WILLMSGUPD. */
   readonly slotType: number[];
   readonly slotMsgId: number[];
-  readonly slotLength: number[];
   /** When the request is sent again; -1 while a PUBLISH waits for the REGACK of its topic. */
   readonly slotDue: number[];
   readonly slotRetries: number[];
@@ -107,8 +106,8 @@ export class SensorClient {
   nextId: number;
   /** publish() or publishId() returned Busy: tick() calls handler.ready() once the transport is free. */
   sendWaiting: boolean;
-  /** Set by publish() for publishId(): the topic entry whose REGACK the PUBLISH waits for, else -1. */
-  waitingTopic: number;
+  /** Set by publish() for publishId(): the topic name to publish to, else undefined. */
+  waitingName: string | undefined;
 
   /**
    * The CONNECT (§5.4.4), WILLTOPIC (§5.4.7) and WILLMSG (§5.4.9) that options call for must fit the
@@ -137,7 +136,6 @@ export class SensorClient {
     this.slotBuf = buffers.inflight;
     this.slotType = [];
     this.slotMsgId = [];
-    this.slotLength = [];
     this.slotDue = [];
     this.slotRetries = [];
     this.slotTopic = [];
@@ -145,7 +143,6 @@ export class SensorClient {
     for (let s = 0; s < buffers.inflight.length; s++) {
       this.slotType[s] = 0;
       this.slotMsgId[s] = 0;
-      this.slotLength[s] = 0;
       this.slotDue[s] = 0;
       this.slotRetries[s] = 0;
       this.slotTopic[s] = -1;
@@ -164,7 +161,6 @@ export class SensorClient {
     this.sleepDuration = 0;
     this.nextId = 0;
     this.sendWaiting = false;
-    this.waitingTopic = -1;
   }
 
   /** Starts (or restarts) the session: gateway discovery (§6.1) or CONNECT to the configured gateway. */
@@ -254,7 +250,7 @@ export class SensorClient {
           buf[f] = (buf[f] as number) + 0x80;
         }
         this.slotRetries[s] = (this.slotRetries[s] as number) + 1;
-        this.transmit(s, 0);
+        this.transmit(s);
       }
     }
     if (
@@ -324,39 +320,36 @@ export class SensorClient {
     this.controlType = type;
     this.controlRetries = 0;
     this.controlDue = this.now + o.retryInterval;
-    let b: number;
     if (type === MsgType.Connect) {
       // §5.4.4: Flags (Will, CleanSession), ProtocolId, Duration, ClientId.
-      b = frame(tx, type, 4 + utf8Length(o.clientId));
+      const b = frame(tx, type, 4 + utf8Length(o.clientId));
       tx[b] = (o.willTopic !== "" ? 0x08 : 0) + (o.cleanSession ? 0x04 : 0);
       tx[b + 1] = 0x01;
-      b = put16(tx, b + 2, o.keepAlive);
-      b += writeUtf8(o.clientId, tx, b);
+      writeUtf8(o.clientId, tx, put16(tx, b + 2, o.keepAlive));
     } else if (type === MsgType.PingReq) {
       // §6.14: a waking client names itself in PINGREQ.
       const name = this.state === ClientState.Awake ? o.clientId : "";
-      b = frame(tx, type, utf8Length(name));
-      b += writeUtf8(name, tx, b);
+      writeUtf8(name, tx, frame(tx, type, utf8Length(name)));
     } else if (this.sleepDuration > 0) {
       // §5.4.21: DISCONNECT with a Duration asks to sleep.
-      b = put16(tx, frame(tx, type, 2), this.sleepDuration);
+      put16(tx, frame(tx, type, 2), this.sleepDuration);
     } else {
-      b = frame(tx, type, 0);
+      frame(tx, type, 0);
     }
-    this.transmit(-1, b);
+    this.transmit(-1);
   }
 
-  /** Sends slot s and arms its retransmission (§6.13), or with s = -1 tx[0 .. length). */
-  transmit(s: number, length: number): void {
-    let buf = this.tx;
-    let n = length;
+  /**
+   * Sends slot s and arms its retransmission (§6.13), or with s = -1 the message in tx. A message's
+   * octets are its Length field's (§5.2.1): a Length of 0x01 announces the 3-octet form.
+   */
+  transmit(s: number): void {
+    const buf = s < 0 ? this.tx : (this.slotBuf[s] as Bytes);
     if (s >= 0) {
       this.slotDue[s] = this.now + this.options.retryInterval;
-      buf = this.slotBuf[s] as Bytes;
-      n = this.slotLength[s] as number;
     }
     this.lastSent = this.now;
-    this.transport.send(buf, n);
+    this.transport.send(buf, buf[0] === 0x01 ? read16(buf, 1) : (buf[0] as number));
   }
 
   /**
@@ -368,12 +361,7 @@ export class SensorClient {
     if (this.state !== ClientState.Active || octets > this.size) {
       return -1;
     }
-    let free = -1;
-    for (let s = this.slotType.length - 1; s >= 0; s--) {
-      if (this.slotType[s] === 0) {
-        free = s;
-      }
-    }
+    const free = this.findSlot(0, -1);
     if (free < 0) {
       return -1;
     }
@@ -397,11 +385,11 @@ export class SensorClient {
     return free;
   }
 
-  /** The open slot of this type (any type: -1) and MsgId (any: -1), or -1. */
+  /** The first open slot of this type (any type: -1; a free slot: 0) and MsgId (any: -1), or -1. */
   findSlot(type: number, msgId: number): number {
     for (let s = 0; s < this.slotType.length; s++) {
       const t = this.slotType[s] as number;
-      if (t !== 0 && (type < 0 || t === type) && (msgId < 0 || this.slotMsgId[s] === msgId)) {
+      if ((type < 0 ? t !== 0 : t === type) && (msgId < 0 || this.slotMsgId[s] === msgId)) {
         return s;
       }
     }
@@ -451,20 +439,15 @@ export class SensorClient {
         (victim < 0 || this.topicName[victim] !== "") &&
         (entry === "" ||
           ((this.topicIds[t] as number) > 0 &&
-            (victim < 0 || (this.topicUsed[t] as number) < (this.topicUsed[victim] as number))))
+            (victim < 0 || (this.topicUsed[t] as number) < (this.topicUsed[victim] as number)))) &&
+        this.slotTopic.indexOf(t) < 0
       ) {
-        let needed = false;
-        for (let s = 0; s < this.slotTopic.length; s++) {
-          needed = needed || this.slotTopic[s] === t;
-        }
-        victim = needed ? victim : t;
+        victim = t;
       }
     }
+    // A new entry is written at the end of all three arrays.
     if (id >= 0 && (victim < 0 || this.topicName[victim] !== "") && this.topicName.length < this.options.maxTopics) {
       victim = this.topicName.length;
-      this.topicName.push("");
-      this.topicIds.push(0);
-      this.topicUsed.push(0);
     }
     if (victim >= 0) {
       this.topicName[victim] = name;
@@ -473,31 +456,6 @@ export class SensorClient {
       return victim;
     }
     return -1;
-  }
-
-  /**
-   * A new topic entry and its REGISTER (§5.4.10: TopicId 0, MsgId, TopicName) in a new slot, sent;
-   * report: 1 when done() tells of the REGACK. Returns the MsgId, or -1 when refused.
-   */
-  registerName(topicName: string, report: number): number {
-    const octets = topicName === "" ? this.size + 1 : messageLength(4, topicName);
-    const r = this.openSlot(MsgType.Register, octets, -1, report);
-    if (r < 0) {
-      return -1;
-    }
-    const t = this.findTopic(topicName, 0);
-    if (t < 0) {
-      this.slotType[r] = 0;
-      return -1;
-    }
-    this.slotTopic[r] = t;
-    const buf = this.slotBuf[r] as Bytes;
-    const b = frame(buf, MsgType.Register, 4 + utf8Length(topicName));
-    put16(buf, b, 0);
-    put16(buf, b + 2, this.slotMsgId[r] as number);
-    this.slotLength[r] = b + 4 + writeUtf8(topicName, buf, b + 4);
-    this.transmit(r, 0);
-    return this.slotMsgId[r] as number;
   }
 
   // The sensor's API.
@@ -549,14 +507,36 @@ export class SensorClient {
   }
 
   /**
-   * REGISTER a topic name ahead of publishing (§6.5). Returns the MsgId (done() reports the REGACK
-   * with the topic id), 0 when the name is already registered, or -1 when refused as publish().
+   * REGISTER a topic name ahead of publishing (§6.5, §5.4.10: TopicId 0, MsgId, TopicName), in a new
+   * topic entry and slot. Returns the MsgId (done() reports the REGACK with the topic id), 0 when the
+   * name is already registered, or -1 when refused as publish(). quiet (publish() only): done() does
+   * not report the REGACK.
    */
-  register(topicName: string): number {
+  register(topicName: string, quiet?: boolean): number {
     if (this.findTopic(topicName, -1) >= 0) {
       return 0;
     }
-    return this.registerName(topicName, 1);
+    const r = this.openSlot(
+      MsgType.Register,
+      topicName === "" ? this.size + 1 : messageLength(4, topicName),
+      -1,
+      quiet ? 0 : 1,
+    );
+    if (r < 0) {
+      return -1;
+    }
+    const t = this.findTopic(topicName, 0);
+    if (t < 0) {
+      this.slotType[r] = 0;
+      return -1;
+    }
+    this.slotTopic[r] = t;
+    const buf = this.slotBuf[r] as Bytes;
+    const b = frame(buf, MsgType.Register, 4 + utf8Length(topicName));
+    put16(buf, b, 0);
+    writeUtf8(topicName, buf, put16(buf, b + 2, this.slotMsgId[r] as number));
+    this.transmit(r);
+    return this.slotMsgId[r] as number;
   }
 
   /**
@@ -567,32 +547,7 @@ export class SensorClient {
    * (PublishResult.Busy) when the transport is busy: retry on handler.ready().
    */
   publish(topicName: string, data: Bytes, offset: number, length: number, qos: QoS, retain: boolean): number {
-    if (
-      this.state !== ClientState.Active ||
-      qos < 0 ||
-      qos > (HAS_FULL && this.other ? 2 : 1) ||
-      topicName === "" ||
-      length + 9 > this.size
-    ) {
-      return PublishResult.Refused;
-    }
-    if (this.transport.busy && this.transport.busy()) {
-      // Backpressure: tick() calls handler.ready() once the transport is free.
-      this.sendWaiting = true;
-      return PublishResult.Busy;
-    }
-    const t = this.findTopic(topicName, -1);
-    if (t >= 0 && (this.topicIds[t] as number) > 0) {
-      return this.publishId(TopicIdType.Normal, this.topicIds[t] as number, data, offset, length, qos, retain);
-    }
-    let free = 0;
-    for (let s = 0; s < this.slotType.length; s++) {
-      free += this.slotType[s] === 0 ? 1 : 0;
-    }
-    if (free < (t < 0 ? 2 : 1) || (t < 0 && this.registerName(topicName, 0) < 0)) {
-      return PublishResult.Refused;
-    }
-    this.waitingTopic = this.findTopic(topicName, -1);
+    this.waitingName = topicName;
     return this.publishId(TopicIdType.Normal, 0, data, offset, length, qos, retain);
   }
 
@@ -609,20 +564,38 @@ export class SensorClient {
     qos: QoS,
     retain: boolean,
   ): number {
-    // Set by publish(): the PUBLISH waits in its slot for the REGACK of this topic entry.
-    const waiting = this.waitingTopic;
-    this.waitingTopic = -1;
-    const anyState = qos === -1 && topicIdType !== TopicIdType.Normal;
+    // Set by publish(): the topic name, whose id replaces topicId.
+    const name = this.waitingName;
+    this.waitingName = undefined;
+    let id = topicId;
+    // The topic entry whose REGACK the PUBLISH waits for in its slot, or -1.
+    let waiting = -1;
     if (
       length + 9 > this.size ||
       qos > (HAS_FULL && this.other ? 2 : 1) ||
-      (!anyState && (qos < 0 || this.state !== ClientState.Active))
+      ((qos < 0 || this.state !== ClientState.Active) && !(qos === -1 && topicIdType !== TopicIdType.Normal))
     ) {
       return PublishResult.Refused;
     }
-    if (waiting < 0 && this.transport.busy && this.transport.busy()) {
+    if (this.transport.busy && this.transport.busy()) {
+      // Backpressure: tick() calls handler.ready() once the transport is free.
       this.sendWaiting = true;
       return PublishResult.Busy;
+    }
+    if (name !== undefined) {
+      const t = this.findTopic(name, -1);
+      id = t < 0 ? 0 : (this.topicIds[t] as number);
+      if (id === 0) {
+        // The REGISTER (unless sent already) and the PUBLISH behind it each take a slot.
+        let free = 0;
+        for (let s = 0; s < this.slotType.length; s++) {
+          free += this.slotType[s] === 0 ? 1 : 0;
+        }
+        if (free < (t < 0 ? 2 : 1) || (t < 0 && this.register(name, true) < 0)) {
+          return PublishResult.Refused;
+        }
+        waiting = this.findTopic(name, -1);
+      }
     }
     const s = qos > 0 || waiting >= 0 ? this.openSlot(MsgType.Publish, 0, waiting, qos) : -1;
     if (s < 0 && (qos > 0 || waiting >= 0)) {
@@ -633,16 +606,11 @@ export class SensorClient {
     // §5.4.12: Flags (QoS -1 is 0b11, Retain, TopicIdType), TopicId, MsgId, Data.
     const b = frame(buf, MsgType.Publish, 5 + length);
     buf[b] = (qos < 0 ? 0x60 : qos * 0x20) + (retain ? 0x10 : 0) + topicIdType;
-    const end = putBytes(buf, put16(buf, put16(buf, b + 1, topicId), msgId), data, offset, length);
-    if (s < 0) {
-      this.transmit(-1, end);
-      return 0;
-    }
-    this.slotLength[s] = end;
+    putBytes(buf, put16(buf, put16(buf, b + 1, id), msgId), data, offset, length);
     if (waiting >= 0) {
       this.slotDue[s] = -1;
     } else {
-      this.transmit(s, 0);
+      this.transmit(s);
     }
     return msgId;
   }
@@ -697,19 +665,17 @@ export class SensorClient {
       const o = this.options;
       const tx = this.tx;
       const will = o.willTopic;
-      let end: number;
       if (type === MsgType.WillTopicReq) {
-        end = frame(tx, MsgType.WillTopic, will === "" ? 0 : 1 + utf8Length(will));
+        const b = frame(tx, MsgType.WillTopic, will === "" ? 0 : 1 + utf8Length(will));
         if (will !== "") {
-          tx[end] = (o.willQos < 0 ? 0x60 : o.willQos * 0x20) + (o.willRetain ? 0x10 : 0);
-          end += 1 + writeUtf8(will, tx, end + 1);
+          tx[b] = (o.willQos < 0 ? 0x60 : o.willQos * 0x20) + (o.willRetain ? 0x10 : 0);
+          writeUtf8(will, tx, b + 1);
         }
       } else {
-        end = frame(tx, MsgType.WillMsg, o.willMessageLength);
-        end = putBytes(tx, end, o.willMessage, 0, o.willMessageLength);
+        putBytes(tx, frame(tx, MsgType.WillMsg, o.willMessageLength), o.willMessage, 0, o.willMessageLength);
       }
       this.controlDue = this.now + o.retryInterval;
-      this.transmit(-1, end);
+      this.transmit(-1);
     } else if (type === MsgType.RegAck) {
       // §6.5: the REGACK of a REGISTER; PUBLISHes waiting for its id go out (or fail) with it.
       const r = this.findSlot(MsgType.Register, read16(buf, b + 2));
@@ -726,7 +692,7 @@ export class SensorClient {
           } else {
             const pub = this.slotBuf[p] as Bytes;
             put16(pub, (pub[0] === 0x01 ? 4 : 2) + 1, topicId);
-            this.transmit(p, 0);
+            this.transmit(p);
             if (this.slotQos[p] === 0) {
               this.finish(p, 0, 0);
             }
@@ -741,11 +707,7 @@ export class SensorClient {
       const s = this.findSlot(MsgType.Publish, read16(buf, b + 2));
       const t = s < 0 ? -1 : (this.slotTopic[s] as number);
       this.finish(s, buf[b + 4] as number, read16(buf, b));
-      let needed = false;
-      for (let q = 0; q < this.slotTopic.length; q++) {
-        needed = needed || (t >= 0 && this.slotTopic[q] === t);
-      }
-      if (buf[b + 4] === ReturnCode.InvalidTopicId && t >= 0 && !needed) {
+      if (buf[b + 4] === ReturnCode.InvalidTopicId && t >= 0 && this.slotTopic.indexOf(t) < 0) {
         // §6.7: the gateway no longer knows the id: forget it, the next publish registers again.
         this.topicName[t] = "";
       }

@@ -70,8 +70,8 @@ export class EspruinoUdpClient implements Transport {
   private gatewayHost: string;
   private gatewayPort: number;
   // Set by the first datagram, by start(): a field set in the constructor costs a board a variable.
-  private senderHost!: string;
-  private senderPort!: number;
+  /** The sender of the last datagram. */
+  private sender!: EspruinoRinfo;
   private timer: unknown;
   /** getTime() at start(), in seconds. */
   private epoch!: number;
@@ -103,7 +103,8 @@ export class EspruinoUdpClient implements Transport {
     this.socket.bind(0);
     this.epoch = getTime();
     this.client.start(0);
-    this.timer = setInterval(this.tick.bind(this), this.config.tickInterval);
+    // Espruino's setInterval hands its arguments after the interval to the function: 0 marks the timer.
+    this.timer = setInterval(this.datagram.bind(this), this.config.tickInterval, 0);
   }
 
   close(): void {
@@ -111,20 +112,18 @@ export class EspruinoUdpClient implements Transport {
     this.socket.close();
   }
 
-  /** The client's tick() with the time since start(). */
-  tick(): void {
-    this.client.tick(Math.floor((getTime() - this.epoch) * 1000));
-  }
-
-  /** A datagram from the socket; without one, the socket's send queue is empty ("drain"). */
-  datagram(msg?: string, rinfo?: EspruinoRinfo): void {
-    if (!rinfo) {
+  /**
+   * One function for the socket and the timer (each function costs a board RAM): a datagram (msg and
+   * its sender), the socket's "drain" (no argument: its send queue is empty) or the timer (msg 0).
+   * Each advances the client's time (tick() with the milliseconds since start()).
+   */
+  datagram(msg?: string | 0, rinfo?: EspruinoRinfo): void {
+    if (msg === undefined) {
       this.queued = 0;
     }
-    this.tick();
+    this.client.tick(Math.floor((getTime() - this.epoch) * 1000));
     if (rinfo) {
-      this.senderHost = rinfo.address;
-      this.senderPort = rinfo.port;
+      this.sender = rinfo;
       this.client.receive(
         new Uint8Array(E.toArrayBuffer(msg as string)) as unknown as number[],
         (msg as string).length,
@@ -139,18 +138,18 @@ export class EspruinoUdpClient implements Transport {
    */
   send(bytes: number[], length: number, radius?: number): void {
     const c = this.config;
-    const unicast = radius === undefined;
+    const broadcast = (radius as number) >= 0;
     this.socket.send(
-      E.toString(new Uint8Array((bytes as unknown as Uint8Array).buffer, 0, length)),
-      unicast ? this.gatewayPort : c.port,
-      unicast ? this.gatewayHost : c.broadcastHost,
+      E.toString((bytes as unknown as Uint8Array).subarray(0, length)),
+      broadcast ? c.port : this.gatewayPort,
+      broadcast ? c.broadcastHost : this.gatewayHost,
     );
     this.queued++;
   }
 
   selectGateway(gwId: number): void {
-    this.gatewayHost = gwId < 0 ? this.config.host : this.senderHost;
-    this.gatewayPort = gwId < 0 ? this.config.port : this.senderPort;
+    this.gatewayHost = gwId < 0 ? this.config.host : this.sender.address;
+    this.gatewayPort = gwId < 0 ? this.config.port : this.sender.port;
   }
 
   busy(): boolean {
