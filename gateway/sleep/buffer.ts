@@ -201,7 +201,7 @@ export function limitsFor(config: SleepLimitsConfig, clientId: string): SleepBuf
   const own = Object.hasOwn(config.clients, clientId) ? config.clients[clientId] : undefined;
   if (own === undefined) return defaultsOf(config);
   return {
-    maxMessages: own?.maxMessages ?? config.maxMessages,
-    maxBytes: own?.maxBytes ?? config.maxBytes,
+    maxMessages: own.maxMessages ?? config.maxMessages,
+    maxBytes: own.maxBytes ?? config.maxBytes,
   };
 }
