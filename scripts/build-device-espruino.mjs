@@ -27,7 +27,7 @@ export const PRIVATE_NAMES = new RegExp(
       "now|transport|handler|options|slot[A-Z]\\w*|qos2Ids|topic(Name|Ids|Used|Clock)|waitingTopic",
       "control(Type|Due|Retries)?|transmit|lastSent|advertiseDue|stateDue",
       "sleepDuration|nextId|sendWaiting|setState|openSlot|findSlot|finish",
-      "findTopic|registerName|other|subscription|ack",
+      "findTopic|waitingName|other|subscription|ack",
       // the adapters' and the SLIP receiver's private members (device-client/espruino, core/slip-receiver.ts)
       "socket|config|gatewayHost|gatewayPort|senderHost|senderPort|timer|queued|epoch|datagram|sender",
       "receiver|sink|escaped|skipping|fail",

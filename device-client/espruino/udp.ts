@@ -103,8 +103,8 @@ export class EspruinoUdpClient implements Transport {
     this.socket.bind(0);
     this.epoch = getTime();
     this.client.start(0);
-    // Espruino's setInterval hands its arguments after the interval to the function: 0 marks the timer.
-    this.timer = setInterval(this.datagram.bind(this), this.config.tickInterval, 0);
+    // Espruino's setInterval hands its arguments after the interval to the function: rinfo 0 marks the timer.
+    this.timer = setInterval(this.datagram.bind(this), this.config.tickInterval, "", 0);
   }
 
   close(): void {
@@ -114,11 +114,11 @@ export class EspruinoUdpClient implements Transport {
 
   /**
    * One function for the socket and the timer (each function costs a board RAM): a datagram (msg and
-   * its sender), the socket's "drain" (no argument: its send queue is empty) or the timer (msg 0).
+   * its sender), the socket's "drain" (no sender: its send queue is empty) or the timer (rinfo 0).
    * Each advances the client's time (tick() with the milliseconds since start()).
    */
-  datagram(msg?: string | 0, rinfo?: EspruinoRinfo): void {
-    if (msg === undefined) {
+  datagram(msg?: string, rinfo?: EspruinoRinfo | 0): void {
+    if (rinfo === undefined) {
       this.queued = 0;
     }
     this.client.tick(Math.floor((getTime() - this.epoch) * 1000));

@@ -70,8 +70,9 @@ export function runEspruino(
           if (!ended) s.close();
           ended = true;
         };
-        const drains: (() => void)[] = [];
-        // One datagram per turn, as Espruino's idle loop sends them; "drain" once the queue is empty.
+        const drains: ((socket: object) => void)[] = [];
+        // One datagram per turn, as Espruino's idle loop sends them; "drain" once the queue is empty,
+        // with the socket as its one argument (libs/network/socketserver.c queues it so).
         const flush = () => {
           const d = queue.shift();
           if (d === undefined || ended) return;
@@ -80,17 +81,17 @@ export function runEspruino(
           if (queue.length > 0) {
             setImmediate(flush);
           } else {
-            for (const l of drains) l();
+            for (const l of drains) l(socket);
             if (closing) end();
           }
         };
-        return {
+        const socket = {
           on: (event: string, listener: (msg: string, rinfo: object) => void) => {
             if (event === "message")
               s.on("message", (msg, r) =>
                 listener(msg.toString("latin1"), { address: r.address, port: r.port, size: msg.length }),
               );
-            if (event === "drain") drains.push(listener as unknown as () => void);
+            if (event === "drain") drains.push(listener as unknown as (socket: object) => void);
           },
           bind: (port: number) => s.bind(port),
           send: (msg: string, port: number, address: string) => {
@@ -107,6 +108,7 @@ export function runEspruino(
             if (queue.length === 0) end();
           },
         };
+        return socket;
       },
     };
     const context = vm.createContext({
@@ -126,8 +128,9 @@ export function runEspruino(
         toArrayBuffer: (s: string) => new Uint8Array(Buffer.from(s, "latin1")).buffer,
       },
       getTime: () => performance.now() / 1000,
-      setInterval: (fn: () => void, ms: number) => {
-        const t = setInterval(fn, ms);
+      // As Espruino's: the arguments after the interval are handed to the function.
+      setInterval: (fn: (...args: unknown[]) => void, ms: number, ...args: unknown[]) => {
+        const t = setInterval(fn, ms, ...args);
         timers.push(t);
         return t;
       },
