@@ -25,7 +25,7 @@ export const PRIVATE_NAMES = new RegExp(
     [
       // the client's session state and internal methods (device-client/core)
       "now|transport|handler|options|slot[A-Z]\\w*|qos2Ids|topic(Name|Ids|Used|Clock)|waitingTopic",
-      "control(Type|Due|Retries)?|transmit|lastSent|advertiseDue|stateDue",
+      "control(Type|Retries)?|transmit|lastSent|advertiseDue|stateDue",
       "sleepDuration|nextId|sendWaiting|setState|openSlot|findSlot|finish",
       "findTopic|waitingName|other|subscription|ack",
       // the adapters' and the SLIP receiver's private members (device-client/espruino, core/slip-receiver.ts)

@@ -3,7 +3,7 @@ import type { Bytes, QoS } from "../../protocol/messages";
 import { readUtf8, utf8Length, writeUtf8 } from "../../protocol/text";
 import { SensorClient } from "./sensor";
 import type { ClientBuffers, ClientHandler, ClientOptions, Transport } from "./types";
-import { frame, messageLength, put16, putBytes, read16 } from "./wire";
+import { frame, messageLength, put16, read16 } from "./wire";
 
 /**
  * The full MQTT-SN v1.2 client: the sensor profile (sensor.ts) plus SUBSCRIBE and UNSUBSCRIBE
@@ -92,7 +92,10 @@ export class MqttSnClient extends SensorClient {
       return -1;
     }
     const buf = this.slotBuf[s] as Bytes;
-    putBytes(buf, frame(buf, MsgType.WillMsgUpd, length), data, offset, length);
+    const b = frame(buf, MsgType.WillMsgUpd, length);
+    for (let i = 0; i < length; i++) {
+      buf[b + i] = data[offset + i] as number;
+    }
     this.transmit(s);
     return 0;
   }

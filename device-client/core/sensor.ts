@@ -10,7 +10,7 @@ import {
   type Transport,
 } from "./types";
 import { HAS_FULL } from "./has-full";
-import { frame, messageLength, put16, putBytes, read16 } from "./wire";
+import { frame, messageLength, put16, read16 } from "./wire";
 
 /**
  * The body length (after Length and MsgType) of each message a gateway sends, by MsgType 0x00 ..
@@ -94,13 +94,15 @@ export class SensorClient {
 
   /** The connection-level request awaiting an answer: CONNECT, PINGREQ, DISCONNECT, or 0. */
   controlType: number;
-  controlDue: number;
   /** Sends of the request after the first; while Searching, the SEARCHGWs sent. */
   controlRetries: number;
   lastSent: number;
   /** 0 when the gateway's ADVERTISEs are not tracked. */
   advertiseDue: number;
-  /** Next SEARCHGW (Searching), wake-up (Asleep) or restart (Lost). */
+  /**
+   * When the request is sent again; without one, the next SEARCHGW (Searching), wake-up (Asleep) or
+   * restart (Lost): those states have no request.
+   */
   stateDue: number;
   sleepDuration: number;
   nextId: number;
@@ -153,7 +155,6 @@ export class SensorClient {
     this.topicUsed = [];
     this.topicClock = 0;
     this.controlType = 0;
-    this.controlDue = 0;
     this.controlRetries = 0;
     this.lastSent = 0;
     this.advertiseDue = 0;
@@ -205,9 +206,8 @@ export class SensorClient {
           this.controlRetries++;
           this.stateDue = now + o.retryInterval;
           // §5.4.2: SEARCHGW carries the radius.
-          const b = frame(this.tx, MsgType.SearchGw, 1);
-          this.tx[b] = o.radius;
-          this.transport.broadcast(this.tx, b + 1, o.radius);
+          this.tx[2] = o.radius;
+          this.transport.broadcast(this.tx, frame(this.tx, MsgType.SearchGw, 1) + 1, o.radius);
         }
       } else if (state === ClientState.Lost) {
         this.start(now);
@@ -225,7 +225,7 @@ export class SensorClient {
       this.setState(ClientState.Lost);
       return;
     }
-    if (this.controlType !== 0 && now >= this.controlDue) {
+    if (this.controlType !== 0 && now >= this.stateDue) {
       if (this.controlRetries >= o.maxRetries) {
         this.setState(current === ClientState.Disconnecting ? ClientState.Disconnected : ClientState.Lost);
         return;
@@ -292,7 +292,12 @@ export class SensorClient {
         }
       }
     }
-    if (state === ClientState.Active || state === ClientState.Lost || state === ClientState.Disconnected) {
+    if (
+      state === ClientState.Active ||
+      state === ClientState.Lost ||
+      state === ClientState.Disconnected ||
+      state === ClientState.Asleep
+    ) {
       this.controlType = 0;
     }
     if (state === ClientState.Lost) {
@@ -300,7 +305,6 @@ export class SensorClient {
       this.stateDue = this.now + this.options.reconnectDelay;
     }
     if (state === ClientState.Asleep) {
-      this.controlType = 0;
       this.stateDue = this.now + this.sleepDuration * 1000;
     }
     if (this.state !== state) {
@@ -319,7 +323,7 @@ export class SensorClient {
     }
     this.controlType = type;
     this.controlRetries = 0;
-    this.controlDue = this.now + o.retryInterval;
+    this.stateDue = this.now + o.retryInterval;
     if (type === MsgType.Connect) {
       // §5.4.4: Flags (Will, CleanSession), ProtocolId, Duration, ClientId.
       const b = frame(tx, type, 4 + utf8Length(o.clientId));
@@ -606,7 +610,10 @@ export class SensorClient {
     // §5.4.12: Flags (QoS -1 is 0b11, Retain, TopicIdType), TopicId, MsgId, Data.
     const b = frame(buf, MsgType.Publish, 5 + length);
     buf[b] = (qos < 0 ? 0x60 : qos * 0x20) + (retain ? 0x10 : 0) + topicIdType;
-    putBytes(buf, put16(buf, put16(buf, b + 1, id), msgId), data, offset, length);
+    put16(buf, put16(buf, b + 1, id), msgId);
+    for (let i = 0; i < length; i++) {
+      buf[b + 5 + i] = data[offset + i] as number;
+    }
     if (waiting >= 0) {
       this.slotDue[s] = -1;
     } else {
@@ -634,7 +641,9 @@ export class SensorClient {
         : form >= 0x61
           ? length - b >= form - 0x61
           : form === 0x2a && (length - b === 0 || length - b === 2)) ||
-      (b === 4 ? read16(buf, 1) : buf[0]) !== length
+      (b === 4 ? read16(buf, 1) : buf[0]) !== length ||
+      // Only an ADVERTISE or a GWINFO is taken from another sender than the selected gateway.
+      (!fromGateway && type !== MsgType.Advertise && type !== MsgType.GwInfo)
     ) {
       this.dropped++;
       return;
@@ -654,8 +663,6 @@ export class SensorClient {
       } else if (type === MsgType.Advertise && fromGateway && gwId === this.gwId) {
         this.advertiseDue = due;
       }
-    } else if (!fromGateway) {
-      this.dropped++;
     } else if (type === MsgType.ConnAck && state === ClientState.Connecting) {
       // Congestion or refusal (§5.3.10): try again after reconnectDelay.
       this.setState(buf[b] === ReturnCode.Accepted ? ClientState.Active : ClientState.Lost);
@@ -672,9 +679,12 @@ export class SensorClient {
           writeUtf8(will, tx, b + 1);
         }
       } else {
-        putBytes(tx, frame(tx, MsgType.WillMsg, o.willMessageLength), o.willMessage, 0, o.willMessageLength);
+        const b = frame(tx, MsgType.WillMsg, o.willMessageLength);
+        for (let i = 0; i < o.willMessageLength; i++) {
+          tx[b + i] = o.willMessage[i] as number;
+        }
       }
-      this.controlDue = this.now + o.retryInterval;
+      this.stateDue = this.now + o.retryInterval;
       this.transmit(-1);
     } else if (type === MsgType.RegAck) {
       // §6.5: the REGACK of a REGISTER; PUBLISHes waiting for its id go out (or fail) with it.

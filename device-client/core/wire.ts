@@ -37,14 +37,6 @@ export function put16(buf: Bytes, o: number, value: number): number {
   return o + 2;
 }
 
-/** Copies data[offset .. offset + length) to buf at o; returns the offset after it. */
-export function putBytes(buf: Bytes, o: number, data: Bytes, offset: number, length: number): number {
-  for (let i = 0; i < length; i++) {
-    buf[o + i] = data[offset + i] as number;
-  }
-  return o + length;
-}
-
 export function read16(buf: Bytes, o: number): number {
   return (buf[o] as number) * 256 + (buf[o + 1] as number);
 }

@@ -1,6 +1,5 @@
 import type { MqttSnClient } from "../core/client";
 import type { ClientHandler, ClientOptions, Transport } from "../core/types";
-import { clientOptions } from "./options";
 import { ProfileClient } from "./profile";
 
 /** Espruino's built-ins this adapter uses (https://www.espruino.com/Reference). */
@@ -84,6 +83,14 @@ export class EspruinoUdpClient implements Transport {
     this.gatewayHost = config.host;
     this.gatewayPort = config.port;
     this.queued = 0;
+    // clientOptions (options.ts) written out here: a function fewer in the library.
+    const o = options as unknown as Record<string, unknown>;
+    for (const key in o) {
+      if (key.length > 4) {
+        o[(key[0] as string) + key[key.length - 1] + key.length] = o[key];
+        delete o[key];
+      }
+    }
     const inflight: Uint8Array[] = [];
     for (let i = 0; i < config.inflight; i++) inflight[i] = new Uint8Array(size);
     this.socket = config.dgram.createSocket("udp4");
@@ -91,7 +98,7 @@ export class EspruinoUdpClient implements Transport {
       this,
       handler,
       { tx: new Uint8Array(size) as unknown as number[], inflight: inflight as unknown as number[][], size: size },
-      clientOptions(options as unknown as Record<string, unknown>),
+      options,
     );
     // Bound methods, not closures: a closure would keep this constructor's scope alive with it.
     const listener = this.datagram.bind(this);
