@@ -131,10 +131,7 @@ export class SensorClient {
     this.options = options;
     this.tx = buffers.tx;
     this.size = size;
-    this.state = ClientState.Disconnected;
-    this.dropped = 0;
     this.gwId = -1;
-    this.now = 0;
     this.slotBuf = buffers.inflight;
     this.slotType = [];
     this.slotMsgId = [];
@@ -143,24 +140,15 @@ export class SensorClient {
     this.slotTopic = [];
     this.slotQos = [];
     for (let s = 0; s < buffers.inflight.length; s++) {
-      this.slotType[s] = 0;
-      this.slotMsgId[s] = 0;
-      this.slotDue[s] = 0;
-      this.slotRetries[s] = 0;
+      this.slotType[s] = this.slotMsgId[s] = this.slotDue[s] = this.slotRetries[s] = this.slotQos[s] = 0;
       this.slotTopic[s] = -1;
-      this.slotQos[s] = 0;
     }
     this.topicName = [];
     this.topicIds = [];
     this.topicUsed = [];
-    this.topicClock = 0;
-    this.controlType = 0;
-    this.controlRetries = 0;
-    this.lastSent = 0;
-    this.advertiseDue = 0;
-    this.stateDue = 0;
-    this.sleepDuration = 0;
-    this.nextId = 0;
+    // Disconnected is 0.
+    this.state = this.dropped = this.now = this.topicClock = this.controlType = this.controlRetries = 0;
+    this.lastSent = this.advertiseDue = this.stateDue = this.sleepDuration = this.nextId = 0;
     this.sendWaiting = false;
   }
 
@@ -370,8 +358,7 @@ export class SensorClient {
       return -1;
     }
     const msgId = !(
-      type === MsgType.WillTopicUpd ||
-      type === MsgType.WillMsgUpd ||
+      (HAS_FULL && (type === MsgType.WillTopicUpd || type === MsgType.WillMsgUpd)) ||
       (type === MsgType.Publish && qos === 0)
     );
     let id = 0;
