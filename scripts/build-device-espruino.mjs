@@ -36,8 +36,8 @@ export const PRIVATE_NAMES = new RegExp(
 );
 
 /**
- * The keys of ClientOptions and their short names in the Espruino bundles: first and last character
- * and length (device-client/espruino/options.ts moves the keys an application sets to them by the same
+ * The keys of ClientOptions and their short names in the Espruino bundles: last character and length
+ * (device-client/espruino/options.ts moves the keys an application sets to them by the same
  * rule), the same in every bundle (a fixed mangle cache), so that the serial add-on reads the options
  * as the library does.
  */
@@ -62,7 +62,7 @@ const OPTION_KEYS = [
   "maxIncomingQos2",
   "random",
 ];
-const OPTION_NAMES = Object.fromEntries(OPTION_KEYS.map((k) => [k, k[0] + k[k.length - 1] + k.length]));
+const OPTION_NAMES = Object.fromEntries(OPTION_KEYS.map((k) => [k, k[k.length - 1] + k.length]));
 if (new Set(Object.values(OPTION_NAMES)).size !== OPTION_KEYS.length) {
   throw new Error("build-device-espruino: two options have the same short name");
 }

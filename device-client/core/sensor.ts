@@ -350,11 +350,8 @@ export class SensorClient {
    * -1 when there is none.
    */
   openSlot(type: number, octets: number, topic: number, qos: number): number {
-    if (this.state !== ClientState.Active || octets > this.size) {
-      return -1;
-    }
     const free = this.findSlot(0, -1);
-    if (free < 0) {
+    if (this.state !== ClientState.Active || octets > this.size || free < 0) {
       return -1;
     }
     const msgId = !(
@@ -577,12 +574,9 @@ export class SensorClient {
       const t = this.findTopic(name, -1);
       id = t < 0 ? 0 : (this.topicIds[t] as number);
       if (id === 0) {
-        // The REGISTER (unless sent already) and the PUBLISH behind it each take a slot.
-        let free = 0;
-        for (let s = 0; s < this.slotType.length; s++) {
-          free += this.slotType[s] === 0 ? 1 : 0;
-        }
-        if (free < (t < 0 ? 2 : 1) || (t < 0 && this.register(name, true) < 0)) {
+        // A REGISTER to send takes a slot and the PUBLISH behind it a second one (0 marks a free slot).
+        const free = this.slotType.indexOf(0);
+        if (t < 0 && (this.slotType.indexOf(0, free + 1) < 0 || this.register(name, true) < 0)) {
           return PublishResult.Refused;
         }
         waiting = this.findTopic(name, -1);
@@ -683,7 +677,8 @@ export class SensorClient {
         this.topicIds[t] = topicId;
       }
       for (let p = 0; p < this.slotType.length && t >= 0; p++) {
-        if (this.slotType[p] === MsgType.Publish && this.slotDue[p] === -1 && this.slotTopic[p] === t) {
+        // Only a PUBLISH waiting for a REGACK has the due time -1 (a free slot has no topic entry).
+        if (this.slotDue[p] === -1 && this.slotTopic[p] === t) {
           if (returnCode !== ReturnCode.Accepted) {
             this.finish(p, returnCode, 0);
           } else {

@@ -87,7 +87,7 @@ export class EspruinoUdpClient implements Transport {
     const o = options as unknown as Record<string, unknown>;
     for (const key in o) {
       if (key.length > 4) {
-        o[(key[0] as string) + key[key.length - 1] + key.length] = o[key];
+        o[(key[key.length - 1] as string) + key.length] = o[key];
         delete o[key];
       }
     }
