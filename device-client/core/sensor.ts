@@ -615,7 +615,8 @@ export class SensorClient {
     // The body must have the length §5.4 gives a message of this type from a gateway (GATEWAY_BODY);
     // whatever else arrives (a type only clients send, a reserved type, a wrong length) is malformed.
     // Few locals here: they live while the handler's callbacks run.
-    const form = type >= 0 && type < 30 ? GATEWAY_BODY.charCodeAt(type) : 0;
+    // charCodeAt gives NaN for -1 and for a type beyond the table, which fails every test below.
+    const form = GATEWAY_BODY.charCodeAt(type);
     if (
       !(form >= 0x30 && form <= 0x39
         ? length - b === form - 0x30

@@ -19,10 +19,9 @@ export function utf8Length(s: string): number {
   return E.toUint8Array(s).length;
 }
 
-export function writeUtf8(s: string, buf: Bytes, offset: number): number {
-  const octets = E.toUint8Array(s);
-  (buf as unknown as Uint8Array).set(octets, offset);
-  return octets.length;
+/** Writes the octets of s at offset. Unlike protocol/text.ts's, returns nothing: the client reads no count. */
+export function writeUtf8(s: string, buf: Bytes, offset: number): void {
+  (buf as unknown as Uint8Array).set(E.toUint8Array(s), offset);
 }
 
 /**

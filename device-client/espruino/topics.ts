@@ -4,10 +4,9 @@
  */
 export function shortTopicId(name: string): number {
   // §3.3.2: the two characters travel in the 16-bit TopicId field, the first as the high octet.
-  const high = name.charCodeAt(0);
-  const low = name.charCodeAt(1);
-  if (name.length !== 2 || high > 0x7f || low > 0x7f) {
+  // Two ASCII characters (Espruino's regular expressions have no {2}).
+  if (!/^[\0-\x7f][\0-\x7f]$/.test(name)) {
     throw new Error("not a short topic: " + name);
   }
-  return high * 256 + low;
+  return name.charCodeAt(0) * 256 + name.charCodeAt(1);
 }
