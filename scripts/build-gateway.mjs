@@ -42,6 +42,12 @@ const EXTERNAL = [
   "prom-client",
 ];
 
+/**
+ * readable-stream is a copy of Node's own stream module for other runtimes; bl, which mqtt-packet's parser
+ * uses, imports it. Node's module serves it as it is: 200 KB less to compile at every start.
+ */
+const ALIAS = { "readable-stream": "node:stream" };
+
 /** Throws unless every external package is installed with the package. */
 function checkExternals() {
   const manifest = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
@@ -98,6 +104,7 @@ export async function buildGateway(out = DEFAULT_OUT) {
     format: "esm",
     target: "node20",
     external: EXTERNAL,
+    alias: ALIAS,
     banner: { js: REQUIRE_BANNER },
     legalComments: "none",
     logLevel: "warning",
