@@ -48,8 +48,7 @@ const GATEWAY_BODY = "3-b--10-0-f5f5222--6-2-0*--1-1";
  * (§6.15) and the sleep timer (§6.14). MqttSnClient (client.ts) adds the full client on top.
  *
  * Everything is allocated in the constructor, except the topic table, which grows to
- * options.maxTopics entries as names are first used (a sensor seldom has more than a few) and is
- * emptied when a session ends. On
+ * options.maxTopics entries as names are first used (a sensor seldom has more than a few). On
  * Espruino every function, parameter, property and class costs RAM whatever its size, so the work is
  * done in one class with a few methods over parallel arrays instead of many small functions and
  * message objects: one dispatch over the message type, the side effects of a state change in
@@ -272,8 +271,9 @@ export class SensorClient {
           this.finish(s, -1, 0);
         }
       }
-      // New entries are written at the end of all three topic arrays (findTopic).
-      this.topicName.length = 0;
+      for (let t = 0; t < this.topicName.length; t++) {
+        this.topicName[t] = "";
+      }
       if (HAS_FULL) {
         for (let i = 0; this.qos2Ids && i < this.qos2Ids.length; i++) {
           this.qos2Ids[i] = 0;
