@@ -29,7 +29,7 @@ export const PRIVATE_NAMES = new RegExp(
       "sleepDuration|nextId|sendWaiting|setState|openSlot|findSlot|finish",
       "findTopic|waitingName|other|subscription|ack",
       // the adapters' and the SLIP receiver's private members (device-client/espruino, core/slip-receiver.ts)
-      "socket|config|gatewayHost|gatewayPort|senderHost|senderPort|timer|queued|epoch|datagram|sender",
+      "socket|config|gatewayHost|gatewayPort|senderHost|senderPort|timer|queued|epoch|datagram",
       "receiver|sink|escaped|skipping|fail",
     ].join("|") +
     ")$",

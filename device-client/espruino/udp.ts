@@ -69,8 +69,9 @@ export class EspruinoUdpClient implements Transport {
   private gatewayHost: string;
   private gatewayPort: number;
   // Set by the first datagram, by start(): a field set in the constructor costs a board a variable.
-  /** The sender of the last datagram. */
-  private sender!: EspruinoRinfo;
+  /** The sender of the last datagram (its address and port: the whole object would cost more). */
+  private senderHost!: string;
+  private senderPort!: number;
   private timer: unknown;
   /** getTime() at start(), in seconds. */
   private epoch!: number;
@@ -130,7 +131,8 @@ export class EspruinoUdpClient implements Transport {
     }
     this.client.tick(Math.floor((getTime() - this.epoch) * 1000));
     if (rinfo) {
-      this.sender = rinfo;
+      this.senderHost = rinfo.address;
+      this.senderPort = rinfo.port;
       this.client.receive(
         new Uint8Array(E.toArrayBuffer(msg as string)) as unknown as number[],
         (msg as string).length,
@@ -155,8 +157,8 @@ export class EspruinoUdpClient implements Transport {
   }
 
   selectGateway(gwId: number): void {
-    this.gatewayHost = gwId < 0 ? this.config.host : this.sender.address;
-    this.gatewayPort = gwId < 0 ? this.config.port : this.sender.port;
+    this.gatewayHost = gwId < 0 ? this.config.host : this.senderHost;
+    this.gatewayPort = gwId < 0 ? this.config.port : this.senderPort;
   }
 
   busy(): boolean {
