@@ -109,7 +109,7 @@ export class SensorClient {
   /** publish() or publishId() returned Busy: tick() calls handler.ready() once the transport is free. */
   sendWaiting: boolean;
   /** Set by publish() for publishId(): the topic name to publish to, else undefined. */
-  waitingName?: string;
+  waitingName: string | undefined;
 
   /**
    * The CONNECT (§5.4.4), WILLTOPIC (§5.4.7) and WILLMSG (§5.4.9) that options call for must fit the
@@ -554,8 +554,7 @@ export class SensorClient {
   ): number {
     // Set by publish(): the topic name, whose id replaces topicId.
     const name = this.waitingName;
-    // Deleted rather than set to undefined: on Espruino a property costs a variable.
-    delete this.waitingName;
+    this.waitingName = undefined;
     let id = topicId;
     // The topic entry whose REGACK the PUBLISH waits for in its slot, or -1.
     let waiting = -1;
