@@ -7,15 +7,14 @@
  * alone, the handshake completes, and only the Finished messages tell either side that it was altered. The link
  * refuses the device's Finished (after sending its own); the device must refuse the gateway's.
  */
-import { createSocket, type Socket } from "node:dgram";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { openDtlsSession } from "../../device-client/node/dtls-session";
-import { DtlsLink } from "../../transports/dtls";
-import { parseHostPort } from "../../transports/udp";
 import { makeDtlsCerts } from "../support/dtls-certs";
 import { systemHas } from "../support/system";
 import { cookieOfHello } from "../transports/support/dtls-hello";
-import { FrameQueue, publishOfLength, toHex } from "../transports/support/frames";
+import { until } from "../transports/support/capture-log";
+import { openTestLink, relay } from "../transports/support/dtls-path";
+import { publishOfLength, toHex } from "../transports/support/frames";
 
 const certs = systemHas(["openssl"], "apt-get install openssl") ? makeDtlsCerts() : undefined;
 afterAll(() => certs?.remove());
@@ -26,12 +25,6 @@ const HANDSHAKE = 12;
 const EXTENDED_MASTER_SECRET = 0x0017;
 /** A type no one has assigned, which the library skips. */
 const UNKNOWN_EXTENSION = 0x7e17;
-
-const udpSocket = (): Promise<Socket> =>
-  new Promise((resolve) => {
-    const s = createSocket("udp4");
-    s.bind(0, "127.0.0.1", () => resolve(s));
-  });
 
 /**
  * Where the type of the extended_master_secret extension lies in a datagram whose first record is a ClientHello or
@@ -68,35 +61,17 @@ function withoutExtendedMasterSecret(m: Buffer): Buffer | undefined {
 }
 
 /**
- * A relay from a device socket to the link and back. With `tamper`, the extended_master_secret extension is
- * renamed in the ClientHello that carries a cookie and in the ServerHello, so that neither side sees the other
- * offer it.
+ * With `tamper`, the extended_master_secret extension is renamed in the ClientHello that carries a cookie and in
+ * the ServerHello, so that neither side sees the other offer it.
  */
-async function relay(
-  target: { host: string; port: number },
-  tamper: boolean,
-): Promise<{ socket: Socket; port: number; altered: () => number }> {
-  const socket = await udpSocket();
-  let device: { port: number; address: string } | undefined;
-  let altered = 0;
-  const alter = (m: Buffer): Buffer => {
-    const out = withoutExtendedMasterSecret(m);
-    if (out === undefined) return m;
-    altered++;
-    return out;
-  };
-  socket.on("message", (m: Buffer, from) => {
-    if (from.port === target.port) {
-      if (tamper && firstHandshakeIs(m, 2)) m = alter(m);
-      if (device !== undefined) socket.send(m, device.port, device.address);
-      return;
-    }
-    device = from;
-    if (tamper && firstHandshakeIs(m, 1) && cookieOfHello(m).length > 0) m = alter(m);
-    socket.send(m, target.port, target.host);
-  });
-  return { socket, port: socket.address().port, altered: () => altered };
-}
+const stripping = (tamper: boolean) =>
+  tamper
+    ? {
+        toTarget: (m: Buffer) =>
+          firstHandshakeIs(m, 1) && cookieOfHello(m).length > 0 ? withoutExtendedMasterSecret(m) : undefined,
+        fromTarget: (m: Buffer) => (firstHandshakeIs(m, 2) ? withoutExtendedMasterSecret(m) : undefined),
+      }
+    : {};
 
 describe.skipIf(certs === undefined)("Node device client over DTLS: the gateway's Finished", () => {
   const c = certs as NonNullable<typeof certs>;
@@ -105,37 +80,9 @@ describe.skipIf(certs === undefined)("Node device client over DTLS: the gateway'
     for (const f of cleanup.splice(0).reverse()) await f();
   });
 
-  const openLink = async (): Promise<{
-    link: DtlsLink;
-    inbound: FrameQueue;
-    target: { host: string; port: number };
-  }> => {
-    const inbound = new FrameQueue();
-    const link = new DtlsLink({
-      host: "127.0.0.1",
-      port: 0,
-      certPem: c.read(c.serverCertFile),
-      keyPem: c.read(c.serverKeyFile),
-      log: { debug() {}, info() {}, warn() {}, error() {} },
-    });
-    await link.open(inbound.push);
-    cleanup.push(() => link.close());
-    const target = parseHostPort(link.address());
-    if (target === undefined) throw new Error("no address");
-    return { link, inbound, target };
-  };
-
-  const until = async (what: () => boolean): Promise<void> => {
-    const end = Date.now() + 5000;
-    while (!what()) {
-      if (Date.now() > end) throw new Error("condition not met in time");
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
-
   it("accepts the gateway's Finished of an unaltered handshake through the relay", async () => {
-    const { link, inbound, target } = await openLink();
-    const path = await relay(target, false);
+    const { link, inbound, target } = await openTestLink(c, cleanup);
+    const path = await relay(target, stripping(false));
     cleanup.push(() => {
       path.socket.close();
     });
@@ -149,15 +96,15 @@ describe.skipIf(certs === undefined)("Node device client over DTLS: the gateway'
   });
 
   it("refuses a handshake whose hellos were altered on the path: the gateway's Finished does not match", async () => {
-    const { link, inbound, target } = await openLink();
-    const path = await relay(target, true);
+    const { link, inbound, target } = await openTestLink(c, cleanup);
+    const path = await relay(target, stripping(true));
     cleanup.push(() => {
       path.socket.close();
     });
     const attempt = openDtlsSession({ host: "127.0.0.1", port: path.port, timeoutMs: 5000 });
     await expect(attempt).rejects.toThrow("gateway not trusted: its Finished message does not match the handshake");
     expect(path.altered()).toBe(2);
-    await until(() => link.stats().refusedFinished === 1);
+    await until(() => link.stats().refusedFinished === 1, 5000, "the link to refuse the Finished");
     expect(await inbound.settle(300)).toBe(0);
     expect(link.stats()).toMatchObject({ established: 0, peers: 0, framesReceived: 0 });
   });
