@@ -27,6 +27,16 @@ export class MqttSnClient extends SensorClient {
     }
   }
 
+  /**
+   * The topic id of a name: the registered id, 0 while its REGISTER is unanswered, -1 when the
+   * client has no entry for it (ids are forgotten with every new session). The sensor
+   * profile has no such query: done() reports the id of each REGISTER's REGACK.
+   */
+  topicId(topicName: string): number {
+    const t = this.findTopic(topicName, -1);
+    return t < 0 ? -1 : (this.topicIds[t] as number);
+  }
+
   /** SUBSCRIBE to a topic name or filter (§6.9). Returns the MsgId, or -1 when refused as publish(). */
   subscribe(topicName: string, qos: QoS): number {
     return this.subscription(MsgType.Subscribe, TopicIdType.Normal, 0, topicName, qos);
@@ -105,7 +115,13 @@ export class MqttSnClient extends SensorClient {
     // MsgId: after TopicId in REGISTER, after Flags and TopicId in SUBACK and PUBLISH, first elsewhere (§5.4).
     const at = type === MsgType.Register ? b + 2 : type === MsgType.SubAck || type === MsgType.Publish ? b + 3 : b;
     const msgId = end - at >= 2 ? read16(buf, at) : 0;
-    if (type === MsgType.Publish) {
+    if (type === MsgType.Advertise) {
+      // §6.1: the selected gateway's ADVERTISE: lost once advertiseMisses (N_ADV) in a row are missed.
+      if (buf[b] === this.gwId) {
+        this.advertiseDue =
+          this.now + read16(buf, b + 1) * 1000 * this.options.advertiseMisses + this.options.retryInterval;
+      }
+    } else if (type === MsgType.Publish) {
       // §6.7, §6.8: acknowledge first, then hand the message to the application.
       const f = buf[b] as number;
       const q = Math.floor(f / 0x20) % 4;

@@ -31,7 +31,8 @@ const GATEWAY_BODY = "3-b--10-0-f5f5222--6-2-0*--1-1";
  * Bounds: buffers.inflight.length exchanges awaiting an answer at once, options.maxTopics topic
  * names. When full, publish and register return -1 (PublishResult.Refused) and send nothing; the
  * application retries after a done() callback. A message that would not fit buffers.size octets
- * whole (names count in UTF-8 octets) is refused the same way, never sent cut short. A string with a
+ * whole (names count in UTF-8 octets) is refused the same way, never sent cut short; in the sensor
+ * profile buffers.size counts up to 255 octets, the 1-octet Length form (§5.2.1). A string with a
  * lone UTF-16 surrogate has no UTF-8 form: a name like that throws.
  *
  * Backpressure: while the transport reports busy() (its platform holds as many datagrams not yet
@@ -97,8 +98,12 @@ export class SensorClient {
   /** Sends of the request after the first; while Searching, the SEARCHGWs sent. */
   controlRetries: number;
   lastSent: number;
-  /** 0 when the gateway's ADVERTISEs are not tracked. */
-  advertiseDue: number;
+  /**
+   * When the selected gateway is lost for want of ADVERTISEs (§6.1); 0 when they are not watched:
+   * always in the sensor profile, where only the full client's other() sets it. Not set at all in a
+   * sensor-profile bundle (HAS_FULL false), which never reads it.
+   */
+  advertiseDue!: number;
   /**
    * When the request is sent again; without one, the next SEARCHGW (Searching), wake-up (Asleep) or
    * restart (Lost): those states have no request.
@@ -117,7 +122,9 @@ export class SensorClient {
    * a truncated CONNECT would never be answered).
    */
   constructor(transport: Transport, handler: ClientHandler, buffers: ClientBuffers, options: ClientOptions) {
-    const size = buffers.size;
+    // The sensor profile sends messages of at most 255 octets, in the 1-octet Length form (§5.2.1):
+    // a larger buffer is used up to that.
+    const size = (HAS_FULL && this.other) || buffers.size < 255 ? buffers.size : 255;
     // CONNECT: Flags, ProtocolId, Duration (4), ClientId. WILLTOPIC: Flags (1), WillTopic.
     if (
       messageLength(4, options.clientId) > size ||
@@ -148,7 +155,10 @@ export class SensorClient {
     this.topicUsed = [];
     // Disconnected is 0.
     this.state = this.dropped = this.now = this.topicClock = this.controlType = this.controlRetries = 0;
-    this.lastSent = this.advertiseDue = this.stateDue = this.sleepDuration = this.nextId = 0;
+    this.lastSent = this.stateDue = this.sleepDuration = this.nextId = 0;
+    if (HAS_FULL) {
+      this.advertiseDue = 0;
+    }
     this.sendWaiting = false;
   }
 
@@ -157,7 +167,9 @@ export class SensorClient {
     const o = this.options;
     this.now = now;
     this.gwId = -1;
-    this.advertiseDue = 0;
+    if (HAS_FULL) {
+      this.advertiseDue = 0;
+    }
     if (o.searchGateway) {
       // No connection-level request while Searching: its count counts the SEARCHGWs.
       this.controlRetries = 0;
@@ -169,15 +181,6 @@ export class SensorClient {
       this.transport.selectGateway(-1);
       this.control(MsgType.Connect);
     }
-  }
-
-  /**
-   * The topic id of a name: the registered id, 0 while its REGISTER is unanswered, -1 when the
-   * client has no entry for it (ids are forgotten with every new session).
-   */
-  topicId(topicName: string): number {
-    const t = this.findTopic(topicName, -1);
-    return t < 0 ? -1 : (this.topicIds[t] as number);
   }
 
   /** Advances time: retransmissions (§6.13), keep-alive (§6.15), discovery, sleep and reconnection. */
@@ -206,9 +209,12 @@ export class SensorClient {
       }
     }
     const current = this.state;
-    const connected =
-      current === ClientState.Active || current === ClientState.Connecting || current === ClientState.Awake;
-    if (this.advertiseDue > 0 && now > this.advertiseDue && connected) {
+    if (
+      HAS_FULL &&
+      this.advertiseDue > 0 &&
+      now > this.advertiseDue &&
+      (current === ClientState.Active || current === ClientState.Connecting || current === ClientState.Awake)
+    ) {
       // §6.1: N_ADV ADVERTISEs missed: the gateway is gone.
       this.setState(ClientState.Lost);
       return;
@@ -232,7 +238,7 @@ export class SensorClient {
         }
         const type = this.slotType[s];
         const buf = this.slotBuf[s] as Bytes;
-        const f = buf[0] === 0x01 ? 4 : 2;
+        const f = HAS_FULL && buf[0] === 0x01 ? 4 : 2;
         if (((HAS_FULL && type === MsgType.Subscribe) || type === MsgType.Publish) && (buf[f] as number) < 0x80) {
           // §6.13: a retransmitted PUBLISH or SUBSCRIBE carries DUP.
           buf[f] = (buf[f] as number) + 0x80;
@@ -288,8 +294,11 @@ export class SensorClient {
     ) {
       this.controlType = 0;
     }
-    if (state === ClientState.Lost) {
+    if (HAS_FULL && (state === ClientState.Lost || state === ClientState.Asleep)) {
+      // A sleeping client hears no ADVERTISE: the watch starts again with the next one.
       this.advertiseDue = 0;
+    }
+    if (state === ClientState.Lost) {
       this.stateDue = this.now + this.options.reconnectDelay;
     }
     if (state === ClientState.Asleep) {
@@ -341,7 +350,7 @@ export class SensorClient {
       this.slotDue[s] = this.now + this.options.retryInterval;
     }
     this.lastSent = this.now;
-    this.transport.send(buf, buf[0] === 0x01 ? read16(buf, 1) : (buf[0] as number));
+    this.transport.send(buf, HAS_FULL && buf[0] === 0x01 ? read16(buf, 1) : (buf[0] as number));
   }
 
   /**
@@ -411,39 +420,36 @@ export class SensorClient {
   /**
    * The entry of a name (marked as used). When there is none and id >= 0, a new entry with that id:
    * a free one, else a new one while the table is below options.maxTopics, else the least recently
-   * used registered entry no open exchange needs. -1 when there
-   * is none (or no room: every entry is registering or needed).
+   * used registered entry no open exchange needs. -1 when there is none (or no room: every entry is
+   * registering or needed).
    */
   findTopic(name: string, id: number): number {
-    let victim = -1;
-    for (let t = 0; t < this.topicName.length; t++) {
-      const entry = this.topicName[t] as string;
-      if (name !== "" && entry === name) {
-        this.topicUsed[t] = ++this.topicClock;
-        return t;
+    const names = this.topicName;
+    let t = name === "" ? -1 : names.indexOf(name);
+    if (t < 0 && id >= 0) {
+      t = names.indexOf("");
+      if (t < 0 && names.length < this.options.maxTopics) {
+        t = names.length;
       }
-      if (
-        id >= 0 &&
-        (victim < 0 || this.topicName[victim] !== "") &&
-        (entry === "" ||
-          ((this.topicIds[t] as number) > 0 &&
-            (victim < 0 || (this.topicUsed[t] as number) < (this.topicUsed[victim] as number)))) &&
-        this.slotTopic.indexOf(t) < 0
-      ) {
-        victim = t;
+      const full = t < 0;
+      for (let i = 0; full && i < names.length; i++) {
+        if (
+          (this.topicIds[i] as number) > 0 &&
+          this.slotTopic.indexOf(i) < 0 &&
+          (t < 0 || (this.topicUsed[i] as number) < (this.topicUsed[t] as number))
+        ) {
+          t = i;
+        }
+      }
+      if (t >= 0) {
+        names[t] = name;
+        this.topicIds[t] = id;
       }
     }
-    // A new entry is written at the end of all three arrays.
-    if (id >= 0 && (victim < 0 || this.topicName[victim] !== "") && this.topicName.length < this.options.maxTopics) {
-      victim = this.topicName.length;
+    if (t >= 0) {
+      this.topicUsed[t] = ++this.topicClock;
     }
-    if (victim >= 0) {
-      this.topicName[victim] = name;
-      this.topicIds[victim] = id;
-      this.topicUsed[victim] = ++this.topicClock;
-      return victim;
-    }
-    return -1;
+    return t;
   }
 
   // The sensor's API.
@@ -559,7 +565,8 @@ export class SensorClient {
     // The topic entry whose REGACK the PUBLISH waits for in its slot, or -1.
     let waiting = -1;
     if (
-      length + 9 > this.size ||
+      // §5.4.12: 7 octets and the data, 9 in the 3-octet Length form.
+      length + (length > 248 ? 9 : 7) > this.size ||
       qos > (HAS_FULL && this.other ? 2 : 1) ||
       ((qos < 0 || this.state !== ClientState.Active) && !(qos === -1 && topicIdType !== TopicIdType.Normal))
     ) {
@@ -609,8 +616,9 @@ export class SensorClient {
    * malformed datagram is counted in dropped.
    */
   receive(buf: Bytes, length: number, fromGateway: boolean): void {
-    // §5.2.1: a Length of 0x01 announces the 3-octet form.
-    const b = length >= 4 && buf[0] === 0x01 ? 4 : 2;
+    // §5.2.1: a Length of 0x01 announces the 3-octet form. A sensor-profile bundle drops it (a
+    // gateway sends a sensor nothing that long).
+    const b = HAS_FULL && length >= 4 && buf[0] === 0x01 ? 4 : 2;
     const type = length >= b ? (buf[b - 1] as number) : -1;
     // The body must have the length §5.4 gives a message of this type from a gateway (GATEWAY_BODY);
     // whatever else arrives (a type only clients send, a reserved type, a wrong length) is malformed.
@@ -632,18 +640,16 @@ export class SensorClient {
     }
     const state = this.state;
     if (type === MsgType.Advertise || type === MsgType.GwInfo) {
-      // §6.1: only one heard while Searching selects a gateway; the selected one's ADVERTISEs keep it.
-      const o = this.options;
-      const gwId = buf[b] as number;
-      const due =
-        type === MsgType.Advertise ? this.now + read16(buf, b + 1) * 1000 * o.advertiseMisses + o.retryInterval : 0;
+      // §6.1: only one heard while Searching selects a gateway. The full client also watches the
+      // selected gateway's ADVERTISEs (other()); the sensor profile finds a lost gateway by its
+      // unanswered requests (keep-alive, §6.13).
       if (state === ClientState.Searching) {
-        this.gwId = gwId;
-        this.transport.selectGateway(gwId);
-        this.advertiseDue = due;
+        this.gwId = buf[b] as number;
+        this.transport.selectGateway(this.gwId);
         this.control(MsgType.Connect);
-      } else if (type === MsgType.Advertise && fromGateway && gwId === this.gwId) {
-        this.advertiseDue = due;
+      }
+      if (HAS_FULL && this.other && (fromGateway || state === ClientState.Searching)) {
+        this.other(type, buf, b, length);
       }
     } else if (type === MsgType.ConnAck && state === ClientState.Connecting) {
       // Congestion or refusal (§5.3.10): try again after reconnectDelay.
@@ -684,7 +690,7 @@ export class SensorClient {
             this.finish(p, returnCode, 0);
           } else {
             const pub = this.slotBuf[p] as Bytes;
-            put16(pub, (pub[0] === 0x01 ? 4 : 2) + 1, topicId);
+            put16(pub, (HAS_FULL && pub[0] === 0x01 ? 4 : 2) + 1, topicId);
             this.transmit(p);
             if (this.slotQos[p] === 0) {
               this.finish(p, 0, 0);

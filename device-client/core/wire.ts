@@ -1,5 +1,6 @@
 import { utf8Length } from "../../protocol/text";
 import type { Bytes } from "../../protocol/messages";
+import { HAS_FULL } from "./has-full";
 
 /**
  * The client's side of the wire format, written straight into its buffers: what a client sends is
@@ -11,16 +12,18 @@ import type { Bytes } from "../../protocol/messages";
 /**
  * Octets of a message whose body (after Length and MsgType) is `fixed` octets and the UTF-8 form of
  * name: the Length field is 1 octet for up to 255 octets in all, else 3 (§5.2.1). Names are
- * measured in UTF-8 octets, never by string length (UTF-16 code units in JavaScript).
+ * measured in UTF-8 octets, never by string length (UTF-16 code units in JavaScript). A sensor-profile
+ * bundle (HAS_FULL false) has the 1-octet form only: its messages are at most 255 octets (see
+ * SensorClient's constructor).
  */
 export function messageLength(fixed: number, name: string): number {
   const body = fixed + utf8Length(name);
-  return body + 2 <= 255 ? body + 2 : body + 4;
+  return HAS_FULL && body + 2 > 255 ? body + 4 : body + 2;
 }
 
 /** Writes Length and MsgType for a body of `body` octets (§5.2); returns the offset of the body. */
 export function frame(buf: Bytes, type: number, body: number): number {
-  if (body + 2 <= 255) {
+  if (!HAS_FULL || body + 2 <= 255) {
     buf[0] = body + 2;
     buf[1] = type;
     return 2;

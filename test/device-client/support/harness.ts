@@ -1,7 +1,11 @@
 import { decode, encode, type Message } from "../../../protocol/index";
 import { MqttSnClient } from "../../../device-client/core/client";
+import type { SensorClient } from "../../../device-client/core/sensor";
 import { defaultOptions } from "../../../device-client/core/options";
-import type { ClientOptions } from "../../../device-client/core/types";
+import type { ClientBuffers, ClientHandler, ClientOptions, Transport } from "../../../device-client/core/types";
+
+/** MqttSnClient (the default) or SensorClient, to run the sensor profile's core. */
+export type ClientClass<C> = new (t: Transport, h: ClientHandler, b: ClientBuffers, o: ClientOptions) => C;
 
 export interface Sent {
   to: "gateway" | "broadcast";
@@ -14,17 +18,17 @@ export interface Sent {
  * The core wired to a recording transport and handler, with time driven by hand. The transport
  * decodes every datagram the client sends, so assertions read messages instead of bytes.
  */
-export class Harness {
+export class Harness<C extends SensorClient = MqttSnClient> {
   readonly sent: Sent[] = [];
   readonly events: string[] = [];
-  readonly client: MqttSnClient;
+  readonly client: C;
   now = 0;
   selected: number[] = [];
   /** What the transport's busy() answers. */
   busy = false;
 
   /** size: octets of each of the client's buffers (tx and every in-flight slot). */
-  constructor(change?: (o: ClientOptions) => void, slots = 4, size = 128) {
+  constructor(change?: (o: ClientOptions) => void, slots = 4, size = 128, client?: ClientClass<C>) {
     const options = defaultOptions("dev-1", () => 0.5);
     if (change) change(options);
     const record = (to: Sent["to"]) => (bytes: number[], length: number) => {
@@ -36,7 +40,8 @@ export class Harness {
     };
     const inflight: Uint8Array[] = [];
     for (let i = 0; i < slots; i++) inflight.push(new Uint8Array(size));
-    this.client = new MqttSnClient(
+    const Client = client ?? (MqttSnClient as unknown as ClientClass<C>);
+    this.client = new Client(
       {
         send: record("gateway"),
         broadcast: record("broadcast"),
