@@ -369,7 +369,7 @@ export class SensorClient {
     );
     let id = 0;
     while (msgId && id === 0) {
-      id = this.nextId = this.nextId >= 65535 ? 1 : this.nextId + 1;
+      id = this.nextId = (this.nextId % 65535) + 1;
       if (this.findSlot(-1, id) >= 0) {
         id = 0;
       }
@@ -674,16 +674,18 @@ export class SensorClient {
       }
       this.stateDue = this.now + o.retryInterval;
       this.transmit(-1);
-    } else if (type === MsgType.RegAck) {
-      // §6.5: the REGACK of a REGISTER; PUBLISHes waiting for its id go out (or fail) with it.
-      const r = this.findSlot(MsgType.Register, read16(buf, b + 2));
-      const t = r < 0 ? -1 : (this.slotTopic[r] as number);
+    } else if (type === MsgType.RegAck || type === MsgType.PubAck) {
+      // The answer to a REGISTER (§6.5) or a PUBLISH, whose MsgType is one less: TopicId, MsgId,
+      // ReturnCode. The PUBLISHes waiting for a REGISTER's id go out (or fail) with its REGACK.
+      const s = this.findSlot(type - 1, read16(buf, b + 2));
+      const t = s < 0 ? -1 : (this.slotTopic[s] as number);
       const topicId = read16(buf, b);
       const returnCode = buf[b + 4] as number;
-      if (t >= 0 && returnCode === ReturnCode.Accepted) {
+      if (type === MsgType.RegAck && t >= 0) {
+        // A refused REGISTER's entry is freed below.
         this.topicIds[t] = topicId;
       }
-      for (let p = 0; p < this.slotType.length && t >= 0; p++) {
+      for (let p = 0; type === MsgType.RegAck && t >= 0 && p < this.slotType.length; p++) {
         // Only a PUBLISH waiting for a REGACK has the due time -1 (a free slot has no topic entry).
         if (this.slotDue[p] === -1 && this.slotTopic[p] === t) {
           if (returnCode !== ReturnCode.Accepted) {
@@ -698,16 +700,13 @@ export class SensorClient {
           }
         }
       }
-      this.finish(r, returnCode, topicId);
-      if (t >= 0 && returnCode !== ReturnCode.Accepted) {
-        this.topicName[t] = "";
-      }
-    } else if (type === MsgType.PubAck) {
-      const s = this.findSlot(MsgType.Publish, read16(buf, b + 2));
-      const t = s < 0 ? -1 : (this.slotTopic[s] as number);
-      this.finish(s, buf[b + 4] as number, read16(buf, b));
-      if (buf[b + 4] === ReturnCode.InvalidTopicId && t >= 0 && this.slotTopic.indexOf(t) < 0) {
-        // §6.7: the gateway no longer knows the id: forget it, the next publish registers again.
+      this.finish(s, returnCode, topicId);
+      if (
+        t >= 0 &&
+        (type === MsgType.RegAck ? returnCode !== ReturnCode.Accepted : returnCode === ReturnCode.InvalidTopicId) &&
+        this.slotTopic.indexOf(t) < 0
+      ) {
+        // A refused REGISTER; or §6.7: the gateway no longer knows the id. The next publish registers again.
         this.topicName[t] = "";
       }
     } else if (type === MsgType.PingResp && this.controlType === MsgType.PingReq) {
