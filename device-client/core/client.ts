@@ -6,6 +6,16 @@ import type { ClientBuffers, ClientHandler, ClientOptions, Transport } from "./t
 import { frame, messageLength, put16, read16 } from "./wire";
 
 /**
+ * The body length (after Length and MsgType) of each message a gateway sends, by MsgType 0x00 ..
+ * 0x1d (§5.4): a digit n for exactly n octets, a letter for at least 0 (a), 1 (b) … octets, "*" for
+ * DISCONNECT (0, or 2 with a Duration), "-" for a type a gateway does not send. ADVERTISE 3, GWINFO
+ * 1+, CONNACK 1, WILLTOPICREQ 0, WILLMSGREQ 0, REGISTER 5+, REGACK 5, PUBLISH 5+, PUBACK 5, PUBCOMP,
+ * PUBREC and PUBREL 2, SUBACK 6, UNSUBACK 2, PINGRESP 0, WILLTOPICRESP and WILLMSGRESP 1. The sensor
+ * profile checks the messages it takes itself (SensorClient.receive).
+ */
+const GATEWAY_BODY = "3-b--10-0-f5f5222--6-2-0*--1-1";
+
+/**
  * The full MQTT-SN v1.2 client: the sensor profile (sensor.ts) plus SUBSCRIBE and UNSUBSCRIBE
  * (§6.9), incoming PUBLISH at every QoS (§6.7), QoS 2 both ways, REGISTER from the gateway (§6.10)
  * and the will updates (§6.4). options.maxIncomingQos2 bounds the incoming QoS 2 ids awaiting
@@ -110,8 +120,24 @@ export class MqttSnClient extends SensorClient {
     return 0;
   }
 
-  /** The messages only the full client takes; the body starts at b, the message ends at end. */
+  /**
+   * The messages the sensor profile did not take, and the selected gateway's ADVERTISEs; the body
+   * starts at b, the message ends at end. A body of another length than GATEWAY_BODY gives its type
+   * is malformed: false (dropped).
+   */
   override other(type: number, buf: Bytes, b: number, end: number): boolean {
+    // charCodeAt gives NaN for a type beyond the table, which fails every test.
+    const form = GATEWAY_BODY.charCodeAt(type);
+    const body = end - b;
+    if (
+      !(form >= 0x30 && form <= 0x39
+        ? body === form - 0x30
+        : form >= 0x61
+          ? body >= form - 0x61
+          : form === 0x2a && (body === 0 || body === 2))
+    ) {
+      return false;
+    }
     // MsgId: after TopicId in REGISTER, after Flags and TopicId in SUBACK and PUBLISH, first elsewhere (§5.4).
     const at = type === MsgType.Register ? b + 2 : type === MsgType.SubAck || type === MsgType.Publish ? b + 3 : b;
     const msgId = end - at >= 2 ? read16(buf, at) : 0;

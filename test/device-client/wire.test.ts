@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decode, encode, MsgType, TopicIdType, type Message } from "../../protocol/index";
+import { SensorClient } from "../../device-client/core/sensor";
 import { ClientState } from "../../device-client/core/types";
 import { Harness } from "./support/harness";
 
@@ -96,4 +97,53 @@ describe("device client wire format against the full codec", () => {
       { numRuns: 500 },
     );
   });
+
+  /**
+   * Each message the sensor profile takes, in the state that takes it, one octet longer and one
+   * octet shorter (its Length field set to match): the full decoder rejects both, and both profiles
+   * drop them and count them, with nothing sent and no state change.
+   */
+  const taken: [Message, ClientState][] = [
+    [{ type: MsgType.Advertise, gwId: 7, duration: 900 }, ClientState.Searching],
+    [{ type: MsgType.ConnAck, returnCode: 0 }, ClientState.Connecting],
+    [{ type: MsgType.WillTopicReq }, ClientState.Connecting],
+    [{ type: MsgType.WillMsgReq }, ClientState.Connecting],
+    [{ type: MsgType.RegAck, topicId: 1, msgId: 1, returnCode: 0 }, ClientState.Active],
+    [{ type: MsgType.PubAck, topicId: 1, msgId: 1, returnCode: 0 }, ClientState.Active],
+    [{ type: MsgType.PingResp }, ClientState.Active],
+    [{ type: MsgType.Disconnect, duration: undefined }, ClientState.Active],
+  ];
+  for (const profile of ["full", "sensor"] as const) {
+    it(`${profile} client: drops a message it takes when its body is one octet off the length §5.4 gives`, () => {
+      for (const [message, state] of taken) {
+        const valid = new Uint8Array(16);
+        const n = encode(message, valid as unknown as number[], 0);
+        const variants = [Array.from(valid.subarray(0, n)).concat([0]), Array.from(valid.subarray(0, n - 1))];
+        for (const v of variants) {
+          v[0] = v.length;
+          expect(decode(v, 0, v.length).type, JSON.stringify(v)).toBe("error");
+          const h = new Harness(
+            (o) => (o.searchGateway = state === ClientState.Searching),
+            4,
+            128,
+            profile === "sensor" ? SensorClient : undefined,
+          );
+          h.client.start(0);
+          if (state === ClientState.Active) h.fromGateway({ type: MsgType.ConnAck, returnCode: 0 });
+          // A REGISTER and a PUBLISH with MsgIds 1 and 2 open; a PINGREQ open for the PINGRESP.
+          h.client.register("t");
+          h.client.publishId(TopicIdType.Predefined, 1, [1], 0, 1, 1, false);
+          h.advance(60_000);
+          expect(h.client.state).toBe(state);
+          h.take();
+          h.takeEvents();
+          h.client.receive(v, v.length, true);
+          expect(h.client.dropped, JSON.stringify(v)).toBe(1);
+          expect(h.take()).toEqual([]);
+          expect(h.takeEvents()).toEqual([]);
+          expect(h.client.state).toBe(state);
+        }
+      }
+    });
+  }
 });
