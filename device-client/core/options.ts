@@ -1,6 +1,7 @@
 import { N_ADV, N_RETRY } from "../../protocol/timers";
 import type { Bytes } from "../../protocol/messages";
 import type { ClientOptions } from "./types";
+import { HAS_FULL } from "./has-full";
 
 /**
  * Options with the specification's recommended timers (§6.16) for a client that connects to the
@@ -8,7 +9,7 @@ import type { ClientOptions } from "./types";
  */
 export function defaultOptions(clientId: string, random: () => number): ClientOptions {
   const none: Bytes = [];
-  return {
+  const options = {
     clientId: clientId,
     keepAlive: 60,
     cleanSession: true,
@@ -22,14 +23,18 @@ export function defaultOptions(clientId: string, random: () => number): ClientOp
     retryInterval: 10000,
     maxRetries: N_RETRY,
     searchGateway: false,
-    hasConfiguredGateway: true,
     searchDelay: 5000,
     radius: 1,
-    advertiseMisses: N_ADV,
     // T_WAIT (§6.16): how long a client waits before trying a gateway it gave up on again.
     reconnectDelay: 300000,
     maxTopics: 8,
-    maxIncomingQos2: 4,
     random: random,
-  };
+  } as ClientOptions;
+  if (HAS_FULL) {
+    // Read by the full client only: a sensor-profile bundle has no use for them (types.ts).
+    options.hasConfiguredGateway = true;
+    options.advertiseMisses = N_ADV;
+    options.maxIncomingQos2 = 4;
+  }
+  return options;
 }

@@ -131,16 +131,12 @@ export class SensorClient {
     this.size = size;
     this.gwId = -1;
     this.slotBuf = buffers.inflight;
-    this.slotType = [];
-    this.slotMsgId = [];
-    this.slotDue = [];
-    this.slotRetries = [];
-    this.slotTopic = [];
-    this.slotQos = [];
-    for (let s = 0; s < buffers.inflight.length; s++) {
-      this.slotType[s] = this.slotMsgId[s] = this.slotDue[s] = this.slotRetries[s] = this.slotQos[s] = 0;
-      this.slotTopic[s] = -1;
-    }
+    this.slotType = this.slotBuf.map(() => 0);
+    this.slotMsgId = this.slotType.slice();
+    this.slotDue = this.slotType.slice();
+    this.slotRetries = this.slotType.slice();
+    this.slotQos = this.slotType.slice();
+    this.slotTopic = this.slotBuf.map(() => -1);
     this.topicName = [];
     this.topicIds = [];
     this.topicUsed = [];
@@ -163,8 +159,7 @@ export class SensorClient {
     }
     if (o.searchGateway) {
       // No connection-level request while Searching: its count counts the SEARCHGWs.
-      this.controlRetries = 0;
-      this.controlType = 0;
+      this.controlRetries = this.controlType = 0;
       // §6.1: a random delay before SEARCHGW keeps clients woken together from broadcasting together.
       this.stateDue = now + Math.floor(o.random() * o.searchDelay);
       this.setState(ClientState.Searching);
@@ -181,15 +176,16 @@ export class SensorClient {
     this.now = now;
     if (now >= this.stateDue) {
       if (state === ClientState.Searching) {
-        if (this.controlRetries >= o.maxRetries && o.hasConfiguredGateway) {
+        // The full client falls back to the configured gateway; the sensor profile searches on.
+        if (HAS_FULL && this.other && o.hasConfiguredGateway && this.controlRetries >= o.maxRetries) {
           this.transport.selectGateway(-1);
           this.control(MsgType.Connect);
         } else {
           this.controlRetries++;
           this.stateDue = now + o.retryInterval;
           // §5.4.2: SEARCHGW carries the radius.
-          this.tx[2] = o.radius;
-          this.transport.broadcast(this.tx, frame(this.tx, MsgType.SearchGw, 1) + 1, o.radius);
+          this.tx[frame(this.tx, MsgType.SearchGw, 1)] = o.radius;
+          this.transport.broadcast(this.tx, 3, o.radius);
         }
       } else if (state === ClientState.Lost) {
         this.start(now);
@@ -554,7 +550,7 @@ export class SensorClient {
     let waiting = -1;
     if (
       // §5.4.12: 7 octets and the data, 9 in the 3-octet Length form.
-      length + (length > 248 ? 9 : 7) > this.size ||
+      length + (HAS_FULL && length > 248 ? 9 : 7) > this.size ||
       qos > (HAS_FULL && this.other ? 2 : 1) ||
       ((qos < 0 || this.state !== ClientState.Active) && !(qos === -1 && topicIdType !== TopicIdType.Normal))
     ) {
@@ -627,8 +623,7 @@ export class SensorClient {
       // selected gateway's ADVERTISEs (other()); the sensor profile finds a lost gateway by its
       // unanswered requests (keep-alive, §6.13).
       if (state === ClientState.Searching) {
-        this.gwId = buf[b] as number;
-        this.transport.selectGateway(this.gwId);
+        this.transport.selectGateway((this.gwId = buf[b] as number));
         this.control(MsgType.Connect);
       }
       if (HAS_FULL && this.other && (fromGateway || state === ClientState.Searching)) {
@@ -643,21 +638,18 @@ export class SensorClient {
       state === ClientState.Connecting
     ) {
       // §6.3: the will handshake answers WILLTOPICREQ with WILLTOPIC (§5.4.7: Flags, WillTopic) and
-      // WILLMSGREQ with WILLMSG (§5.4.9); CONNECT's timer covers it all.
+      // WILLMSGREQ with WILLMSG (§5.4.9), each the MsgType after its request; CONNECT's timer covers it all.
       const o = this.options;
       const tx = this.tx;
       const will = o.willTopic;
-      if (type === MsgType.WillTopicReq) {
-        const b = frame(tx, MsgType.WillTopic, will === "" ? 0 : 1 + utf8Length(will));
-        if (will !== "") {
-          tx[b] = (o.willQos < 0 ? 0x60 : o.willQos * 0x20) + (o.willRetain ? 0x10 : 0);
-          writeUtf8(will, tx, b + 1);
-        }
-      } else {
-        const b = frame(tx, MsgType.WillMsg, o.willMessageLength);
-        for (let i = 0; i < o.willMessageLength; i++) {
-          tx[b + i] = o.willMessage[i] as number;
-        }
+      const topic = type === MsgType.WillTopicReq;
+      const b = frame(tx, type + 1, !topic ? o.willMessageLength : will === "" ? 0 : 1 + utf8Length(will));
+      if (topic && will !== "") {
+        tx[b] = (o.willQos < 0 ? 0x60 : o.willQos * 0x20) + (o.willRetain ? 0x10 : 0);
+        writeUtf8(will, tx, b + 1);
+      }
+      for (let i = 0; !topic && i < o.willMessageLength; i++) {
+        tx[b + i] = o.willMessage[i] as number;
       }
       this.stateDue = this.now + o.retryInterval;
       this.transmit(-1);

@@ -104,19 +104,23 @@ export interface ClientOptions {
   maxRetries: number;
   /** Search with SEARCHGW / listen for ADVERTISE instead of connecting to the configured gateway at once. */
   searchGateway: boolean;
-  /** The adapter knows a gateway address: used after maxRetries unanswered SEARCHGWs. */
+  /**
+   * The adapter knows a gateway address: used after maxRetries unanswered SEARCHGWs. Full client
+   * only, as advertiseMisses and maxIncomingQos2: a sensor-profile bundle's defaultOptions leaves
+   * these three out, and the sensor profile searches until a gateway answers.
+   */
   hasConfiguredGateway: boolean;
   /** T_SEARCHGW: SEARCHGW goes out after a random delay of up to this many milliseconds. */
   searchDelay: number;
   /** SEARCHGW radius, §5.4.2. */
   radius: number;
-  /** N_ADV: ADVERTISEs missed before the gateway is lost. */
+  /** N_ADV: the selected gateway's ADVERTISEs missed before it is lost (full client only). */
   advertiseMisses: number;
   /** Milliseconds between losing the gateway and starting again. */
   reconnectDelay: number;
   /** Bound of the topic table (names registered either way and subscribed names with ids). */
   maxTopics: number;
-  /** Bound of the incoming QoS 2 message ids waiting for PUBREL. */
+  /** Bound of the incoming QoS 2 message ids waiting for PUBREL (full client only). */
   maxIncomingQos2: number;
   /** A number in [0, 1): the random source for the SEARCHGW delay. */
   random(): number;
