@@ -12,7 +12,8 @@ import { Harness, bytes } from "./support/harness";
 
 /**
  * Where the sensor profile (SensorClient; the sensor bundles) differs from the full client: its
- * messages are at most 255 octets, and it does not watch the gateway's ADVERTISEs.
+ * messages are at most 255 octets; it does not watch the gateway's ADVERTISEs, and it searches until a
+ * gateway answers.
  */
 const T_RETRY = 10_000;
 
@@ -83,6 +84,19 @@ describe("sensor profile: a lost gateway is found by unanswered requests, not by
     expect(h.take().filter((m) => m.type === MsgType.PingReq)).toHaveLength(4);
   });
 
+  it("searches on after N_RETRY unanswered SEARCHGWs, where the full client falls back to the configured gateway", () => {
+    const h = sensor(128, (o) => (o.searchGateway = true));
+    h.client.start(0);
+    h.advance(2_500);
+    for (let i = 0; i < 5; i++) h.advance(T_RETRY);
+    expect(h.client.state).toBe(ClientState.Searching);
+    expect(h.selected).toEqual([]);
+    expect(h.sent.map((m) => [m.to, m.message.type])).toEqual(Array(6).fill(["broadcast", MsgType.SearchGw]));
+    h.fromGateway({ type: MsgType.GwInfo, gwId: 3, gwAdd: [] }, false);
+    expect(h.selected).toEqual([3]);
+    expect(h.client.state).toBe(ClientState.Connecting);
+  });
+
   it("the full client watching the same gateway is Lost once the ADVERTISEs stop", () => {
     const h = full(128, (o) => (o.searchGateway = true));
     searchAndConnect(h);
@@ -110,7 +124,7 @@ describe("sensor profile: a lost gateway is found by unanswered requests, not by
  * with the Espruino built-ins it calls (E.toUint8Array, E.toString, E.asUTF8). Not covered here: the
  * interpreter itself (the scenario suite and bench:device-client run the bundle in it).
  */
-describe("Espruino sensor bundle: the 1-octet Length form only", () => {
+describe("Espruino sensor bundle: the 1-octet Length form only, and only the options it reads", () => {
   let dir = "";
   let library = "";
   beforeAll(() => {
@@ -144,6 +158,12 @@ describe("Espruino sensor bundle: the 1-octet Length form only", () => {
       { tx: new Uint8Array(300), inflight, size: 300 },
       api.defaultOptions("sensor-1", () => 0.5),
     );
+    // The options only the full client reads are not in a sensor bundle's defaults.
+    const keys = Object.keys(api.defaultOptions("sensor-1", () => 0.5) as object);
+    expect(keys).toHaveLength(16);
+    for (const key of ["hasConfiguredGateway", "advertiseMisses", "maxIncomingQos2"]) {
+      expect(keys).not.toContain(key.slice(-1) + key.length);
+    }
     const receive = (octets: number[]) => client.receive(octets, octets.length, true);
     client.start(0);
     receive([3, MsgType.ConnAck, 0]);
