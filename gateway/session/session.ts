@@ -1,5 +1,5 @@
 import { SleepBuffer, type SleepBufferLimits } from "../sleep/buffer";
-import { LazyMap, LazySet } from "./lazy-collections";
+import { LazyMap, LazySet } from "../lazy-collections";
 import type { TopicTable } from "./topics";
 import type { Delivery, Session } from "./types";
 

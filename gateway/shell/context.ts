@@ -1,4 +1,4 @@
-import { LazySet } from "../session/lazy-collections";
+import { LazySet } from "../lazy-collections";
 import type { Bytes, DecodeOptions } from "../../protocol";
 import type { Link, Log } from "../../transports/link";
 import type { ConnectAdmission } from "../admission/connect-admission";

@@ -1,4 +1,4 @@
-import { LazyMap } from "../session/lazy-collections";
+import { LazyMap } from "../lazy-collections";
 
 /**
  * Where an incoming QoS 1/2 PUBLISH stands while its acknowledgement is held: "qos1" waits for

@@ -1,4 +1,4 @@
-import { LazyMap } from "../session/lazy-collections";
+import { LazyMap } from "../lazy-collections";
 
 /** Highest MQTT packet identifier: a 16-bit field (MQTT 3.1.1 §2.3.1). */
 export const MAX_PACKET_ID = 65535;

@@ -4,7 +4,7 @@ import { connectionOptionsFor, type BrokerOptions } from "./broker-options";
 import { MqttConnection, type ConnectionOptions } from "./connection";
 import type { BrokerStatus } from "./broker-watch";
 import { GatewayConnection } from "./gateway-connection";
-import { LazyMap } from "../session/lazy-collections";
+import { LazyMap } from "../lazy-collections";
 import type {
   Upstream,
   UpstreamConnectionState,

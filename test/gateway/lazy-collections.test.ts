@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LazyMap, LazySet } from "../../gateway/session/lazy-collections";
+import { LazyMap, LazySet } from "../../gateway/lazy-collections";
 
 /** A small deterministic generator, so that a failure can be replayed. */
 function random(seed: number): () => number {

@@ -1,4 +1,4 @@
-import { LazySet } from "../../session/lazy-collections";
+import { LazySet } from "../../lazy-collections";
 import type { Will } from "../../session/types";
 import type { UpstreamSession, UpstreamSink } from "../upstream";
 import { settle, type Device, type Held, type Shares } from "./device";

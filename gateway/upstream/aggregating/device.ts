@@ -1,4 +1,4 @@
-import { LazyMap } from "../../session/lazy-collections";
+import { LazyMap } from "../../lazy-collections";
 import type { Will } from "../../session/types";
 import type { DeviceSubscription } from "./subscriptions";
 
