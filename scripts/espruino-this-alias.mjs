@@ -8,6 +8,7 @@
 // is one that the bundle does not use anywhere, so nothing can shadow it. Only the code's size
 // changes, and while the function runs, one variable more.
 import * as acorn from "acorn";
+import { applyEdits, children } from "./espruino-ast.mjs";
 
 /**
  * Uses of `this` below which a function keeps it. `let T=this;` costs 11 characters (`T=this,` in a
@@ -23,19 +24,6 @@ const MIN_USES = 4;
  */
 const CALLBACKS = new Set(["done", "stateChanged", "ready", "message", "receive"]);
 const CALLBACK_MIN_USES = 8;
-
-function children(node) {
-  const out = [];
-  for (const key of Object.keys(node)) {
-    const value = node[key];
-    if (Array.isArray(value)) {
-      for (const v of value) if (v !== null && typeof v === "object" && typeof v.type === "string") out.push(v);
-    } else if (value !== null && typeof value === "object" && typeof value.type === "string") {
-      out.push(value);
-    }
-  }
-  return out;
-}
 
 /** A name no variable of the bundle has (property names do not count: they cannot shadow). */
 function freeName(ast) {
@@ -108,8 +96,5 @@ export function aliasThis(code) {
     }
     for (const u of o.uses) edits.push({ start: u.start, end: u.end, text: alias });
   }
-  edits.sort((a, b) => b.start - a.start || b.end - a.end);
-  let out = code;
-  for (const e of edits) out = out.slice(0, e.start) + e.text + out.slice(e.end);
-  return out;
+  return applyEdits(code, edits);
 }

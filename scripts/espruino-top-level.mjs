@@ -9,19 +9,7 @@
 // for its globals. The bundle must export nothing.
 import * as acorn from "acorn";
 import { analyze } from "eslint-scope";
-
-function children(node) {
-  const out = [];
-  for (const key of Object.keys(node)) {
-    const value = node[key];
-    if (Array.isArray(value)) {
-      for (const v of value) if (v !== null && typeof v === "object" && typeof v.type === "string") out.push(v);
-    } else if (value !== null && typeof value === "object" && typeof value.type === "string") {
-      out.push(value);
-    }
-  }
-  return out;
-}
+import { applyEdits, children } from "./espruino-ast.mjs";
 
 export function topLevel(code, prefix) {
   const ast = acorn.parse(code, { ecmaVersion: 2020, sourceType: "module", ranges: true });
@@ -44,9 +32,5 @@ export function topLevel(code, prefix) {
       edits.set(id.start, { start: id.start, end: id.end, text: shorthand.has(id.start) ? `${v.name}:${name}` : name });
     }
   }
-  let out = code;
-  for (const e of [...edits.values()].sort((a, b) => b.start - a.start)) {
-    out = out.slice(0, e.start) + e.text + out.slice(e.end);
-  }
-  return out;
+  return applyEdits(code, edits.values());
 }
