@@ -5,7 +5,7 @@ import { get, parseMetrics, sample } from "../support/http";
 import { PersistentMosquitto } from "../support/mosquitto-persistent";
 import { SnClient, payloadText } from "../support/sn-client";
 import { systemHas } from "../support/system";
-import { brokers, sleep, startHarness, Watcher, type Harness } from "./helpers";
+import { brokerPerBlock, brokers, gatewayPerTest, sleep, startHarness, Watcher, type Harness } from "./helpers";
 
 // What aggregating mode does differently from transparent mode, against real brokers. Every other flow
 // runs in aggregating mode too: `npm test` runs the end-to-end suites again with MQTTSN_TEST_MODE=aggregating.
@@ -45,31 +45,8 @@ function brokerPort(url: string): number {
 }
 
 describe.each(available)("aggregating mode with $name", (brokerUnderTest) => {
-  let broker: { broker: string; stop(): Promise<void> };
-  let h: Harness | undefined;
-  const clients: SnClient[] = [];
-
-  beforeAll(async () => {
-    broker = await brokerUnderTest.start();
-  });
-  afterAll(async () => {
-    await broker.stop();
-  });
-  afterEach(async () => {
-    for (const c of clients.splice(0)) await c.close();
-    if (h !== undefined) await h.close();
-    h = undefined;
-  });
-
-  async function setup(overrides: Record<string, unknown> = {}): Promise<Harness> {
-    h = await startHarness(broker.broker, { mode: "aggregating", aggregating: { connections: 2 }, ...overrides });
-    return h;
-  }
-  async function client(): Promise<SnClient> {
-    const c = await SnClient.open((h as Harness).address);
-    clients.push(c);
-    return c;
-  }
+  const broker = brokerPerBlock(brokerUnderTest);
+  const { start: setup, client } = gatewayPerTest(broker, { mode: "aggregating", aggregating: { connections: 2 } });
   async function publishAndExpect(c: SnClient, topic: string, payload: string): Promise<void> {
     const reg = await c.register(topic);
     const msgId = c.publish(reg.topicId, payload, { qos: 1 });
@@ -78,7 +55,7 @@ describe.each(available)("aggregating mode with $name", (brokerUnderTest) => {
 
   it("carries twelve devices over two broker connections and fans a message out once per device, at its own QoS", async () => {
     // The embedded broker starts with the gateway; Mosquitto is shared by these tests.
-    const before = broker.broker === "embedded" ? 0 : connectionsTo(brokerPort(broker.broker));
+    const before = broker() === "embedded" ? 0 : connectionsTo(brokerPort(broker()));
     const { gateway, watcher } = await setup();
     const port = brokerPort(gateway.brokerUrl);
     const devices: SnClient[] = [];

@@ -1,39 +1,15 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { MsgType, type Bytes } from "../../protocol";
 import { SnClient, payloadText } from "../support/sn-client";
 import { systemHas } from "../support/system";
-import { brokers, sleep, startHarness, type Harness } from "./helpers";
+import { brokerPerBlock, brokers, gatewayPerTest, sleep } from "./helpers";
 
 const available = brokers.filter(
   (b) => b.name !== "mosquitto" || systemHas(["mosquitto"], "sudo apt-get install -y mosquitto"),
 );
 
 describe.each(available)("gateway over UDP with $name", (brokerUnderTest) => {
-  let broker: { broker: string; stop(): Promise<void> };
-  let h: Harness | undefined;
-  const clients: SnClient[] = [];
-
-  beforeAll(async () => {
-    broker = await brokerUnderTest.start();
-  });
-  afterAll(async () => {
-    await broker.stop();
-  });
-  afterEach(async () => {
-    for (const c of clients.splice(0)) await c.close();
-    if (h !== undefined) await h.close();
-    h = undefined;
-  });
-
-  async function setup(overrides: Record<string, unknown> = {}): Promise<Harness> {
-    h = await startHarness(broker.broker, overrides);
-    return h;
-  }
-  async function client(): Promise<SnClient> {
-    const c = await SnClient.open((h as Harness).address);
-    clients.push(c);
-    return c;
-  }
+  const { start: setup, client, harness } = gatewayPerTest(brokerPerBlock(brokerUnderTest));
 
   it("connects with the will handshake, registers and publishes QoS 0, 1 and 2 upstream", async () => {
     const { watcher } = await setup();
@@ -66,7 +42,7 @@ describe.each(available)("gateway over UDP with $name", (brokerUnderTest) => {
     await c.expect(MsgType.Disconnect);
     await sleep(300);
     expect(watcher.count((m) => m.topic === "wills/up-1")).toBe(0);
-    expect(h?.gateway.sessionCount()).toBe(0);
+    expect(harness()?.gateway.sessionCount()).toBe(0);
   });
 
   it("forwards a QoS 2 PUBLISH sent twice (DUP) exactly once", async () => {
@@ -105,7 +81,7 @@ describe.each(available)("gateway over UDP with $name", (brokerUnderTest) => {
     expect((await watcher.waitFor((m) => m.payload === "minus-one-short")).topic).toBe("ab");
     await sleep(200);
     expect(watcher.count((m) => m.payload === "minus-one-normal")).toBe(0);
-    expect(h?.gateway.counters.qosMinusOneDropped).toBe(1);
+    expect(harness()?.gateway.counters.qosMinusOneDropped).toBe(1);
   });
 
   it("delivers QoS 0, 1 and 2 to a client subscribed by name, predefined id and short name", async () => {
@@ -412,8 +388,7 @@ describe.each(available)("gateway over UDP with $name", (brokerUnderTest) => {
   });
 
   it("answers SEARCHGW with GWINFO and sends ADVERTISE to the configured target", async () => {
-    const listener = await SnClient.open("127.0.0.1:9");
-    clients.push(listener);
+    const listener = await client("127.0.0.1:9");
     await setup({
       gatewayId: 42,
       advertiseTarget: `127.0.0.1:${listener.localPort}`,

@@ -2,9 +2,11 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type MqttClient } from "mqtt";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { startGateway, type RunningGateway } from "../../gateway/index";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../../gateway/broker/embedded";
 import { startMosquitto, type RunningMosquitto } from "../support/mosquitto";
+import { SnClient } from "../support/sn-client";
 import { withTestMode } from "../support/upstream-mode";
 
 export interface BrokerUnderTest {
@@ -111,6 +113,53 @@ export async function startHarness(broker: string, overrides: Record<string, unk
       await watcher.close();
       await gateway.close();
     },
+  };
+}
+
+/**
+ * The broker of a describe block: started before its first test, stopped after its last. Returns its
+ * `broker` setting for the gateway ("embedded", or the broker's URL).
+ */
+export function brokerPerBlock(brokerUnderTest: BrokerUnderTest): () => string {
+  let running: { broker: string; stop(): Promise<void> } | undefined;
+  beforeAll(async () => {
+    running = await brokerUnderTest.start();
+  });
+  afterAll(async () => {
+    await running?.stop();
+  });
+  return () => (running as { broker: string }).broker;
+}
+
+/**
+ * A gateway and devices per test of a describe block: start() gives the test its gateway (the
+ * block's defaults, then the test's overrides), client() a device on its UDP link or at address.
+ * After each test the devices and the gateway are closed, whatever the test left open.
+ */
+export function gatewayPerTest(broker: () => string, defaults: Record<string, unknown> = {}) {
+  let harness: Harness | undefined;
+  const clients: SnClient[] = [];
+  const closeGateway = async (): Promise<void> => {
+    const h = harness;
+    harness = undefined;
+    if (h !== undefined) await h.close();
+  };
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.close();
+    await closeGateway();
+  });
+  return {
+    start: async (overrides: Record<string, unknown> = {}): Promise<Harness> =>
+      (harness = await startHarness(broker(), { ...defaults, ...overrides })),
+    client: async (address?: string): Promise<SnClient> => {
+      const c = await SnClient.open(address ?? (harness as Harness).address);
+      clients.push(c);
+      return c;
+    },
+    /** The test's gateway, once start() made it. */
+    harness: (): Harness | undefined => harness,
+    /** Closes the test's gateway before the test ends. */
+    closeGateway,
   };
 }
 

@@ -1,11 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { COUNTER_METRICS } from "../../gateway/http/counter-metrics";
 import { MsgType } from "../../protocol";
 import { eventually, get, parseMetrics, sample } from "../support/http";
 import { startMosquitto } from "../support/mosquitto";
-import { SnClient, payloadText } from "../support/sn-client";
+import { payloadText } from "../support/sn-client";
 import { systemHas } from "../support/system";
-import { brokers, startHarness, type Harness } from "./helpers";
+import { brokerPerBlock, brokers, gatewayPerTest, startHarness } from "./helpers";
 
 const hasMosquitto = systemHas(["mosquitto"], "sudo apt-get install -y mosquitto");
 const available = brokers.filter((b) => b.name !== "mosquitto" || hasMosquitto);
@@ -14,30 +14,10 @@ const available = brokers.filter((b) => b.name !== "mosquitto" || hasMosquitto);
 const TRICKY_ID = `dev<b>&"x'`;
 
 describe.each(available)("HTTP listener with $name", (brokerUnderTest) => {
-  let broker: { broker: string; stop(): Promise<void> };
-  let h: Harness | undefined;
-  const clients: SnClient[] = [];
-
-  beforeAll(async () => {
-    broker = await brokerUnderTest.start();
-  });
-  afterAll(async () => {
-    await broker.stop();
-  });
-  afterEach(async () => {
-    for (const c of clients.splice(0)) await c.close();
-    if (h !== undefined) await h.close();
-    h = undefined;
-  });
-
-  async function client(address: string): Promise<SnClient> {
-    const c = await SnClient.open(address);
-    clients.push(c);
-    return c;
-  }
+  const { start, client, closeGateway } = gatewayPerTest(brokerPerBlock(brokerUnderTest));
 
   it("serves /metrics, /healthz and / for a gateway with a device on UDP", async () => {
-    h = await startHarness(broker.broker, { http: "127.0.0.1:0" });
+    const h = await start({ http: "127.0.0.1:0" });
     const http = h.gateway.httpAddress as string;
     expect(http).toMatch(/^127\.0\.0\.1:\d+$/);
     const link = (h.gateway.links[0] as { name: string }).name;
@@ -111,11 +91,10 @@ describe.each(available)("HTTP listener with $name", (brokerUnderTest) => {
   });
 
   it("closes the HTTP listener with the gateway", async () => {
-    h = await startHarness(broker.broker, { http: "127.0.0.1:0" });
+    const h = await start({ http: "127.0.0.1:0" });
     const http = h.gateway.httpAddress as string;
     expect((await get(http, "/healthz")).status).toBe(200);
-    await h.close();
-    h = undefined;
+    await closeGateway();
     await expect(get(http, "/healthz")).rejects.toThrow();
   });
 });

@@ -1,26 +1,13 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../gateway";
 import { MsgType } from "../../protocol";
-import { SnClient } from "../support/sn-client";
-import { startHarness, type Harness } from "./helpers";
+import { gatewayPerTest } from "./helpers";
 
 describe("RunningGateway.reload", () => {
-  let h: Harness | undefined;
-  const clients: SnClient[] = [];
-  afterEach(async () => {
-    for (const c of clients.splice(0)) await c.close();
-    await h?.close();
-    h = undefined;
-  });
-
-  async function client(): Promise<SnClient> {
-    const c = await SnClient.open((h as Harness).address);
-    clients.push(c);
-    return c;
-  }
+  const { start, client } = gatewayPerTest(() => "embedded");
 
   it("lowers limits.maxClients: a new CONNECT gets congestion, the connected client stays", async () => {
-    h = await startHarness("embedded", { limits: { maxClients: 2 } });
+    const h = await start({ limits: { maxClients: 2 } });
     const first = await client();
     expect(await first.connect("reload-1")).toBe(0);
 
@@ -40,7 +27,7 @@ describe("RunningGateway.reload", () => {
   });
 
   it("gives a client its new predefined topics from its next session", async () => {
-    h = await startHarness("embedded");
+    const h = await start();
     const c = await client();
     expect(await c.connect("reload-3")).toBe(0);
     const predefined = { global: {}, clients: { "reload-3": { "reload/cmd": 7 } } };
@@ -56,7 +43,7 @@ describe("RunningGateway.reload", () => {
   });
 
   it("refuses a config that fails validation and keeps the running one", async () => {
-    h = await startHarness("embedded", { limits: { maxInflight: 7 } });
+    const h = await start({ limits: { maxInflight: 7 } });
     const before = h.gateway.config;
     expect(() => h!.gateway.reload({ limits: { maxInflight: 0 } })).toThrow(ConfigError);
     expect(() => h!.gateway.reload({ limits: { maxInflight: 0 } })).toThrow(
